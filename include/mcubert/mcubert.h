@@ -1,0 +1,240 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/**
+ * @file
+ * @brief mcubert: int8 BERT inference from a model blob, with no heap.
+ *
+ * The runtime reads a `.mcub` blob written by `mcubert convert`. The blob is
+ * used in place (it may live in memory-mapped flash); nothing of it is copied
+ * to RAM. All activations live in an arena the caller provides. Inference
+ * uses integer arithmetic only, exactly as documented in docs/arithmetic.md
+ * and as implemented by the Python reference (mcubert.reference): the two
+ * agree bit for bit.
+ *
+ * Typical use:
+ * @code
+ * static uint8_t arena[MY_ARENA_BYTES] __aligned(8);
+ * static struct mcubert mb;
+ *
+ * int err = mcubert_init(&mb, blob, blob_len, arena, sizeof(arena), 0);
+ * if (err == 0) {
+ *	err = mcubert_infer(&mb, ids, NULL, n_ids);
+ * }
+ * if (err == 0) {
+ *	label = mcubert_label(&mb);
+ * }
+ * @endcode
+ *
+ * Every function that can fail returns 0 (or a non-negative count) on
+ * success and a negative errno value on failure; mcubert_strerror() names it.
+ */
+
+#ifndef MCUBERT_MCUBERT_H_
+#define MCUBERT_MCUBERT_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mcubert/blob_format.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most encoder layers a blob may have (bounded so the handle is static). */
+#ifndef MCUBERT_MAX_LAYERS
+#ifdef CONFIG_MCUBERT_MAX_LAYERS
+#define MCUBERT_MAX_LAYERS CONFIG_MCUBERT_MAX_LAYERS
+#else
+#define MCUBERT_MAX_LAYERS 12
+#endif
+#endif
+
+/** @brief Model shape, as read from the blob header. */
+struct mcubert_config {
+	uint32_t vocab_size;   /**< word-piece vocabulary size */
+	uint16_t n_layers;     /**< encoder layers */
+	uint16_t hidden;       /**< hidden size d */
+	uint16_t n_heads;      /**< attention heads */
+	uint16_t head_dim;     /**< d / n_heads */
+	uint16_t ffn;          /**< FFN intermediate size */
+	uint16_t max_pos;      /**< rows of the position-embedding table */
+	uint16_t type_vocab;   /**< rows of the token-type table */
+	uint16_t n_labels;     /**< classifier outputs (0: no classifier) */
+	uint16_t max_seq_len;  /**< longest sequence the blob was planned for */
+	uint16_t flags;        /**< MCUB_FLAG_* */
+};
+
+/** @cond INTERNAL */
+/* A linear layer: int8 weights (out, in) row-major and per-output-channel
+ * requantisation records (bias, multiplier, shift), used in place.
+ */
+struct mcubert_linear {
+	const int8_t *w;                   /* (out, in) */
+	const struct mcub_requant *rq;     /* (out) */
+	uint16_t in;
+	uint16_t out;
+};
+
+struct mcubert_layernorm {
+	const int32_t *gamma;   /* (d) Q8 of gamma / s_out */
+	const int32_t *beta;    /* (d) Q24 of beta / s_out */
+};
+
+struct mcubert_layer {
+	const struct mcub_layer_params *p;
+	struct mcubert_linear q, k, v, o, ffn_in, ffn_out;
+	struct mcubert_layernorm ln_attn, ln_ffn;
+	const int8_t *gelu_lut;            /* (256) indexed by (uint8_t)x */
+};
+/** @endcond */
+
+/**
+ * @brief A model bound to its blob and arena.
+ *
+ * Treat the fields as private; read results with the accessors below.
+ */
+struct mcubert {
+	struct mcubert_config cfg;
+	/** @cond INTERNAL */
+	const uint8_t *blob;
+	size_t blob_len;
+	const struct mcub_model_params *p;
+	const int8_t *word_emb;            /* (vocab, d) */
+	const uint16_t *word_mult;         /* (vocab) per-row multiplier */
+	const int8_t *pos_emb;             /* (max_pos, d) */
+	const int8_t *type_emb;            /* (type_vocab, d) */
+	struct mcubert_layernorm ln_emb;
+	struct mcubert_layer layers[MCUBERT_MAX_LAYERS];
+	struct mcubert_linear pooler, classifier;
+	const int8_t *tanh_lut;            /* (256) */
+	uint8_t *arena;
+	size_t arena_len;
+	size_t arena_used;
+	size_t arena_peak;
+	uint16_t seq_cap;                  /* longest sequence the arena holds */
+	uint16_t seq_len;                  /* of the last inference, 0: none */
+	int8_t *hidden;                    /* (seq_len, d) in the arena */
+	int8_t *pooled;                    /* (d) in the arena */
+	int32_t *logits;                   /* (n_labels) in the arena */
+	/** @endcond */
+};
+
+/**
+ * @brief Arena bytes needed to run sequences of up to @p seq_len tokens.
+ *
+ * Validates the blob like mcubert_init() does, then sizes the arena.
+ *
+ * @param blob Blob bytes.
+ * @param blob_len Length of @p blob.
+ * @param seq_len Longest sequence to run; 0 means the blob's max_seq_len.
+ *
+ * @return Bytes needed (> 0), or a negative errno value as mcubert_init().
+ * @retval -E2BIG @p seq_len exceeds the blob's max_seq_len.
+ */
+long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len);
+
+/**
+ * @brief Validate a blob and bind it, with an arena, to @p mb.
+ *
+ * Every header field, section offset, size and alignment is checked, and
+ * the checksum is verified, before anything is used. The blob must stay
+ * valid and unchanged while @p mb is in use; it is never written.
+ *
+ * @param mb Handle to initialise.
+ * @param blob Blob bytes, 4-byte aligned (flash or RAM).
+ * @param blob_len Bytes available at @p blob.
+ * @param arena Scratch memory for activations, 4-byte aligned.
+ * @param arena_len Bytes at @p arena.
+ * @param max_len Longest sequence this handle will run; 0 means the
+ *        blob's max_seq_len.
+ *
+ * @retval 0 Success.
+ * @retval -EFAULT @p mb, @p blob or @p arena is NULL, or misaligned.
+ * @retval -ENODATA The blob is truncated (shorter than its header or than
+ *         the total size its header declares).
+ * @retval -ENOEXEC Wrong magic: not an mcubert blob.
+ * @retval -ENOTSUP Unsupported format version, flag or layout.
+ * @retval -EBADMSG Checksum mismatch: the blob is damaged.
+ * @retval -EINVAL An inconsistent header field or section (bad shape,
+ *         section out of bounds, misaligned, wrong size, missing).
+ * @retval -E2BIG @p max_len exceeds the blob's max_seq_len.
+ * @retval -ENOMEM @p arena_len is below mcubert_arena_size().
+ */
+int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len,
+		 void *arena, size_t arena_len, uint16_t max_len);
+
+/**
+ * @brief Run the encoder (and pooler/classifier when present).
+ *
+ * @param mb Initialised handle.
+ * @param ids Token ids, @p len of them, each in [0, vocab_size).
+ * @param type_ids Token-type ids (0 or 1 for sentence pairs), or NULL for
+ *        all zero.
+ * @param len Number of tokens, in [1, max_len given to mcubert_init()].
+ *
+ * @retval 0 Success; results are readable until the next call.
+ * @retval -EFAULT @p mb or @p ids is NULL.
+ * @retval -EINVAL @p len is 0, or @p mb was not initialised.
+ * @retval -E2BIG @p len exceeds the sequence length the handle was
+ *         initialised for.
+ * @retval -ERANGE A token id or token-type id is out of range.
+ */
+int mcubert_infer(struct mcubert *mb, const int32_t *ids,
+		  const uint8_t *type_ids, uint16_t len);
+
+/**
+ * @brief Copy the int8 last hidden state (seq_len, hidden), row-major.
+ *
+ * @return Number of values copied, or a negative errno value.
+ * @retval -EFAULT NULL argument.
+ * @retval -ENODATA No inference has run yet.
+ * @retval -ENOSPC @p n is below seq_len * hidden.
+ */
+long mcubert_hidden(const struct mcubert *mb, int8_t *out, size_t n);
+
+/**
+ * @brief Copy the int8 pooled output (hidden), scale 1/127.
+ *
+ * @return Number of values copied, or a negative errno value.
+ * @retval -ENOENT The blob has no pooler.
+ * @retval -EFAULT, -ENODATA, -ENOSPC As mcubert_hidden().
+ */
+long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n);
+
+/**
+ * @brief Copy the classifier logits (n_labels), int32 in the blob's
+ *        logit scale.
+ *
+ * @return Number of values copied, or a negative errno value.
+ * @retval -ENOENT The blob has no classifier.
+ * @retval -EFAULT, -ENODATA, -ENOSPC As mcubert_hidden().
+ */
+long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n);
+
+/**
+ * @brief Index of the largest logit (the first one on ties).
+ *
+ * @return Label >= 0, or a negative errno value as mcubert_logits().
+ */
+int mcubert_label(const struct mcubert *mb);
+
+/**
+ * @brief Most arena bytes in use at once since mcubert_init().
+ */
+size_t mcubert_arena_peak(const struct mcubert *mb);
+
+/**
+ * @brief A short name for an error returned by this API ("ENOEXEC", ...).
+ */
+const char *mcubert_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MCUBERT_MCUBERT_H_ */

@@ -1,0 +1,468 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `.mcub` model blob: the one place that defines its layout.
+
+A blob is::
+
+    header (HEADER_SIZE bytes, little-endian, fields below)
+    section table (section_count entries of SECTION_ENTRY_SIZE bytes)
+    sections, each starting at a multiple of SECTION_ALIGN
+
+The CRC-32 (IEEE 802.3, as zlib.crc32) covers bytes [CRC_START, total_size):
+everything after the crc field. Sections are addressed by id; the C runtime
+checks each one's bounds, alignment and exact size before use.
+
+`render_c_header()` writes include/mcubert/blob_format.h from the tables in
+this module; tests assert the checked-in header equals it, so the C side and
+the Python side cannot drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import struct
+import zlib
+from typing import Mapping
+
+import numpy as np
+
+MAGIC = b"MCUB"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+SECTION_ALIGN = 16
+MAX_SEQ_LEN_LIMIT = 4096  # hard cap; keeps every intermediate inside 32 bits
+
+FLAG_POOLER = 0x0001
+FLAG_CLASSIFIER = 0x0002
+FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER
+
+# (name, struct code, C type, comment)
+HEADER_FIELDS: list[tuple[str, str, str, str]] = [
+    ("magic", "4s", "uint8_t magic[4]", "'M' 'C' 'U' 'B'"),
+    ("version_major", "H", "uint16_t version_major", "incompatible changes"),
+    ("version_minor", "H", "uint16_t version_minor", "compatible additions"),
+    ("header_size", "I", "uint32_t header_size", "bytes of this header"),
+    ("total_size", "I", "uint32_t total_size", "bytes of the whole blob"),
+    ("crc32", "I", "uint32_t crc32", "CRC-32 of bytes [MCUB_CRC_START, total_size)"),
+    ("flags", "I", "uint32_t flags", "MCUB_FLAG_*"),
+    ("vocab_size", "I", "uint32_t vocab_size", "word-piece vocabulary"),
+    ("n_layers", "H", "uint16_t n_layers", "encoder layers"),
+    ("hidden", "H", "uint16_t hidden", "hidden size d"),
+    ("n_heads", "H", "uint16_t n_heads", "attention heads"),
+    ("ffn", "H", "uint16_t ffn", "FFN intermediate size"),
+    ("max_pos", "H", "uint16_t max_pos", "position-embedding rows"),
+    ("type_vocab", "H", "uint16_t type_vocab", "token-type rows"),
+    ("n_labels", "H", "uint16_t n_labels", "classifier outputs"),
+    ("max_seq_len", "H", "uint16_t max_seq_len", "planned sequence length"),
+    ("arena_bytes", "I", "uint32_t arena_bytes", "arena for max_seq_len"),
+    ("section_count", "I", "uint32_t section_count", "entries in the table"),
+    ("section_offset", "I", "uint32_t section_offset", "offset of the table"),
+    ("reserved", "16s", "uint8_t reserved[16]", "zero"),
+]
+HEADER_FORMAT = "<" + "".join(code for _, code, _, _ in HEADER_FIELDS)
+HEADER_SIZE = struct.calcsize(HEADER_FORMAT)
+CRC_OFFSET = struct.calcsize("<4sHHII")  # offset of the crc32 field
+CRC_START = CRC_OFFSET + 4  # the CRC covers everything after its own field
+SECTION_ENTRY_FORMAT = "<IIII"  # id, offset, size, reserved
+SECTION_ENTRY_SIZE = struct.calcsize(SECTION_ENTRY_FORMAT)
+
+# Per-output-channel requantisation record of a linear layer.
+REQUANT_FIELDS = [
+    ("bias", "int32 bias in the accumulator's scale"),
+    ("mult", "multiplier in [0, 2^31)"),
+    ("shift", "right shift in [1, 62]"),
+]
+REQUANT_DTYPE = np.dtype([(n, "<i4") for n, _ in REQUANT_FIELDS])
+
+# Scalars of the whole model (int32 each).
+MODEL_PARAM_FIELDS = [
+    ("pos_mult", "position row -> embedding-sum scale"),
+    ("type_mult", "token-type row -> embedding-sum scale"),
+]
+# Scalars of one encoder layer (int32 each).
+LAYER_PARAM_FIELDS = [
+    ("score_mult", "Q.K^T minus row max -> base-2 exponent, Q8"),
+    ("score_shift", ""),
+    ("ctx_mult", "P.V accumulator -> context int8"),
+    ("ctx_shift", ""),
+    ("attn_res_mult", "hidden int8 -> residual-sum scale (attention)"),
+    ("ffn_res_mult", "hidden int8 -> residual-sum scale (FFN)"),
+]
+MODEL_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in MODEL_PARAM_FIELDS])
+LAYER_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in LAYER_PARAM_FIELDS])
+
+
+class Sec(enum.IntEnum):
+    """Section ids. Per-layer ids are LAYER_BASE + layer * LAYER_STRIDE + LayerSec."""
+
+    MODEL_PARAMS = 0x0001
+    WORD_EMB = 0x0002
+    WORD_MULT = 0x0003
+    POS_EMB = 0x0004
+    TYPE_EMB = 0x0005
+    EMB_LN_GAMMA = 0x0006
+    EMB_LN_BETA = 0x0007
+    POOLER_W = 0x0010
+    POOLER_RQ = 0x0011
+    TANH_LUT = 0x0012
+    CLS_W = 0x0013
+    CLS_RQ = 0x0014
+    META = 0x0020  # UTF-8 JSON for host tools; ignored by the runtime
+
+
+class LayerSec(enum.IntEnum):
+    PARAMS = 0
+    Q_W = 1
+    Q_RQ = 2
+    K_W = 3
+    K_RQ = 4
+    V_W = 5
+    V_RQ = 6
+    O_W = 7
+    O_RQ = 8
+    LN_ATTN_GAMMA = 9
+    LN_ATTN_BETA = 10
+    FFN_IN_W = 11
+    FFN_IN_RQ = 12
+    GELU_LUT = 13
+    FFN_OUT_W = 14
+    FFN_OUT_RQ = 15
+    LN_FFN_GAMMA = 16
+    LN_FFN_BETA = 17
+
+
+LAYER_BASE = 0x1000
+LAYER_STRIDE = 0x100
+
+
+def layer_sec(layer: int, sec: LayerSec) -> int:
+    return LAYER_BASE + layer * LAYER_STRIDE + int(sec)
+
+
+class BlobError(ValueError):
+    """A blob that cannot be read: the message says what is wrong."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    vocab_size: int
+    n_layers: int
+    hidden: int
+    n_heads: int
+    ffn: int
+    max_pos: int
+    type_vocab: int
+    n_labels: int
+    max_seq_len: int
+    flags: int
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.n_heads
+
+    def validate(self) -> None:
+        """The same checks as the C runtime's blob validation."""
+        if not (1 <= self.vocab_size <= 0x7FFFFFFF):
+            raise BlobError(f"vocab_size {self.vocab_size} out of range")
+        if not (1 <= self.n_layers <= 64):
+            raise BlobError(f"n_layers {self.n_layers} out of range [1, 64]")
+        if self.n_heads < 1 or self.hidden < 1 or self.hidden % self.n_heads:
+            raise BlobError(f"hidden {self.hidden} is not a multiple of n_heads {self.n_heads}")
+        if self.hidden > 4096 or self.ffn < 1 or self.ffn > 16384:
+            raise BlobError("hidden or ffn size out of range")
+        if not (1 <= self.max_seq_len <= min(self.max_pos, MAX_SEQ_LEN_LIMIT)):
+            raise BlobError(f"max_seq_len {self.max_seq_len} out of range [1, {min(self.max_pos, MAX_SEQ_LEN_LIMIT)}]")
+        if self.type_vocab < 1:
+            raise BlobError("type_vocab must be >= 1")
+        if self.flags & ~FLAGS_KNOWN:
+            raise BlobError(f"unknown flags 0x{self.flags:x}")
+        if bool(self.flags & FLAG_CLASSIFIER) != (self.n_labels > 0):
+            raise BlobError("n_labels must be > 0 exactly when the classifier flag is set")
+        if self.flags & FLAG_CLASSIFIER and not self.flags & FLAG_POOLER:
+            raise BlobError("a classifier needs the pooler")
+
+
+def _align(n: int, a: int = SECTION_ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+def _arena_align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def arena_bytes(cfg: Config, seq_len: int) -> int:
+    """Arena the runtime needs for sequences of up to seq_len tokens.
+
+    Mirrors mcubert_arena_layout() in subsys/mcubert/model.c, buffer by buffer:
+    hidden, q (reused as the attention context), k, v: (L, d) int8 each;
+    exp row (L) uint32; prob row (L) uint8; residual row (d) int32;
+    FFN row (ffn) int8; pooler row (d) int8 x2; logits (n_labels) int32.
+    """
+    L, d = seq_len, cfg.hidden
+    total = 4 * _arena_align(L * d)
+    total += 4 * L + _arena_align(L)
+    total += 4 * d + _arena_align(cfg.ffn)
+    total += 2 * _arena_align(d) + 4 * max(cfg.n_labels, 1)
+    return total
+
+
+class Dim(enum.IntEnum):
+    """Config fields that section shapes are made of."""
+
+    ONE = 0
+    VOCAB = 1
+    HIDDEN = 2
+    FFN = 3
+    MAX_POS = 4
+    TYPE_VOCAB = 5
+    N_LABELS = 6
+
+
+_RQ = REQUANT_DTYPE.itemsize
+# (id, dim0, dim1, element bytes, flag the section depends on or 0)
+MODEL_SECTIONS: list[tuple[Sec, Dim, Dim, int, int]] = [
+    (Sec.MODEL_PARAMS, Dim.ONE, Dim.ONE, MODEL_PARAMS_DTYPE.itemsize, 0),
+    (Sec.WORD_EMB, Dim.VOCAB, Dim.HIDDEN, 1, 0),
+    (Sec.WORD_MULT, Dim.VOCAB, Dim.ONE, 2, 0),
+    (Sec.POS_EMB, Dim.MAX_POS, Dim.HIDDEN, 1, 0),
+    (Sec.TYPE_EMB, Dim.TYPE_VOCAB, Dim.HIDDEN, 1, 0),
+    (Sec.EMB_LN_GAMMA, Dim.HIDDEN, Dim.ONE, 4, 0),
+    (Sec.EMB_LN_BETA, Dim.HIDDEN, Dim.ONE, 4, 0),
+    (Sec.POOLER_W, Dim.HIDDEN, Dim.HIDDEN, 1, FLAG_POOLER),
+    (Sec.POOLER_RQ, Dim.HIDDEN, Dim.ONE, _RQ, FLAG_POOLER),
+    (Sec.TANH_LUT, Dim.ONE, Dim.ONE, 256, FLAG_POOLER),
+    (Sec.CLS_W, Dim.N_LABELS, Dim.HIDDEN, 1, FLAG_CLASSIFIER),
+    (Sec.CLS_RQ, Dim.N_LABELS, Dim.ONE, _RQ, FLAG_CLASSIFIER),
+]
+LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int]] = [
+    (LayerSec.PARAMS, Dim.ONE, Dim.ONE, LAYER_PARAMS_DTYPE.itemsize, 0),
+    *[(w, Dim.HIDDEN, Dim.HIDDEN, 1, 0) for w in (LayerSec.Q_W, LayerSec.K_W, LayerSec.V_W, LayerSec.O_W)],
+    *[(r, Dim.HIDDEN, Dim.ONE, _RQ, 0) for r in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ)],
+    (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN, 1, 0),
+    (LayerSec.FFN_IN_RQ, Dim.FFN, Dim.ONE, _RQ, 0),
+    (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 256, 0),
+    (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN, 1, 0),
+    (LayerSec.FFN_OUT_RQ, Dim.HIDDEN, Dim.ONE, _RQ, 0),
+    *[(ln, Dim.HIDDEN, Dim.ONE, 4, 0) for ln in (LayerSec.LN_ATTN_GAMMA, LayerSec.LN_ATTN_BETA,
+                                                LayerSec.LN_FFN_GAMMA, LayerSec.LN_FFN_BETA)],
+]
+
+
+def _dim(cfg: Config, dim: Dim) -> int:
+    return {Dim.ONE: 1, Dim.VOCAB: cfg.vocab_size, Dim.HIDDEN: cfg.hidden, Dim.FFN: cfg.ffn,
+            Dim.MAX_POS: cfg.max_pos, Dim.TYPE_VOCAB: cfg.type_vocab, Dim.N_LABELS: cfg.n_labels}[dim]
+
+
+def section_spec(cfg: Config) -> dict[int, int]:
+    """Every section the runtime needs, with its exact size in bytes."""
+    spec: dict[int, int] = {}
+    for sid, d0, d1, elem, flag in MODEL_SECTIONS:
+        if not flag or cfg.flags & flag:
+            spec[int(sid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
+    for i in range(cfg.n_layers):
+        for lsid, d0, d1, elem, _ in LAYER_SECTIONS:
+            spec[layer_sec(i, lsid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
+    return spec
+
+
+def pack(cfg: Config, sections: Mapping[int, bytes]) -> bytes:
+    """Lay out a blob: header, section table, aligned sections, CRC."""
+    cfg.validate()
+    spec = section_spec(cfg)
+    missing = sorted(set(spec) - set(sections))
+    if missing:
+        raise BlobError(f"missing sections: {[hex(m) for m in missing]}")
+    for sid, size in spec.items():
+        if len(sections[sid]) != size:
+            raise BlobError(f"section 0x{sid:x} has {len(sections[sid])} bytes, expected {size}")
+    ids = sorted(sections)
+    table_off = HEADER_SIZE
+    offset = _align(table_off + SECTION_ENTRY_SIZE * len(ids))
+    entries = []
+    body = bytearray()
+    for sid in ids:
+        data = sections[sid]
+        entries.append((sid, offset, len(data)))
+        body += data
+        pad = _align(offset + len(data)) - (offset + len(data))
+        body += b"\0" * pad
+        offset += len(data) + pad
+    total = offset
+    table = b"".join(struct.pack(SECTION_ENTRY_FORMAT, sid, off, size, 0) for sid, off, size in entries)
+    first = _align(table_off + len(table))
+    head_fields = dict(
+        magic=MAGIC, version_major=VERSION_MAJOR, version_minor=VERSION_MINOR,
+        header_size=HEADER_SIZE, total_size=total, crc32=0, flags=cfg.flags,
+        vocab_size=cfg.vocab_size, n_layers=cfg.n_layers, hidden=cfg.hidden,
+        n_heads=cfg.n_heads, ffn=cfg.ffn, max_pos=cfg.max_pos, type_vocab=cfg.type_vocab,
+        n_labels=cfg.n_labels, max_seq_len=cfg.max_seq_len,
+        arena_bytes=arena_bytes(cfg, cfg.max_seq_len), section_count=len(ids),
+        section_offset=table_off, reserved=b"\0" * 16,
+    )
+    header = struct.pack(HEADER_FORMAT, *(head_fields[n] for n, _, _, _ in HEADER_FIELDS))
+    blob = bytearray(header + table + b"\0" * (first - HEADER_SIZE - len(table)) + body)
+    assert len(blob) == total
+    crc = zlib.crc32(bytes(blob[CRC_START:])) & 0xFFFFFFFF
+    struct.pack_into("<I", blob, CRC_OFFSET, crc)
+    return bytes(blob)
+
+
+@dataclasses.dataclass
+class Blob:
+    """A parsed, validated blob: config and sections by id."""
+
+    cfg: Config
+    sections: dict[int, memoryview]
+    header: dict[str, object]
+
+    def array(self, sid: int, dtype: np.dtype | str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        a = np.frombuffer(self.sections[int(sid)], dtype=np.dtype(dtype))
+        return a.reshape(shape) if shape is not None else a
+
+    def meta(self) -> dict:
+        import json
+
+        raw = self.sections.get(int(Sec.META))
+        return json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
+
+
+def unpack(data: bytes) -> Blob:
+    """Parse and validate a blob as the C runtime does; raise BlobError."""
+    data = bytes(data)
+    if len(data) < HEADER_SIZE:
+        raise BlobError(f"truncated: {len(data)} bytes, header needs {HEADER_SIZE}")
+    h = dict(zip([n for n, _, _, _ in HEADER_FIELDS], struct.unpack_from(HEADER_FORMAT, data)))
+    if h["magic"] != MAGIC:
+        raise BlobError("not an mcubert blob (bad magic)")
+    if h["version_major"] != VERSION_MAJOR:
+        raise BlobError(f"unsupported format version {h['version_major']}.{h['version_minor']}")
+    if h["header_size"] != HEADER_SIZE:
+        raise BlobError(f"header_size {h['header_size']} != {HEADER_SIZE}")
+    total = int(h["total_size"])
+    if len(data) < total:
+        raise BlobError(f"truncated: {len(data)} bytes, header declares {total}")
+    if zlib.crc32(data[CRC_START:total]) & 0xFFFFFFFF != h["crc32"]:
+        raise BlobError("checksum mismatch: the blob is damaged")
+    cfg = Config(**{f.name: int(h[f.name]) for f in dataclasses.fields(Config)})
+    cfg.validate()
+    count, off = int(h["section_count"]), int(h["section_offset"])
+    if off < HEADER_SIZE or off + count * SECTION_ENTRY_SIZE > total or count > 65536:
+        raise BlobError("section table out of bounds")
+    spec = section_spec(cfg)
+    sections: dict[int, memoryview] = {}
+    view = memoryview(data)
+    for i in range(count):
+        sid, s_off, size, _ = struct.unpack_from(SECTION_ENTRY_FORMAT, data, off + i * SECTION_ENTRY_SIZE)
+        if s_off % SECTION_ALIGN or s_off + size > total or s_off < off + count * SECTION_ENTRY_SIZE:
+            raise BlobError(f"section 0x{sid:x} out of bounds or misaligned")
+        if sid in spec and size != spec[sid]:
+            raise BlobError(f"section 0x{sid:x} has {size} bytes, expected {spec[sid]}")
+        sections[sid] = view[s_off:s_off + size]
+    missing = sorted(set(spec) - set(sections))
+    if missing:
+        raise BlobError(f"missing section 0x{missing[0]:x}")
+    if h["arena_bytes"] != arena_bytes(cfg, cfg.max_seq_len):
+        raise BlobError("arena_bytes does not match the config")
+    return Blob(cfg=cfg, sections=sections, header=h)
+
+
+def render_c_header() -> str:
+    """The C view of this module: include/mcubert/blob_format.h."""
+    out = [
+        "/*",
+        " * Copyright (c) 2026 The mcubert developers",
+        " *",
+        " * SPDX-License-Identifier: Apache-2.0",
+        " */",
+        "",
+        "/*",
+        " * GENERATED by `python -m mcubert.blob --header` from scripts/mcubert/blob.py.",
+        " * Do not edit: change blob.py and regenerate (a test checks they agree).",
+        " */",
+        "",
+        "/**",
+        " * @file",
+        " * @brief Layout of the .mcub model blob (see docs/blob-format.md).",
+        " */",
+        "",
+        "#ifndef MCUBERT_BLOB_FORMAT_H_",
+        "#define MCUBERT_BLOB_FORMAT_H_",
+        "",
+        "#include <stdint.h>",
+        "",
+        f"#define MCUB_MAGIC \"{MAGIC.decode()}\"",
+        f"#define MCUB_VERSION_MAJOR {VERSION_MAJOR}",
+        f"#define MCUB_VERSION_MINOR {VERSION_MINOR}",
+        f"#define MCUB_HEADER_SIZE {HEADER_SIZE}",
+        f"#define MCUB_CRC_START {CRC_START}",
+        f"#define MCUB_SECTION_ALIGN {SECTION_ALIGN}",
+        f"#define MCUB_MAX_SEQ_LEN_LIMIT {MAX_SEQ_LEN_LIMIT}",
+        f"#define MCUB_FLAG_POOLER 0x{FLAG_POOLER:04x}",
+        f"#define MCUB_FLAG_CLASSIFIER 0x{FLAG_CLASSIFIER:04x}",
+        f"#define MCUB_FLAGS_KNOWN 0x{FLAGS_KNOWN:04x}",
+        f"#define MCUB_LAYER_BASE 0x{LAYER_BASE:04x}",
+        f"#define MCUB_LAYER_STRIDE 0x{LAYER_STRIDE:04x}",
+        "",
+        "/** Section ids (model-wide). */",
+        "enum mcub_section {",
+    ]
+    out += [f"\tMCUB_SEC_{s.name} = 0x{int(s):04x}," for s in Sec]
+    out += ["};", "", "/** Per-layer section ids: MCUB_LAYER_BASE + layer * MCUB_LAYER_STRIDE + id. */",
+            "enum mcub_layer_section {"]
+    out += [f"\tMCUB_LSEC_{s.name} = {int(s)}," for s in LayerSec]
+    out += ["};", "", "/** Blob header, little-endian, at offset 0. */", "struct mcub_header {"]
+    out += [f"\t{ctype}; /* {comment} */" for _, _, ctype, comment in HEADER_FIELDS]
+    out += ["};", "", "/** One entry of the section table. */", "struct mcub_section_entry {",
+            "\tuint32_t id;", "\tuint32_t offset; /* from the blob start, MCUB_SECTION_ALIGN aligned */",
+            "\tuint32_t size; /* bytes */", "\tuint32_t reserved;", "};", ""]
+
+    def struct_of(name: str, fields: list[tuple[str, str]], brief: str) -> list[str]:
+        lines = [f"/** {brief} */", f"struct {name} {{"]
+        lines += [f"\tint32_t {n};" + (f" /* {c} */" if c else "") for n, c in fields]
+        return lines + ["};", ""]
+
+    out += ["/** Config fields that section shapes are made of. */", "enum mcub_dim {"]
+    out += [f"\tMCUB_DIM_{dm.name} = {int(dm)}," for dm in Dim]
+    out += ["};", "", "/** Expected shape of a section: dim0 * dim1 * elem bytes, present if flag is 0 or set. */",
+            "struct mcub_section_spec {", "\tuint16_t id;", "\tuint8_t dim0;", "\tuint8_t dim1;",
+            "\tuint16_t elem;", "\tuint16_t flag;", "};", ""]
+
+    def spec_macro(name: str, rows, prefix: str) -> list[str]:
+        lines = [f"#define {name} {{ \\"]
+        lines += [f"\t{{ {prefix}{sid.name}, MCUB_DIM_{d0.name}, MCUB_DIM_{d1.name}, {elem}, {flag} }}, \\"
+                  for sid, d0, d1, elem, flag in rows]
+        return lines + ["}", ""]
+
+    out += ["/** Initialiser of the model-wide section specs (struct mcub_section_spec[]). */"]
+    out += spec_macro("MCUB_MODEL_SECTIONS", MODEL_SECTIONS, "MCUB_SEC_")
+    out += ["/** Initialiser of the per-layer section specs (struct mcub_section_spec[]). */"]
+    out += spec_macro("MCUB_LAYER_SECTIONS", LAYER_SECTIONS, "MCUB_LSEC_")
+    out += struct_of("mcub_requant", REQUANT_FIELDS, "Per-output-channel requantisation of a linear layer.")
+    out += struct_of("mcub_model_params", MODEL_PARAM_FIELDS, "Model-wide integer scalars.")
+    out += struct_of("mcub_layer_params", LAYER_PARAM_FIELDS, "Integer scalars of one encoder layer.")
+    out += [
+        f"_Static_assert(sizeof(struct mcub_header) == {HEADER_SIZE}, \"header layout\");",
+        f"_Static_assert(sizeof(struct mcub_section_entry) == {SECTION_ENTRY_SIZE}, \"entry layout\");",
+        "",
+        "#endif /* MCUBERT_BLOB_FORMAT_H_ */",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main() -> None:
+    import argparse
+    import pathlib
+
+    ap = argparse.ArgumentParser(description="Blob-format utilities.")
+    ap.add_argument("--header", type=pathlib.Path, help="write the C header to this path")
+    args = ap.parse_args()
+    text = render_c_header()
+    if args.header:
+        args.header.write_text(text)
+    else:
+        print(text, end="")
+
+
+if __name__ == "__main__":
+    main()

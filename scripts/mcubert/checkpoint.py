@@ -1,0 +1,251 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Reading BERT checkpoints in the forms users bring them.
+
+Accepted:
+  * a Hugging Face directory: config.json + model.safetensors or pytorch_model.bin
+    (BertModel, BertForSequenceClassification, ...);
+  * a file saved with torch.save: {"config": {...}, "state_dict": {...}} (what
+    `mcubert train` writes), a whole saved model (a transformers BertModel or
+    BertForSequenceClassification object), or a bare state dict with --config;
+  * a .safetensors file with --config.
+
+Everything ends as a `Checkpoint`: HF-style config dict plus float32 numpy
+weights named as in HF BertModel (no "bert." prefix), with "classifier.*"
+kept when present.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class CheckpointError(ValueError):
+    """A model the converter cannot take; the message is one line for the user."""
+
+
+@dataclasses.dataclass
+class BertShape:
+    vocab_size: int
+    hidden: int
+    n_layers: int
+    n_heads: int
+    ffn: int
+    max_pos: int
+    type_vocab: int
+    n_labels: int  # 0: no classifier
+    layer_norm_eps: float
+    act: str
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    config: dict[str, Any]
+    weights: dict[str, np.ndarray]
+    source: str
+
+    @property
+    def shape(self) -> BertShape:
+        c = self.config
+        n_labels = int(self.weights["classifier.weight"].shape[0]) if "classifier.weight" in self.weights else 0
+        return BertShape(
+            vocab_size=int(c["vocab_size"]), hidden=int(c["hidden_size"]),
+            n_layers=int(c["num_hidden_layers"]), n_heads=int(c["num_attention_heads"]),
+            ffn=int(c["intermediate_size"]), max_pos=int(c.get("max_position_embeddings", 512)),
+            type_vocab=int(c.get("type_vocab_size", 2)), n_labels=n_labels,
+            layer_norm_eps=float(c.get("layer_norm_eps", 1e-12)), act=str(c.get("hidden_act", "gelu")))
+
+    @property
+    def has_pooler(self) -> bool:
+        return "pooler.dense.weight" in self.weights
+
+    @property
+    def labels(self) -> list[str]:
+        n = self.shape.n_labels
+        id2label = self.config.get("id2label") or {}
+        return [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
+
+
+REQUIRED_CONFIG = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+SUPPORTED_ACTS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+
+
+def layer_keys(i: int) -> list[str]:
+    p = f"encoder.layer.{i}."
+    names = ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+             "intermediate.dense", "output.dense"]
+    keys = [p + n + s for n in names for s in (".weight", ".bias")]
+    keys += [p + n + s for n in ("attention.output.LayerNorm", "output.LayerNorm") for s in (".weight", ".bias")]
+    return keys
+
+
+EMB_KEYS = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+            "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
+
+
+def _normalise(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for key, val in state.items():
+        k = key
+        if k.startswith("bert."):
+            k = k[len("bert."):]
+        if k.startswith(("embeddings.", "encoder.", "pooler.", "classifier.")) and not k.endswith("position_ids"):
+            arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, dtype=np.float32)
+            # older checkpoints name LayerNorm parameters gamma/beta
+            k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+            out[k] = arr.astype(np.float32, copy=False)
+    return out
+
+
+def _check(ckpt: Checkpoint) -> Checkpoint:
+    c = ckpt.config
+    if c.get("model_type") not in (None, "bert"):
+        raise CheckpointError(f"{ckpt.source}: not a BERT model (model_type '{c.get('model_type')}')")
+    missing = [k for k in REQUIRED_CONFIG if k not in c]
+    if missing:
+        raise CheckpointError(f"{ckpt.source}: not a BERT config (missing {', '.join(missing)})")
+    shape = ckpt.shape
+    if shape.act not in SUPPORTED_ACTS:
+        raise CheckpointError(f"{ckpt.source}: activation '{shape.act}' not supported ({', '.join(SUPPORTED_ACTS)})")
+    if shape.hidden % shape.n_heads:
+        raise CheckpointError(f"{ckpt.source}: hidden_size {shape.hidden} not divisible by {shape.n_heads} heads")
+    need = EMB_KEYS + [k for i in range(shape.n_layers) for k in layer_keys(i)]
+    absent = [k for k in need if k not in ckpt.weights]
+    if absent:
+        raise CheckpointError(f"{ckpt.source}: not a BERT checkpoint (missing tensor {absent[0]}"
+                              + (f" and {len(absent) - 1} more" if len(absent) > 1 else "") + ")")
+    d, f = shape.hidden, shape.ffn
+    expect = {"embeddings.word_embeddings.weight": (shape.vocab_size, d),
+              "embeddings.position_embeddings.weight": (shape.max_pos, d),
+              "embeddings.token_type_embeddings.weight": (shape.type_vocab, d)}
+    for i in range(shape.n_layers):
+        p = f"encoder.layer.{i}."
+        expect[p + "attention.self.query.weight"] = (d, d)
+        expect[p + "intermediate.dense.weight"] = (f, d)
+        expect[p + "output.dense.weight"] = (d, f)
+    for k, shp in expect.items():
+        if tuple(ckpt.weights[k].shape) != shp:
+            raise CheckpointError(f"{ckpt.source}: tensor {k} has shape {tuple(ckpt.weights[k].shape)}, "
+                                  f"config implies {shp}")
+    if "classifier.weight" in ckpt.weights and not ckpt.has_pooler:
+        raise CheckpointError(f"{ckpt.source}: a classifier without a pooler is not supported")
+    return ckpt
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path}: cannot read config ({e})") from None
+
+
+def _torch_load(path: Path) -> Any:
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as e:
+        if "weights_only" not in str(e) and "Unsupported global" not in str(e):
+            raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})") from None
+    log.warning("%s holds pickled objects; loading it runs its code (only load files you trust)", path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})") from None
+
+
+def _load_safetensors(path: Path) -> dict[str, Any]:
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as e:  # noqa: BLE001 - the library raises several types for corrupt files
+        raise CheckpointError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0]})") from None
+
+
+def load(path: str | Path, config: str | Path | None = None) -> Checkpoint:
+    """Load a checkpoint in any accepted form; raise CheckpointError with one line otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or directory")
+    cfg = _read_config(Path(config)) if config else None
+    if path.is_dir():
+        if cfg is None:
+            if not (path / "config.json").exists():
+                raise CheckpointError(f"{path}: no config.json in the model directory")
+            cfg = _read_config(path / "config.json")
+        if (path / "model.safetensors").exists():
+            state = _load_safetensors(path / "model.safetensors")
+        elif (path / "pytorch_model.bin").exists():
+            state = _torch_load(path / "pytorch_model.bin")
+        else:
+            raise CheckpointError(f"{path}: no model.safetensors or pytorch_model.bin in the model directory")
+        return _check(Checkpoint(cfg, _normalise(state), str(path)))
+
+    if path.suffix == ".safetensors":
+        if cfg is None:
+            raise CheckpointError(f"{path}: a safetensors file needs --config CONFIG.json")
+        return _check(Checkpoint(cfg, _normalise(_load_safetensors(path)), str(path)))
+
+    obj = _torch_load(path)
+    if isinstance(obj, Mapping) and "state_dict" in obj and "config" in obj:
+        c = obj["config"]
+        c = c.to_dict() if hasattr(c, "to_dict") else dict(c)
+        return _check(Checkpoint(cfg or c, _normalise(obj["state_dict"]), str(path)))
+    if hasattr(obj, "state_dict") and hasattr(obj, "config"):
+        c = obj.config.to_dict() if hasattr(obj.config, "to_dict") else dict(obj.config)
+        return _check(Checkpoint(cfg or c, _normalise(obj.state_dict()), str(path)))
+    if isinstance(obj, Mapping) and obj and all(isinstance(k, str) for k in obj):
+        if cfg is None:
+            raise CheckpointError(f"{path}: a bare state dict needs --config CONFIG.json")
+        return _check(Checkpoint(cfg, _normalise(obj), str(path)))
+    raise CheckpointError(f"{path}: not a BERT checkpoint (a {type(obj).__name__})")
+
+
+def random_checkpoint(*, vocab_size: int, hidden: int, n_layers: int, n_heads: int, ffn: int,
+                      max_pos: int = 512, type_vocab: int = 2, n_labels: int = 2, pooler: bool = True,
+                      seed: int = 0, std: float = 0.05) -> Checkpoint:
+    """A BERT of any shape with random weights (tests and benchmarks)."""
+    rng = np.random.default_rng(seed)
+
+    def rnd(*shape: int, scale: float = std) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    w: dict[str, np.ndarray] = {
+        "embeddings.word_embeddings.weight": rnd(vocab_size, hidden, scale=0.5),
+        "embeddings.position_embeddings.weight": rnd(max_pos, hidden, scale=0.2),
+        "embeddings.token_type_embeddings.weight": rnd(type_vocab, hidden, scale=0.2),
+        "embeddings.LayerNorm.weight": 1 + rnd(hidden, scale=0.1),
+        "embeddings.LayerNorm.bias": rnd(hidden, scale=0.1),
+    }
+    for i in range(n_layers):
+        p = f"encoder.layer.{i}."
+        for n in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            w[p + n + ".weight"] = rnd(hidden, hidden, scale=1 / np.sqrt(hidden))
+            w[p + n + ".bias"] = rnd(hidden, scale=0.02)
+        w[p + "intermediate.dense.weight"] = rnd(ffn, hidden, scale=1 / np.sqrt(hidden))
+        w[p + "intermediate.dense.bias"] = rnd(ffn, scale=0.02)
+        w[p + "output.dense.weight"] = rnd(hidden, ffn, scale=1 / np.sqrt(ffn))
+        w[p + "output.dense.bias"] = rnd(hidden, scale=0.02)
+        for n in ("attention.output.LayerNorm", "output.LayerNorm"):
+            w[p + n + ".weight"] = 1 + rnd(hidden, scale=0.1)
+            w[p + n + ".bias"] = rnd(hidden, scale=0.1)
+    if pooler:
+        w["pooler.dense.weight"] = rnd(hidden, hidden, scale=1 / np.sqrt(hidden))
+        w["pooler.dense.bias"] = rnd(hidden, scale=0.02)
+    if n_labels:
+        w["classifier.weight"] = rnd(n_labels, hidden, scale=0.5)
+        w["classifier.bias"] = rnd(n_labels, scale=0.02)
+    config = dict(model_type="bert", vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=n_layers,
+                  num_attention_heads=n_heads, intermediate_size=ffn, max_position_embeddings=max_pos,
+                  type_vocab_size=type_vocab, layer_norm_eps=1e-12, hidden_act="gelu")
+    return _check(Checkpoint(config, w, f"random(seed={seed})"))

@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The C runtime on the host: build it as a shared library and call it with ctypes.
+
+The library is compiled from subsys/mcubert with the host C compiler into a
+cache directory keyed by a hash of the sources and flags, so a change to any C
+file rebuilds it and an unchanged tree reuses it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ERRNO_NAMES = ("EFAULT", "ENODATA", "ENOEXEC", "ENOTSUP", "EBADMSG", "EINVAL", "E2BIG",
+               "ENOMEM", "ERANGE", "ENOENT", "ENOSPC")
+
+
+def repo_root() -> Path:
+    """The mcubert tree: $MCUBERT_ROOT, or the checkout this package lives in."""
+    env = os.environ.get("MCUBERT_ROOT")
+    root = Path(env) if env else Path(__file__).resolve().parents[2]
+    if not (root / "subsys" / "mcubert").is_dir():
+        raise RuntimeError(f"mcubert C sources not found under {root}; set MCUBERT_ROOT to the mcubert checkout")
+    return root
+
+
+def c_sources(root: Path | None = None) -> list[Path]:
+    root = root or repo_root()
+    sub = root / "subsys" / "mcubert"
+    return sorted(sub.glob("*.c")) + sorted((sub / "kernels").glob("*.c"))
+
+
+def include_dirs(root: Path | None = None) -> list[Path]:
+    root = root or repo_root()
+    return [root / "include", root / "subsys" / "mcubert"]
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("MCUBERT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mcubert")
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _tree_hash(files: list[Path], extra: str) -> str:
+    h = hashlib.sha256(extra.encode())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+HOST_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+
+
+def build_host_library(extra_cflags: list[str] | None = None) -> Path:
+    """Compile the runtime into a shared library (cached); returns its path."""
+    root = repo_root()
+    srcs = c_sources(root)
+    headers = sorted((root / "include").rglob("*.h")) + sorted((root / "subsys" / "mcubert").rglob("*.h"))
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise RuntimeError(f"C compiler '{cc}' not found: install gcc (apt-get install gcc)")
+    flags = HOST_CFLAGS + (extra_cflags or [])
+    key = _tree_hash(srcs + headers, " ".join([cc, *flags]))
+    out = cache_dir() / f"libmcubert-{key}.so"
+    if out.exists():
+        return out
+    cmd = [cc, *flags, *(f"-I{d}" for d in include_dirs(root)), "-o", str(out) + ".tmp", *map(str, srcs)]
+    log.info("building host runtime: %s", " ".join(cmd))
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"building the C runtime failed:\n{res.stderr}")
+    os.replace(str(out) + ".tmp", out)
+    return out
+
+
+class RuntimeErrno(RuntimeError):
+    """A negative errno returned by the C runtime."""
+
+    def __init__(self, func: str, code: int) -> None:
+        self.code = code
+        self.name = errno.errorcode.get(-code, str(code))
+        super().__init__(f"{func} failed: -{self.name} ({os.strerror(-code)})")
+
+
+_lib: ctypes.CDLL | None = None
+
+
+def load() -> ctypes.CDLL:
+    global _lib
+    if _lib is None:
+        lib = ctypes.CDLL(str(build_host_library()))
+        lib.mcubert_arena_size.restype = ctypes.c_long
+        lib.mcubert_arena_size.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint16]
+        lib.mcubert_init.restype = ctypes.c_int
+        lib.mcubert_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                     ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint16]
+        lib.mcubert_infer.restype = ctypes.c_int
+        lib.mcubert_infer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint16]
+        for fn in ("mcubert_hidden", "mcubert_pooled", "mcubert_logits"):
+            getattr(lib, fn).restype = ctypes.c_long
+            getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        lib.mcubert_label.restype = ctypes.c_int
+        lib.mcubert_label.argtypes = [ctypes.c_void_p]
+        lib.mcubert_arena_peak.restype = ctypes.c_size_t
+        lib.mcubert_arena_peak.argtypes = [ctypes.c_void_p]
+        lib.mcubert_strerror.restype = ctypes.c_char_p
+        lib.mcubert_strerror.argtypes = [ctypes.c_int]
+        _lib = lib
+    return _lib
+
+
+# struct mcubert is far smaller than this; the handle lives in a Python-owned buffer.
+_HANDLE_BYTES = 1 << 16
+
+
+class Runtime:
+    """One C runtime instance over a blob held in (8-byte aligned) memory."""
+
+    def __init__(self, blob: bytes, max_len: int = 0, arena_bytes: int | None = None) -> None:
+        self.lib = load()
+        self._blob = np.frombuffer(bytes(blob), dtype=np.uint8).copy()  # numpy buffers are aligned
+        self._handle = np.zeros(_HANDLE_BYTES, dtype=np.uint64)
+        if arena_bytes is None:
+            need = self.lib.mcubert_arena_size(self._blob.ctypes.data, len(self._blob), max_len)
+            if need < 0:
+                raise RuntimeErrno("mcubert_arena_size", int(need))
+            arena_bytes = int(need)
+        self._arena = np.zeros((arena_bytes + 7) // 8 or 1, dtype=np.uint64)
+        self.arena_bytes = arena_bytes
+        rc = self.lib.mcubert_init(self._handle.ctypes.data, self._blob.ctypes.data, len(self._blob),
+                                   self._arena.ctypes.data, arena_bytes, max_len)
+        if rc != 0:
+            raise RuntimeErrno("mcubert_init", rc)
+
+    @staticmethod
+    def init_errno(blob: bytes, arena_bytes: int = 1 << 20, max_len: int = 0) -> int:
+        """mcubert_init's return code for a blob (0 or a negative errno)."""
+        try:
+            Runtime(blob, max_len=max_len, arena_bytes=arena_bytes)
+        except RuntimeErrno as e:
+            return e.code
+        return 0
+
+    def infer(self, ids, type_ids=None) -> None:
+        ids_a = np.ascontiguousarray(ids, dtype=np.int32)
+        types_a = None if type_ids is None else np.ascontiguousarray(type_ids, dtype=np.uint8)
+        if len(ids_a) > 0xFFFF:
+            raise RuntimeErrno("mcubert_infer", -errno.E2BIG)
+        rc = self.lib.mcubert_infer(self._handle.ctypes.data, ids_a.ctypes.data,
+                                    None if types_a is None else types_a.ctypes.data, len(ids_a))
+        if rc != 0:
+            raise RuntimeErrno("mcubert_infer", rc)
+        self._len = len(ids_a)
+
+    def _get(self, fn: str, n: int, dtype) -> np.ndarray | None:
+        out = np.zeros(max(n, 1), dtype=dtype)
+        rc = getattr(self.lib, fn)(self._handle.ctypes.data, out.ctypes.data, n)
+        if rc == -errno.ENOENT:
+            return None
+        if rc < 0:
+            raise RuntimeErrno(fn, int(rc))
+        return out[:rc]
+
+    def hidden(self, seq_len: int, hidden: int) -> np.ndarray:
+        return self._get("mcubert_hidden", seq_len * hidden, np.int8).reshape(seq_len, hidden)
+
+    def pooled(self, hidden: int) -> np.ndarray | None:
+        return self._get("mcubert_pooled", hidden, np.int8)
+
+    def logits(self, n_labels: int) -> np.ndarray | None:
+        return self._get("mcubert_logits", n_labels, np.int32) if n_labels else None
+
+    @property
+    def arena_peak(self) -> int:
+        return int(self.lib.mcubert_arena_peak(self._handle.ctypes.data))

@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Float checkpoint + calibration -> integer parameters -> blob sections.
+
+This is where float meets integer: every scale, multiplier, LUT and bias is
+fixed here, following docs/arithmetic.md. After this step nothing is float.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import arith, blob
+from .blob import LayerSec, Sec, layer_sec
+from .checkpoint import Checkpoint
+from .floatmodel import FloatBert, activation
+
+log = logging.getLogger(__name__)
+
+Sequence_ = tuple[Sequence[int], Sequence[int] | None]
+
+
+class QuantError(ValueError):
+    pass
+
+
+def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: bool = False) -> dict[str, float]:
+    """Max |x| at every quantisation site over the calibration sequences."""
+    fm = FloatBert(ckpt)
+    fm.calibrating = True
+    seqs = list(sequences)
+    if not seqs:
+        raise QuantError("calibration needs at least one sequence")
+    for ids, types in tqdm(seqs, desc="calibrating", unit="seq", disable=not progress):
+        fm.forward(ids, types)
+    return dict(fm.absmax)
+
+
+def _scale(absmax: float, qmax: int = 127) -> float:
+    return max(absmax, 1e-8) / qmax
+
+
+def _weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output channel: (q, scale per row)."""
+    amax = np.abs(w).max(axis=1)
+    s = np.where(amax > 0, amax / 127.0, 1.0)
+    q = np.clip(np.round(w / s[:, None]), -127, 127).astype(np.int8)
+    return q, s
+
+
+def _requant(bias: np.ndarray | None, s_in: float, s_w: np.ndarray, s_out: float) -> np.ndarray:
+    rq = np.zeros(len(s_w), dtype=blob.REQUANT_DTYPE)
+    for j, sw in enumerate(s_w):
+        rq["mult"][j], rq["shift"][j] = arith.quantize_multiplier(s_in * sw / s_out)
+    if bias is not None:
+        rq["bias"] = np.clip(np.round(bias / (s_in * s_w)), -(2**30), 2**30).astype(np.int64)
+    return rq
+
+
+def _linear(w: np.ndarray, b: np.ndarray, s_in: float, s_out: float) -> tuple[bytes, bytes]:
+    q, s_w = _weights(w)
+    return q.tobytes(), _requant(b, s_in, s_w, s_out).tobytes()
+
+
+def _layernorm(gamma: np.ndarray, beta: np.ndarray, s_out: float) -> tuple[bytes, bytes]:
+    g = np.round(gamma / s_out * (1 << arith.LN_GAMMA_FRAC))
+    b = np.round(beta / s_out * (1 << arith.LN_BETA_FRAC))
+    if np.abs(g).max() >= 2**31 or np.abs(b).max() >= 2**31:
+        raise QuantError("LayerNorm parameters overflow int32 for the calibrated scale")
+    return g.astype("<i4").tobytes(), b.astype("<i4").tobytes()
+
+
+def _lut(fn, s_in: float, s_out: float) -> bytes:
+    q = np.arange(256, dtype=np.int64)
+    q = np.where(q >= 128, q - 256, q)  # index i holds int8 value (int8)i
+    y = fn(torch.from_numpy(q * s_in)).numpy()
+    return np.clip(np.round(y / s_out), -128, 127).astype(np.int8).tobytes()
+
+
+def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
+             meta: dict | None = None) -> bytes:
+    """Build the blob for a checkpoint with calibrated activation ranges."""
+    s = ckpt.shape
+    w = ckpt.weights
+    if max_seq_len > s.max_pos:
+        raise QuantError(f"--max-seq-len {max_seq_len} exceeds the model's {s.max_pos} positions")
+    flags = (blob.FLAG_POOLER if ckpt.has_pooler else 0) | (blob.FLAG_CLASSIFIER if s.n_labels else 0)
+    cfg = blob.Config(vocab_size=s.vocab_size, n_layers=s.n_layers, hidden=s.hidden, n_heads=s.n_heads,
+                      ffn=s.ffn, max_pos=s.max_pos, type_vocab=s.type_vocab, n_labels=s.n_labels,
+                      max_seq_len=max_seq_len, flags=flags)
+    try:
+        cfg.validate()
+    except blob.BlobError as e:
+        raise QuantError(str(e)) from None
+    sec: dict[int, bytes] = {}
+
+    # Embeddings: per-row word scales, one scale each for positions and types,
+    # all brought to a common scale by multipliers of at most 2^EMB_MULT_BITS.
+    word = w["embeddings.word_embeddings.weight"]
+    wq, s_row = _weights(word)
+    pos, typ = w["embeddings.position_embeddings.weight"], w["embeddings.token_type_embeddings.weight"]
+    s_pos, s_typ = _scale(float(np.abs(pos).max())), _scale(float(np.abs(typ).max()))
+    s_common = max(float(s_row.max()), s_pos, s_typ) / (1 << arith.EMB_MULT_BITS)
+    sec[Sec.WORD_EMB] = wq.tobytes()
+    sec[Sec.WORD_MULT] = np.round(s_row / s_common).astype("<u2").tobytes()
+    sec[Sec.POS_EMB] = np.clip(np.round(pos / s_pos), -127, 127).astype(np.int8).tobytes()
+    sec[Sec.TYPE_EMB] = np.clip(np.round(typ / s_typ), -127, 127).astype(np.int8).tobytes()
+    mp = np.zeros(1, dtype=blob.MODEL_PARAMS_DTYPE)
+    mp["pos_mult"] = round(s_pos / s_common)
+    mp["type_mult"] = round(s_typ / s_common)
+    sec[Sec.MODEL_PARAMS] = mp.tobytes()
+    s_h = _scale(absmax["emb"])
+    sec[Sec.EMB_LN_GAMMA], sec[Sec.EMB_LN_BETA] = _layernorm(w["embeddings.LayerNorm.weight"],
+                                                             w["embeddings.LayerNorm.bias"], s_h)
+    act = activation(s.act)
+    dh = s.hidden // s.n_heads
+    for i in range(s.n_layers):
+        p = f"encoder.layer.{i}."
+
+        def put(ls: LayerSec, data: bytes) -> None:
+            sec[layer_sec(i, ls)] = data
+
+        s_q, s_k, s_v = (_scale(absmax[f"{i}.{n}"]) for n in "qkv")
+        s_ctx, s_h1 = _scale(absmax[f"{i}.ctx"]), _scale(absmax[f"{i}.h_attn"])
+        s_pre, s_h2 = _scale(absmax[f"{i}.ffn_pre"]), _scale(absmax[f"{i}.h_ffn"])
+        for (lw, lr), name, s_out in (((LayerSec.Q_W, LayerSec.Q_RQ), "attention.self.query", s_q),
+                                      ((LayerSec.K_W, LayerSec.K_RQ), "attention.self.key", s_k),
+                                      ((LayerSec.V_W, LayerSec.V_RQ), "attention.self.value", s_v)):
+            wb, rb = _linear(w[p + name + ".weight"], w[p + name + ".bias"], s_h, s_out)
+            put(lw, wb)
+            put(lr, rb)
+        lp = np.zeros(1, dtype=blob.LAYER_PARAMS_DTYPE)
+        lp["score_mult"], lp["score_shift"] = arith.quantize_multiplier(
+            s_q * s_k / math.sqrt(dh) * math.log2(math.e) * (1 << arith.SCORE_FRAC))
+        lp["ctx_mult"], lp["ctx_shift"] = arith.quantize_multiplier(s_v / arith.PROB_MAX / s_ctx)
+        lp["attn_res_mult"] = arith.RES_MULT
+        lp["ffn_res_mult"] = arith.RES_MULT
+        put(LayerSec.PARAMS, lp.tobytes())
+        # attention output straight into the residual-sum scale s_h / RES_MULT
+        wb, rb = _linear(w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"],
+                         s_ctx, s_h / arith.RES_MULT)
+        put(LayerSec.O_W, wb)
+        put(LayerSec.O_RQ, rb)
+        g, b = _layernorm(w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], s_h1)
+        put(LayerSec.LN_ATTN_GAMMA, g)
+        put(LayerSec.LN_ATTN_BETA, b)
+        wb, rb = _linear(w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"], s_h1, s_pre)
+        put(LayerSec.FFN_IN_W, wb)
+        put(LayerSec.FFN_IN_RQ, rb)
+        grid = torch.from_numpy(np.arange(-128, 128, dtype=np.float64) * s_pre)
+        s_g = _scale(float(act(grid).abs().max()))
+        put(LayerSec.GELU_LUT, _lut(act, s_pre, s_g))
+        wb, rb = _linear(w[p + "output.dense.weight"], w[p + "output.dense.bias"], s_g, s_h1 / arith.RES_MULT)
+        put(LayerSec.FFN_OUT_W, wb)
+        put(LayerSec.FFN_OUT_RQ, rb)
+        g, b = _layernorm(w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], s_h2)
+        put(LayerSec.LN_FFN_GAMMA, g)
+        put(LayerSec.LN_FFN_BETA, b)
+        s_h = s_h2
+
+    logit_scale = None
+    if ckpt.has_pooler:
+        s_pt = _scale(absmax["pool_pre"])
+        sec[Sec.POOLER_W], sec[Sec.POOLER_RQ] = _linear(w["pooler.dense.weight"], w["pooler.dense.bias"], s_h, s_pt)
+        sec[Sec.TANH_LUT] = _lut(torch.tanh, s_pt, 1 / 127)
+    if s.n_labels:
+        cq, s_wc = _weights(w["classifier.weight"])
+        s_in = 1 / 127
+        logit_scale = float(s_in * s_wc.max() / 16)
+        sec[Sec.CLS_W] = cq.tobytes()
+        sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in, s_wc, logit_scale).tobytes()
+
+    info = dict(meta or {})
+    info.update(hidden_scale=s_h, pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
+    sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
+    return blob.pack(cfg, {int(k): v for k, v in sec.items()})

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The numpy integer reference: a blob's forward pass, bit-exact with the C runtime.
+
+It reads only the blob (like the runtime) and uses only mcubert.arith, so
+whatever it computes the C runtime must compute too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from . import arith
+from .blob import (FLAG_CLASSIFIER, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
+                   REQUANT_DTYPE, Blob, LayerSec, Sec, layer_sec)
+
+
+@dataclasses.dataclass
+class Output:
+    hidden: np.ndarray  # (L, d) int8
+    pooled: np.ndarray | None  # (d,) int8, scale 1/127
+    logits: np.ndarray | None  # (n_labels,) int32
+
+    @property
+    def label(self) -> int | None:
+        return None if self.logits is None else int(np.argmax(self.logits))
+
+
+class InputError(ValueError):
+    """Token ids, types or lengths the model cannot run (the runtime's -ERANGE/-E2BIG/-EINVAL)."""
+
+
+class Reference:
+    def __init__(self, blob: Blob) -> None:
+        self.blob = blob
+        self.cfg = cfg = blob.cfg
+        d = cfg.hidden
+        self.mp = blob.array(Sec.MODEL_PARAMS, MODEL_PARAMS_DTYPE)[0]
+        self.word = blob.array(Sec.WORD_EMB, np.int8, (cfg.vocab_size, d))
+        self.word_mult = blob.array(Sec.WORD_MULT, "<u2")
+        self.pos = blob.array(Sec.POS_EMB, np.int8, (cfg.max_pos, d))
+        self.typ = blob.array(Sec.TYPE_EMB, np.int8, (cfg.type_vocab, d))
+        self.ln_emb = (blob.array(Sec.EMB_LN_GAMMA, "<i4"), blob.array(Sec.EMB_LN_BETA, "<i4"))
+
+    def _lin(self, sid_w: int, sid_rq: int, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.blob.array(sid_w, np.int8, (n_out, n_in)), self.blob.array(sid_rq, REQUANT_DTYPE)
+
+    def _layer(self, i: int, sec: LayerSec, dtype, shape=None) -> np.ndarray:
+        return self.blob.array(layer_sec(i, sec), dtype, shape)
+
+    def run(self, ids, type_ids=None) -> Output:
+        cfg = self.cfg
+        ids = np.asarray(ids, dtype=np.int64)
+        L = ids.shape[0]
+        if L < 1:
+            raise InputError("empty sequence")
+        if L > cfg.max_seq_len:
+            raise InputError(f"sequence of {L} tokens exceeds max_seq_len {cfg.max_seq_len}")
+        types = np.zeros(L, dtype=np.int64) if type_ids is None else np.asarray(type_ids, dtype=np.int64)
+        if ids.min() < 0 or ids.max() >= cfg.vocab_size:
+            raise InputError("token id out of range")
+        if types.shape != ids.shape or types.min() < 0 or types.max() >= cfg.type_vocab:
+            raise InputError("token type id out of range")
+
+        # Embedding sum in a common scale, then LayerNorm.
+        r = (self.word[ids].astype(np.int64) * self.word_mult[ids, None].astype(np.int64)
+             + self.pos[:L].astype(np.int64) * int(self.mp["pos_mult"])
+             + self.typ[types].astype(np.int64) * int(self.mp["type_mult"]))
+        h = arith.layernorm(r, *self.ln_emb)
+
+        d, nh, dh, f = cfg.hidden, cfg.n_heads, cfg.head_dim, cfg.ffn
+        for i in range(cfg.n_layers):
+            p = self._layer(i, LayerSec.PARAMS, LAYER_PARAMS_DTYPE)[0]
+            q = arith.linear(h, *self._lin(layer_sec(i, LayerSec.Q_W), layer_sec(i, LayerSec.Q_RQ), d, d), -128, 127)
+            k = arith.linear(h, *self._lin(layer_sec(i, LayerSec.K_W), layer_sec(i, LayerSec.K_RQ), d, d), -128, 127)
+            v = arith.linear(h, *self._lin(layer_sec(i, LayerSec.V_W), layer_sec(i, LayerSec.V_RQ), d, d), -128, 127)
+            ctx = np.empty((L, d), dtype=np.int64)
+            for hd in range(nh):
+                cols = slice(hd * dh, (hd + 1) * dh)
+                s = q[:, cols] @ k[:, cols].T
+                z = s - s.max(axis=1, keepdims=True)
+                e = arith.softmax_exp(z, int(p["score_mult"]), int(p["score_shift"]))
+                prob = arith.softmax_probs(e)
+                ctx[:, cols] = arith.sat8(arith.requant(prob @ v[:, cols], int(p["ctx_mult"]), int(p["ctx_shift"])))
+            o = arith.linear(ctx, *self._lin(layer_sec(i, LayerSec.O_W), layer_sec(i, LayerSec.O_RQ), d, d),
+                             arith.RES_MIN, arith.RES_MAX)
+            r = h * int(p["attn_res_mult"]) + o
+            h = arith.layernorm(r, self._layer(i, LayerSec.LN_ATTN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_ATTN_BETA, "<i4"))
+
+            pre = arith.linear(h, *self._lin(layer_sec(i, LayerSec.FFN_IN_W), layer_sec(i, LayerSec.FFN_IN_RQ), f, d),
+                               -128, 127)
+            lut = self._layer(i, LayerSec.GELU_LUT, np.int8).astype(np.int64)
+            g = lut[pre & 0xFF]
+            o = arith.linear(g, *self._lin(layer_sec(i, LayerSec.FFN_OUT_W), layer_sec(i, LayerSec.FFN_OUT_RQ), d, f),
+                             arith.RES_MIN, arith.RES_MAX)
+            r = h * int(p["ffn_res_mult"]) + o
+            h = arith.layernorm(r, self._layer(i, LayerSec.LN_FFN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_FFN_BETA, "<i4"))
+
+        pooled = logits = None
+        if cfg.flags & FLAG_POOLER:
+            pre = arith.linear(h[0], *self._lin(Sec.POOLER_W, Sec.POOLER_RQ, d, d), -128, 127)
+            pooled = self.blob.array(Sec.TANH_LUT, np.int8).astype(np.int64)[pre & 0xFF]
+        if cfg.flags & FLAG_CLASSIFIER:
+            logits = arith.linear(pooled, *self._lin(Sec.CLS_W, Sec.CLS_RQ, cfg.n_labels, d),
+                                  arith.INT32_MIN, arith.INT32_MAX)
+        return Output(hidden=h.astype(np.int8),
+                      pooled=None if pooled is None else pooled.astype(np.int8),
+                      logits=None if logits is None else logits.astype(np.int32))

@@ -1,0 +1,292 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * Blob validation: every header field, the checksum and every section's
+ * bounds, alignment and size are checked before any pointer into the blob is
+ * handed to the kernels. The rules mirror scripts/mcubert/blob.py.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "mcubert_internal.h"
+
+static const struct mcub_section_spec model_specs[] = MCUB_MODEL_SECTIONS;
+static const struct mcub_section_spec layer_specs[] = MCUB_LAYER_SECTIONS;
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN4(n) (((n) + 3U) & ~(size_t)3U)
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib), nibble table: 64 bytes of flash */
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+	static const uint32_t tab[16] = {
+		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+		0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+		0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+	};
+	uint32_t crc = 0xffffffffU;
+
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		crc = (crc >> 4) ^ tab[crc & 15U];
+		crc = (crc >> 4) ^ tab[crc & 15U];
+	}
+	return ~crc;
+}
+
+size_t mcubert_arena_bytes(const struct mcubert_config *cfg, uint16_t seq_len)
+{
+	size_t l = seq_len;
+	size_t d = cfg->hidden;
+	size_t total = 4 * ALIGN4(l * d);
+
+	total += 4 * l + ALIGN4(l);
+	total += 4 * d + ALIGN4(cfg->ffn);
+	total += 2 * ALIGN4(d) + 4 * (cfg->n_labels ? cfg->n_labels : 1);
+	return total;
+}
+
+static int check_config(const struct mcubert_config *c)
+{
+	uint16_t seq_limit = c->max_pos < MCUB_MAX_SEQ_LEN_LIMIT ? c->max_pos : MCUB_MAX_SEQ_LEN_LIMIT;
+
+	if (c->vocab_size < 1 || c->vocab_size > 0x7fffffffU) {
+		return -EINVAL;
+	}
+	if (c->n_layers < 1 || c->n_layers > 64) {
+		return -EINVAL;
+	}
+	if (c->n_heads < 1 || c->hidden < 1 || (c->hidden % c->n_heads) != 0) {
+		return -EINVAL;
+	}
+	if (c->hidden > 4096 || c->ffn < 1 || c->ffn > 16384) {
+		return -EINVAL;
+	}
+	if (c->max_seq_len < 1 || c->max_seq_len > seq_limit) {
+		return -EINVAL;
+	}
+	if (c->type_vocab < 1) {
+		return -EINVAL;
+	}
+	if ((c->flags & ~MCUB_FLAGS_KNOWN) != 0) {
+		return -ENOTSUP;
+	}
+	if (((c->flags & MCUB_FLAG_CLASSIFIER) != 0) != (c->n_labels > 0)) {
+		return -EINVAL;
+	}
+	if ((c->flags & MCUB_FLAG_CLASSIFIER) && !(c->flags & MCUB_FLAG_POOLER)) {
+		return -EINVAL;
+	}
+	if (c->n_layers > MCUBERT_MAX_LAYERS) {
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_config *cfg)
+{
+	struct mcub_header h;
+	int err;
+
+	if (blob_len < MCUB_HEADER_SIZE) {
+		return -ENODATA;
+	}
+	memcpy(&h, blob, sizeof(h));
+	if (memcmp(h.magic, MCUB_MAGIC, sizeof(h.magic)) != 0) {
+		return -ENOEXEC;
+	}
+	if (h.version_major != MCUB_VERSION_MAJOR) {
+		return -ENOTSUP;
+	}
+	if (h.header_size != MCUB_HEADER_SIZE || h.total_size < MCUB_HEADER_SIZE) {
+		return -EINVAL;
+	}
+	if (h.total_size > blob_len) {
+		return -ENODATA;
+	}
+#ifndef CONFIG_MCUBERT_SKIP_CHECKSUM
+	if (crc32_ieee(blob + MCUB_CRC_START, h.total_size - MCUB_CRC_START) != h.crc32) {
+		return -EBADMSG;
+	}
+#endif
+	cfg->vocab_size = h.vocab_size;
+	cfg->n_layers = h.n_layers;
+	cfg->hidden = h.hidden;
+	cfg->n_heads = h.n_heads;
+	cfg->head_dim = h.n_heads ? h.hidden / h.n_heads : 0;
+	cfg->ffn = h.ffn;
+	cfg->max_pos = h.max_pos;
+	cfg->type_vocab = h.type_vocab;
+	cfg->n_labels = h.n_labels;
+	cfg->max_seq_len = h.max_seq_len;
+	cfg->flags = (uint16_t)h.flags;
+	if (h.flags > 0xffffU) {
+		return -ENOTSUP;
+	}
+	err = check_config(cfg);
+	if (err) {
+		return err;
+	}
+	if (h.arena_bytes != mcubert_arena_bytes(cfg, cfg->max_seq_len)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint32_t spec_dim(const struct mcubert_config *c, uint8_t dim)
+{
+	switch (dim) {
+	case MCUB_DIM_VOCAB:
+		return c->vocab_size;
+	case MCUB_DIM_HIDDEN:
+		return c->hidden;
+	case MCUB_DIM_FFN:
+		return c->ffn;
+	case MCUB_DIM_MAX_POS:
+		return c->max_pos;
+	case MCUB_DIM_TYPE_VOCAB:
+		return c->type_vocab;
+	case MCUB_DIM_N_LABELS:
+		return c->n_labels;
+	default:
+		return 1;
+	}
+}
+
+/* Find section @p id, check its size against @p spec; NULL if absent or wrong. */
+static const void *section(const struct mcubert *mb, uint32_t id, const struct mcub_section_spec *spec)
+{
+	const struct mcub_header *h = (const struct mcub_header *)mb->blob;
+	const uint8_t *table = mb->blob + h->section_offset;
+	uint64_t want = (uint64_t)spec_dim(&mb->cfg, spec->dim0) * spec_dim(&mb->cfg, spec->dim1) *
+			spec->elem;
+
+	for (uint32_t i = 0; i < h->section_count; i++) {
+		struct mcub_section_entry e;
+
+		memcpy(&e, table + i * sizeof(e), sizeof(e));
+		if (e.id == id) {
+			return e.size == want ? mb->blob + e.offset : NULL;
+		}
+	}
+	return NULL;
+}
+
+static void bind_linear(struct mcubert_linear *lin, const void *w, const void *rq, uint16_t in,
+			uint16_t out)
+{
+	lin->w = w;
+	lin->rq = rq;
+	lin->in = in;
+	lin->out = out;
+}
+
+static const void *model_sec(const struct mcubert *mb, uint32_t id)
+{
+	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
+		if (model_specs[i].id == id) {
+			return section(mb, id, &model_specs[i]);
+		}
+	}
+	return NULL;
+}
+
+static const void *layer_sec(const struct mcubert *mb, uint16_t layer, uint32_t id)
+{
+	for (size_t i = 0; i < ARRAY_LEN(layer_specs); i++) {
+		if (layer_specs[i].id == id) {
+			return section(mb, MCUB_LAYER_BASE + (uint32_t)layer * MCUB_LAYER_STRIDE + id,
+				       &layer_specs[i]);
+		}
+	}
+	return NULL;
+}
+
+static int check_table(const struct mcubert *mb)
+{
+	const struct mcub_header *h = (const struct mcub_header *)mb->blob;
+	uint32_t table_end;
+
+	if (h->section_count > 65536U || h->section_offset < MCUB_HEADER_SIZE ||
+	    h->section_offset > h->total_size ||
+	    (h->total_size - h->section_offset) / sizeof(struct mcub_section_entry) <
+		    h->section_count) {
+		return -EINVAL;
+	}
+	table_end = h->section_offset + h->section_count * sizeof(struct mcub_section_entry);
+	for (uint32_t i = 0; i < h->section_count; i++) {
+		struct mcub_section_entry e;
+
+		memcpy(&e, mb->blob + h->section_offset + i * sizeof(e), sizeof(e));
+		if ((e.offset % MCUB_SECTION_ALIGN) != 0 || e.offset < table_end ||
+		    e.offset > h->total_size || e.size > h->total_size - e.offset) {
+			return -EINVAL;
+		}
+	}
+	/* every section the config calls for is present with its exact size */
+	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
+		if ((model_specs[i].flag == 0 || (mb->cfg.flags & model_specs[i].flag)) &&
+		    section(mb, model_specs[i].id, &model_specs[i]) == NULL) {
+			return -EINVAL;
+		}
+	}
+	for (uint16_t n = 0; n < mb->cfg.n_layers; n++) {
+		for (size_t i = 0; i < ARRAY_LEN(layer_specs); i++) {
+			if (layer_sec(mb, n, layer_specs[i].id) == NULL) {
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int mcubert_blob_bind(struct mcubert *mb)
+{
+	const struct mcubert_config *c = &mb->cfg;
+	int err = check_table(mb);
+
+	if (err) {
+		return err;
+	}
+	mb->p = model_sec(mb, MCUB_SEC_MODEL_PARAMS);
+	mb->word_emb = model_sec(mb, MCUB_SEC_WORD_EMB);
+	mb->word_mult = model_sec(mb, MCUB_SEC_WORD_MULT);
+	mb->pos_emb = model_sec(mb, MCUB_SEC_POS_EMB);
+	mb->type_emb = model_sec(mb, MCUB_SEC_TYPE_EMB);
+	mb->ln_emb.gamma = model_sec(mb, MCUB_SEC_EMB_LN_GAMMA);
+	mb->ln_emb.beta = model_sec(mb, MCUB_SEC_EMB_LN_BETA);
+	bind_linear(&mb->pooler, model_sec(mb, MCUB_SEC_POOLER_W), model_sec(mb, MCUB_SEC_POOLER_RQ),
+		    c->hidden, c->hidden);
+	mb->tanh_lut = model_sec(mb, MCUB_SEC_TANH_LUT);
+	bind_linear(&mb->classifier, model_sec(mb, MCUB_SEC_CLS_W), model_sec(mb, MCUB_SEC_CLS_RQ),
+		    c->hidden, c->n_labels);
+
+	for (uint16_t n = 0; n < c->n_layers; n++) {
+		struct mcubert_layer *ly = &mb->layers[n];
+
+		ly->p = layer_sec(mb, n, MCUB_LSEC_PARAMS);
+		bind_linear(&ly->q, layer_sec(mb, n, MCUB_LSEC_Q_W), layer_sec(mb, n, MCUB_LSEC_Q_RQ),
+			    c->hidden, c->hidden);
+		bind_linear(&ly->k, layer_sec(mb, n, MCUB_LSEC_K_W), layer_sec(mb, n, MCUB_LSEC_K_RQ),
+			    c->hidden, c->hidden);
+		bind_linear(&ly->v, layer_sec(mb, n, MCUB_LSEC_V_W), layer_sec(mb, n, MCUB_LSEC_V_RQ),
+			    c->hidden, c->hidden);
+		bind_linear(&ly->o, layer_sec(mb, n, MCUB_LSEC_O_W), layer_sec(mb, n, MCUB_LSEC_O_RQ),
+			    c->hidden, c->hidden);
+		bind_linear(&ly->ffn_in, layer_sec(mb, n, MCUB_LSEC_FFN_IN_W),
+			    layer_sec(mb, n, MCUB_LSEC_FFN_IN_RQ), c->hidden, c->ffn);
+		ly->gelu_lut = layer_sec(mb, n, MCUB_LSEC_GELU_LUT);
+		bind_linear(&ly->ffn_out, layer_sec(mb, n, MCUB_LSEC_FFN_OUT_W),
+			    layer_sec(mb, n, MCUB_LSEC_FFN_OUT_RQ), c->ffn, c->hidden);
+		ly->ln_attn.gamma = layer_sec(mb, n, MCUB_LSEC_LN_ATTN_GAMMA);
+		ly->ln_attn.beta = layer_sec(mb, n, MCUB_LSEC_LN_ATTN_BETA);
+		ly->ln_ffn.gamma = layer_sec(mb, n, MCUB_LSEC_LN_FFN_GAMMA);
+		ly->ln_ffn.beta = layer_sec(mb, n, MCUB_LSEC_LN_FFN_BETA);
+	}
+	return 0;
+}

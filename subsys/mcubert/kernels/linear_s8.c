@@ -1,0 +1,40 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+#include "mcubert_internal.h"
+
+static inline int32_t dot_s8(const int8_t *x, const int8_t *w, uint16_t n, int32_t acc)
+{
+	for (uint16_t k = 0; k < n; k++) {
+		acc += (int32_t)x[k] * w[k];
+	}
+	return acc;
+}
+
+void mcubert_linear_s8(const int8_t *x, const struct mcubert_linear *lin, int8_t *y)
+{
+	const int8_t *w = lin->w;
+
+	for (uint16_t j = 0; j < lin->out; j++, w += lin->in) {
+		const struct mcub_requant *rq = &lin->rq[j];
+		int32_t acc = dot_s8(x, w, lin->in, rq->bias);
+
+		y[j] = mcubert_sat8(mcubert_requant(acc, rq->mult, rq->shift));
+	}
+}
+
+void mcubert_linear_s8_s32(const int8_t *x, const struct mcubert_linear *lin, int32_t *y,
+			   int32_t lo, int32_t hi)
+{
+	const int8_t *w = lin->w;
+
+	for (uint16_t j = 0; j < lin->out; j++, w += lin->in) {
+		const struct mcub_requant *rq = &lin->rq[j];
+		int32_t acc = dot_s8(x, w, lin->in, rq->bias);
+
+		y[j] = (int32_t)mcubert_clamp64(mcubert_requant(acc, rq->mult, rq->shift), lo, hi);
+	}
+}
