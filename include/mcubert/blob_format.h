@@ -69,6 +69,8 @@ enum mcub_layer_section {
 	MCUB_LSEC_FFN_OUT_RQ = 15,
 	MCUB_LSEC_LN_FFN_GAMMA = 16,
 	MCUB_LSEC_LN_FFN_BETA = 17,
+	MCUB_LSEC_ATTN_RES_MULT = 18,
+	MCUB_LSEC_FFN_RES_MULT = 19,
 };
 
 /** Blob header, little-endian, at offset 0. */
@@ -141,7 +143,7 @@ struct mcub_section_spec {
 
 /** Initialiser of the per-layer section specs (struct mcub_section_spec[]). */
 #define MCUB_LAYER_SECTIONS { \
-	{ MCUB_LSEC_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 24, 0 }, \
+	{ MCUB_LSEC_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 16, 0 }, \
 	{ MCUB_LSEC_Q_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
 	{ MCUB_LSEC_K_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
 	{ MCUB_LSEC_V_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
@@ -152,13 +154,15 @@ struct mcub_section_spec {
 	{ MCUB_LSEC_O_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
 	{ MCUB_LSEC_FFN_IN_W, MCUB_DIM_FFN, MCUB_DIM_HIDDEN, 1, 0 }, \
 	{ MCUB_LSEC_FFN_IN_RQ, MCUB_DIM_FFN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_GELU_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 256, 0 }, \
+	{ MCUB_LSEC_GELU_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 514, 0 }, \
 	{ MCUB_LSEC_FFN_OUT_W, MCUB_DIM_HIDDEN, MCUB_DIM_FFN, 1, 0 }, \
 	{ MCUB_LSEC_FFN_OUT_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
 	{ MCUB_LSEC_LN_ATTN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
 	{ MCUB_LSEC_LN_ATTN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
 	{ MCUB_LSEC_LN_FFN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
 	{ MCUB_LSEC_LN_FFN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
+	{ MCUB_LSEC_ATTN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
+	{ MCUB_LSEC_FFN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
 }
 
 /** Per-output-channel requantisation of a linear layer. */
@@ -180,8 +184,6 @@ struct mcub_layer_params {
 	int32_t score_shift;
 	int32_t ctx_mult; /* P.V accumulator -> context int8 */
 	int32_t ctx_shift;
-	int32_t attn_res_mult; /* hidden int8 -> residual-sum scale (attention) */
-	int32_t ffn_res_mult; /* hidden int8 -> residual-sum scale (FFN) */
 };
 
 _Static_assert(sizeof(struct mcub_header) == 72, "header layout");

@@ -89,7 +89,9 @@ struct mcubert_layer {
 	const struct mcub_layer_params *p;
 	struct mcubert_linear q, k, v, o, ffn_in, ffn_out;
 	struct mcubert_layernorm ln_attn, ln_ffn;
-	const int8_t *gelu_lut;            /* (256) indexed by (uint8_t)x */
+	const int32_t *attn_res_mult;      /* (d) hidden -> residual scale */
+	const int32_t *ffn_res_mult;       /* (d) */
+	const int16_t *gelu_lut;           /* (257) activation interpolation table */
 };
 /** @endcond */
 

@@ -16,14 +16,17 @@ INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 RES_MIN, RES_MAX = -(2**23), 2**23 - 1  # residual-sum clamp: keeps LayerNorm in int64
 EMB_MULT_BITS = 14  # embedding rows are rescaled to a common scale with <= 2^14 multipliers
-RES_MULT = 1 << 10  # hidden int8 -> residual-sum scale
+RES_MULT_BITS = 11  # per-dim hidden int8 -> residual-sum multipliers are <= 2^11
 LN_GAMMA_FRAC = 12  # LayerNorm gamma is stored as Q12 of gamma / s_out
 LN_BETA_FRAC = 16  # LayerNorm beta is stored as Q16 of beta / s_out
 LN_INV_BITS = 46  # 1/std is computed as floor(2^46 / std)
 LN_NORM_FRAC = 16  # the normalised value is kept in Q16
 SCORE_FRAC = 8  # softmax exponents are base-2, in Q8
 EXP2_ONE = 1 << 15  # EXP2_LUT[0]: exp values are Q15
-PROB_MAX = 255  # probabilities are uint8 with scale 1/255
+PRE_MIN, PRE_MAX = -32768, 32767  # FFN pre-activation: int16
+ACT_MAX = 2047  # FFN activation: 12 bits in an int16, so ffn <= 4096 products fit int32
+ACT_LUT_SIZE = 257  # interpolation table over the int16 pre-activation range
+PROB_MAX = 32767  # probabilities are int16 in [0, 32767], scale 1/32767
 
 
 def _make_exp2_lut() -> np.ndarray:
@@ -112,6 +115,18 @@ def linear(x: np.ndarray, w: np.ndarray, rq: np.ndarray, lo: int, hi: int) -> np
     return sat(requant(acc, rq["mult"], rq["shift"]), lo, hi)
 
 
+def act_interp(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """FFN activation of int16 pre-activations by linear interpolation in a 257-entry table.
+
+    u = x + 32768; i = u >> 8; f = u & 255; y = lut[i] + (((lut[i+1] - lut[i]) * f + 128) >> 8)
+    """
+    u = np.asarray(x, dtype=np.int64) + 32768
+    i = u >> 8
+    f = u & 255
+    a = np.asarray(lut, dtype=np.int64)
+    return a[i] + (((a[i + 1] - a[i]) * f + 128) >> 8)
+
+
 def softmax_exp(z: np.ndarray, mult: int, shift: int) -> np.ndarray:
     """Unnormalised exp of scores minus their row max (z <= 0), Q15.
 
@@ -125,7 +140,7 @@ def softmax_exp(z: np.ndarray, mult: int, shift: int) -> np.ndarray:
 
 
 def softmax_probs(e: np.ndarray) -> np.ndarray:
-    """uint8 probabilities, scale 1/255: (e*510 + sum) // (2*sum) per row."""
+    """int16 probabilities, scale 1/32767: (e*65534 + sum) // (2*sum) per row (fits uint32)."""
     s = e.sum(axis=-1, keepdims=True)
     return (e * (2 * PROB_MAX) + s) // (2 * s)
 

@@ -85,8 +85,6 @@ LAYER_PARAM_FIELDS = [
     ("score_shift", ""),
     ("ctx_mult", "P.V accumulator -> context int8"),
     ("ctx_shift", ""),
-    ("attn_res_mult", "hidden int8 -> residual-sum scale (attention)"),
-    ("ffn_res_mult", "hidden int8 -> residual-sum scale (FFN)"),
 ]
 MODEL_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in MODEL_PARAM_FIELDS])
 LAYER_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in LAYER_PARAM_FIELDS])
@@ -129,6 +127,8 @@ class LayerSec(enum.IntEnum):
     FFN_OUT_RQ = 15
     LN_FFN_GAMMA = 16
     LN_FFN_BETA = 17
+    ATTN_RES_MULT = 18
+    FFN_RES_MULT = 19
 
 
 LAYER_BASE = 0x1000
@@ -168,7 +168,7 @@ class Config:
             raise BlobError(f"n_layers {self.n_layers} out of range [1, 64]")
         if self.n_heads < 1 or self.hidden < 1 or self.hidden % self.n_heads:
             raise BlobError(f"hidden {self.hidden} is not a multiple of n_heads {self.n_heads}")
-        if self.hidden > 4096 or self.ffn < 1 or self.ffn > 16384:
+        if self.hidden > 4096 or self.ffn < 1 or self.ffn > 4096:
             raise BlobError("hidden or ffn size out of range")
         if not (1 <= self.max_seq_len <= min(self.max_pos, MAX_SEQ_LEN_LIMIT)):
             raise BlobError(f"max_seq_len {self.max_seq_len} out of range [1, {min(self.max_pos, MAX_SEQ_LEN_LIMIT)}]")
@@ -195,13 +195,13 @@ def arena_bytes(cfg: Config, seq_len: int) -> int:
 
     Mirrors mcubert_arena_layout() in subsys/mcubert/model.c, buffer by buffer:
     hidden, q (reused as the attention context), k, v: (L, d) int8 each;
-    exp row (L) uint32; prob row (L) uint8; residual row (d) int32;
-    FFN row (ffn) int8; pooler row (d) int8 x2; logits (n_labels) int32.
+    exp row (L) uint32; prob row (L) int16; residual row (d) int32;
+    FFN row (ffn) int16; pooler row (d) int8 x2; logits (n_labels) int32.
     """
     L, d = seq_len, cfg.hidden
     total = 4 * _arena_align(L * d)
-    total += 4 * L + _arena_align(L)
-    total += 4 * d + _arena_align(cfg.ffn)
+    total += 4 * L + _arena_align(2 * L)
+    total += 4 * d + _arena_align(2 * cfg.ffn)
     total += 2 * _arena_align(d) + 4 * max(cfg.n_labels, 1)
     return total
 
@@ -240,11 +240,12 @@ LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int]] = [
     *[(r, Dim.HIDDEN, Dim.ONE, _RQ, 0) for r in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ)],
     (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN, 1, 0),
     (LayerSec.FFN_IN_RQ, Dim.FFN, Dim.ONE, _RQ, 0),
-    (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 256, 0),
+    (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 2 * 257, 0),
     (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN, 1, 0),
     (LayerSec.FFN_OUT_RQ, Dim.HIDDEN, Dim.ONE, _RQ, 0),
     *[(ln, Dim.HIDDEN, Dim.ONE, 4, 0) for ln in (LayerSec.LN_ATTN_GAMMA, LayerSec.LN_ATTN_BETA,
-                                                LayerSec.LN_FFN_GAMMA, LayerSec.LN_FFN_BETA)],
+                                                LayerSec.LN_FFN_GAMMA, LayerSec.LN_FFN_BETA,
+                                                LayerSec.ATTN_RES_MULT, LayerSec.FFN_RES_MULT)],
 ]
 
 

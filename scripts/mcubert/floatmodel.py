@@ -10,7 +10,6 @@ transformers' BertModel.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Callable
 
 import numpy as np
@@ -37,11 +36,15 @@ class FloatBert:
         self.w = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in ckpt.weights.items()}
         self.act = activation(self.shape.act)
         self.calibrating = False
-        self.absmax: dict[str, float] = defaultdict(float)
+        self.absmax: dict[str, np.ndarray] = {}  # per site: max |x| per last-axis channel
+        self.trace: dict[str, torch.Tensor] | None = None  # set to a dict to keep every site's tensor
 
     def _probe(self, site: str, x: torch.Tensor) -> None:
+        if self.trace is not None:
+            self.trace[site] = x
         if self.calibrating:
-            self.absmax[site] = max(self.absmax[site], float(x.abs().max()))
+            m = x.abs().reshape(-1, x.shape[-1]).max(dim=0).values.numpy().astype(np.float64)
+            self.absmax[site] = np.maximum(self.absmax[site], m) if site in self.absmax else m
 
     def _lin(self, name: str, x: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.linear(x, self.w[name + ".weight"], self.w[name + ".bias"])

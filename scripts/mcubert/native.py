@@ -61,7 +61,7 @@ def _tree_hash(files: list[Path], extra: str) -> str:
     return h.hexdigest()[:16]
 
 
-HOST_CFLAGS = ["-std=c11", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+HOST_CFLAGS = ["-std=c11", "-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 
 def build_host_library(extra_cflags: list[str] | None = None) -> Path:

@@ -30,8 +30,8 @@ class QuantError(ValueError):
     pass
 
 
-def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: bool = False) -> dict[str, float]:
-    """Max |x| at every quantisation site over the calibration sequences."""
+def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: bool = False) -> dict[str, np.ndarray]:
+    """Max |x| per channel (last axis) at every quantisation site over the calibration sequences."""
     fm = FloatBert(ckpt)
     fm.calibrating = True
     seqs = list(sequences)
@@ -42,8 +42,15 @@ def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: boo
     return dict(fm.absmax)
 
 
-def _scale(absmax: float, qmax: int = 127) -> float:
-    return max(absmax, 1e-8) / qmax
+def _scale(absmax, qmax: int = 127) -> float:
+    """Per-tensor scale from a max |x| (scalar or per-channel array)."""
+    return max(float(np.max(absmax)), 1e-8) / qmax
+
+
+def _dim_scales(absmax: np.ndarray, qmax: int = 127, floor: float = 1e-3) -> np.ndarray:
+    """Per-channel scales of a LayerNorm output; tiny channels are floored at floor * the largest."""
+    a = np.asarray(absmax, dtype=np.float64)
+    return np.maximum(a, max(float(a.max()), 1e-8) * floor) / qmax
 
 
 def _weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,18 +61,26 @@ def _weights(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, s
 
 
-def _requant(bias: np.ndarray | None, s_in: float, s_w: np.ndarray, s_out: float) -> np.ndarray:
-    rq = np.zeros(len(s_w), dtype=blob.REQUANT_DTYPE)
-    for j, sw in enumerate(s_w):
-        rq["mult"][j], rq["shift"][j] = arith.quantize_multiplier(s_in * sw / s_out)
+def _requant(bias: np.ndarray | None, s_acc: np.ndarray, s_out: float) -> np.ndarray:
+    """Records taking accumulators in scale s_acc[j] to outputs in scale s_out."""
+    rq = np.zeros(len(s_acc), dtype=blob.REQUANT_DTYPE)
+    for j, sa in enumerate(s_acc):
+        rq["mult"][j], rq["shift"][j] = arith.quantize_multiplier(sa / s_out)
     if bias is not None:
-        rq["bias"] = np.clip(np.round(bias / (s_in * s_w)), -(2**30), 2**30).astype(np.int64)
+        rq["bias"] = np.clip(np.round(bias / s_acc), -(2**30), 2**30).astype(np.int64)
     return rq
 
 
-def _linear(w: np.ndarray, b: np.ndarray, s_in: float, s_out: float) -> tuple[bytes, bytes]:
-    q, s_w = _weights(w)
-    return q.tobytes(), _requant(b, s_in, s_w, s_out).tobytes()
+def _linear(w: np.ndarray, b: np.ndarray, s_in, s_out: float) -> tuple[bytes, bytes]:
+    """int8 weights and requant records. s_in may be per input channel: it is folded into the weights."""
+    q, s_acc = _weights(w * np.asarray(s_in, dtype=np.float64))
+    return q.tobytes(), _requant(b, s_acc, s_out).tobytes()
+
+
+def _res_mult(s_h: np.ndarray) -> tuple[bytes, float]:
+    """Per-dim multipliers taking hidden int8 (scales s_h) to a common residual-sum scale."""
+    s_res = float(s_h.max()) / (1 << arith.RES_MULT_BITS)
+    return np.round(s_h / s_res).astype("<i4").tobytes(), s_res
 
 
 def _layernorm(gamma: np.ndarray, beta: np.ndarray, s_out: float) -> tuple[bytes, bytes]:
@@ -83,7 +98,7 @@ def _lut(fn, s_in: float, s_out: float) -> bytes:
     return np.clip(np.round(y / s_out), -128, 127).astype(np.int8).tobytes()
 
 
-def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
+def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, *,
              meta: dict | None = None) -> bytes:
     """Build the blob for a checkpoint with calibrated activation ranges."""
     s = ckpt.shape
@@ -115,7 +130,7 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
     mp["pos_mult"] = round(s_pos / s_common)
     mp["type_mult"] = round(s_typ / s_common)
     sec[Sec.MODEL_PARAMS] = mp.tobytes()
-    s_h = _scale(absmax["emb"])
+    s_h = _dim_scales(absmax["emb"])
     sec[Sec.EMB_LN_GAMMA], sec[Sec.EMB_LN_BETA] = _layernorm(w["embeddings.LayerNorm.weight"],
                                                              w["embeddings.LayerNorm.bias"], s_h)
     act = activation(s.act)
@@ -127,8 +142,8 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
             sec[layer_sec(i, ls)] = data
 
         s_q, s_k, s_v = (_scale(absmax[f"{i}.{n}"]) for n in "qkv")
-        s_ctx, s_h1 = _scale(absmax[f"{i}.ctx"]), _scale(absmax[f"{i}.h_attn"])
-        s_pre, s_h2 = _scale(absmax[f"{i}.ffn_pre"]), _scale(absmax[f"{i}.h_ffn"])
+        s_ctx, s_h1 = _scale(absmax[f"{i}.ctx"]), _dim_scales(absmax[f"{i}.h_attn"])
+        s_pre, s_h2 = _scale(absmax[f"{i}.ffn_pre"], arith.PRE_MAX), _dim_scales(absmax[f"{i}.h_ffn"])
         for (lw, lr), name, s_out in (((LayerSec.Q_W, LayerSec.Q_RQ), "attention.self.query", s_q),
                                       ((LayerSec.K_W, LayerSec.K_RQ), "attention.self.key", s_k),
                                       ((LayerSec.V_W, LayerSec.V_RQ), "attention.self.value", s_v)):
@@ -139,12 +154,11 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
         lp["score_mult"], lp["score_shift"] = arith.quantize_multiplier(
             s_q * s_k / math.sqrt(dh) * math.log2(math.e) * (1 << arith.SCORE_FRAC))
         lp["ctx_mult"], lp["ctx_shift"] = arith.quantize_multiplier(s_v / arith.PROB_MAX / s_ctx)
-        lp["attn_res_mult"] = arith.RES_MULT
-        lp["ffn_res_mult"] = arith.RES_MULT
         put(LayerSec.PARAMS, lp.tobytes())
-        # attention output straight into the residual-sum scale s_h / RES_MULT
-        wb, rb = _linear(w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"],
-                         s_ctx, s_h / arith.RES_MULT)
+        # attention output straight into the residual-sum scale of the layer input
+        res, s_res = _res_mult(s_h)
+        put(LayerSec.ATTN_RES_MULT, res)
+        wb, rb = _linear(w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"], s_ctx, s_res)
         put(LayerSec.O_W, wb)
         put(LayerSec.O_RQ, rb)
         g, b = _layernorm(w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], s_h1)
@@ -153,10 +167,14 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
         wb, rb = _linear(w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"], s_h1, s_pre)
         put(LayerSec.FFN_IN_W, wb)
         put(LayerSec.FFN_IN_RQ, rb)
-        grid = torch.from_numpy(np.arange(-128, 128, dtype=np.float64) * s_pre)
-        s_g = _scale(float(act(grid).abs().max()))
-        put(LayerSec.GELU_LUT, _lut(act, s_pre, s_g))
-        wb, rb = _linear(w[p + "output.dense.weight"], w[p + "output.dense.bias"], s_g, s_h1 / arith.RES_MULT)
+        # activation table: entry i is act((256 i - 32768) * s_pre), in 12-bit steps of s_g
+        grid = torch.from_numpy((np.arange(arith.ACT_LUT_SIZE, dtype=np.float64) * 256 - 32768) * s_pre)
+        y = act(grid).numpy()
+        s_g = _scale(float(np.abs(y).max()), arith.ACT_MAX)
+        put(LayerSec.GELU_LUT, np.clip(np.round(y / s_g), -arith.ACT_MAX, arith.ACT_MAX).astype("<i2").tobytes())
+        res, s_res = _res_mult(s_h1)
+        put(LayerSec.FFN_RES_MULT, res)
+        wb, rb = _linear(w[p + "output.dense.weight"], w[p + "output.dense.bias"], s_g, s_res)
         put(LayerSec.FFN_OUT_W, wb)
         put(LayerSec.FFN_OUT_RQ, rb)
         g, b = _layernorm(w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], s_h2)
@@ -174,9 +192,9 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, float], max_seq_len: int, *,
         s_in = 1 / 127
         logit_scale = float(s_in * s_wc.max() / 16)
         sec[Sec.CLS_W] = cq.tobytes()
-        sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in, s_wc, logit_scale).tobytes()
+        sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in * s_wc, logit_scale).tobytes()
 
     info = dict(meta or {})
-    info.update(hidden_scale=s_h, pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
+    info.update(hidden_scale=[float(x) for x in s_h], pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
     return blob.pack(cfg, {int(k): v for k, v in sec.items()})

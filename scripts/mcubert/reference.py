@@ -49,7 +49,9 @@ class Reference:
     def _layer(self, i: int, sec: LayerSec, dtype, shape=None) -> np.ndarray:
         return self.blob.array(layer_sec(i, sec), dtype, shape)
 
-    def run(self, ids, type_ids=None) -> Output:
+    def run(self, ids, type_ids=None, trace: dict | None = None) -> Output:
+        """Forward pass; with `trace`, intermediate int tensors are stored in it by calibration-site name."""
+        tr = trace if trace is not None else {}
         cfg = self.cfg
         ids = np.asarray(ids, dtype=np.int64)
         L = ids.shape[0]
@@ -68,6 +70,7 @@ class Reference:
              + self.pos[:L].astype(np.int64) * int(self.mp["pos_mult"])
              + self.typ[types].astype(np.int64) * int(self.mp["type_mult"]))
         h = arith.layernorm(r, *self.ln_emb)
+        tr["emb"] = h
 
         d, nh, dh, f = cfg.hidden, cfg.n_heads, cfg.head_dim, cfg.ffn
         for i in range(cfg.n_layers):
@@ -75,6 +78,7 @@ class Reference:
             q = arith.linear(h, *self._lin(layer_sec(i, LayerSec.Q_W), layer_sec(i, LayerSec.Q_RQ), d, d), -128, 127)
             k = arith.linear(h, *self._lin(layer_sec(i, LayerSec.K_W), layer_sec(i, LayerSec.K_RQ), d, d), -128, 127)
             v = arith.linear(h, *self._lin(layer_sec(i, LayerSec.V_W), layer_sec(i, LayerSec.V_RQ), d, d), -128, 127)
+            tr.update({f"{i}.q": q, f"{i}.k": k, f"{i}.v": v})
             ctx = np.empty((L, d), dtype=np.int64)
             for hd in range(nh):
                 cols = slice(hd * dh, (hd + 1) * dh)
@@ -85,17 +89,19 @@ class Reference:
                 ctx[:, cols] = arith.sat8(arith.requant(prob @ v[:, cols], int(p["ctx_mult"]), int(p["ctx_shift"])))
             o = arith.linear(ctx, *self._lin(layer_sec(i, LayerSec.O_W), layer_sec(i, LayerSec.O_RQ), d, d),
                              arith.RES_MIN, arith.RES_MAX)
-            r = h * int(p["attn_res_mult"]) + o
+            r = h * self._layer(i, LayerSec.ATTN_RES_MULT, "<i4").astype(np.int64) + o
             h = arith.layernorm(r, self._layer(i, LayerSec.LN_ATTN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_ATTN_BETA, "<i4"))
+            tr.update({f"{i}.ctx": ctx, f"{i}.h_attn": h})
 
             pre = arith.linear(h, *self._lin(layer_sec(i, LayerSec.FFN_IN_W), layer_sec(i, LayerSec.FFN_IN_RQ), f, d),
-                               -128, 127)
-            lut = self._layer(i, LayerSec.GELU_LUT, np.int8).astype(np.int64)
-            g = lut[pre & 0xFF]
+                               arith.PRE_MIN, arith.PRE_MAX)
+            tr[f"{i}.ffn_pre"] = pre
+            g = arith.act_interp(pre, self._layer(i, LayerSec.GELU_LUT, "<i2"))
             o = arith.linear(g, *self._lin(layer_sec(i, LayerSec.FFN_OUT_W), layer_sec(i, LayerSec.FFN_OUT_RQ), d, f),
                              arith.RES_MIN, arith.RES_MAX)
-            r = h * int(p["ffn_res_mult"]) + o
+            r = h * self._layer(i, LayerSec.FFN_RES_MULT, "<i4").astype(np.int64) + o
             h = arith.layernorm(r, self._layer(i, LayerSec.LN_FFN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_FFN_BETA, "<i4"))
+            tr[f"{i}.h_ffn"] = h
 
         pooled = logits = None
         if cfg.flags & FLAG_POOLER:

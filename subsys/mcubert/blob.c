@@ -45,8 +45,8 @@ size_t mcubert_arena_bytes(const struct mcubert_config *cfg, uint16_t seq_len)
 	size_t d = cfg->hidden;
 	size_t total = 4 * ALIGN4(l * d);
 
-	total += 4 * l + ALIGN4(l);
-	total += 4 * d + ALIGN4(cfg->ffn);
+	total += 4 * l + ALIGN4(2 * l);
+	total += 4 * d + ALIGN4(2 * (size_t)cfg->ffn);
 	total += 2 * ALIGN4(d) + 4 * (cfg->n_labels ? cfg->n_labels : 1);
 	return total;
 }
@@ -64,7 +64,7 @@ static int check_config(const struct mcubert_config *c)
 	if (c->n_heads < 1 || c->hidden < 1 || (c->hidden % c->n_heads) != 0) {
 		return -EINVAL;
 	}
-	if (c->hidden > 4096 || c->ffn < 1 || c->ffn > 16384) {
+	if (c->hidden > 4096 || c->ffn < 1 || c->ffn > 4096) {
 		return -EINVAL;
 	}
 	if (c->max_seq_len < 1 || c->max_seq_len > seq_limit) {
@@ -287,6 +287,8 @@ int mcubert_blob_bind(struct mcubert *mb)
 		ly->ln_attn.beta = layer_sec(mb, n, MCUB_LSEC_LN_ATTN_BETA);
 		ly->ln_ffn.gamma = layer_sec(mb, n, MCUB_LSEC_LN_FFN_GAMMA);
 		ly->ln_ffn.beta = layer_sec(mb, n, MCUB_LSEC_LN_FFN_BETA);
+		ly->attn_res_mult = layer_sec(mb, n, MCUB_LSEC_ATTN_RES_MULT);
+		ly->ffn_res_mult = layer_sec(mb, n, MCUB_LSEC_FFN_RES_MULT);
 	}
 	return 0;
 }

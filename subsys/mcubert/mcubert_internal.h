@@ -21,7 +21,7 @@
 #define MCUBERT_RES_MIN (-(1L << 23))
 #define MCUBERT_RES_MAX ((1L << 23) - 1)
 #define MCUBERT_SCORE_FRAC 8
-#define MCUBERT_PROB_MAX 255
+#define MCUBERT_PROB_MAX 32767
 #define MCUBERT_LN_INV_BITS 46
 #define MCUBERT_LN_NORM_FRAC 16
 #define MCUBERT_LN_GAMMA_FRAC 12
@@ -62,6 +62,24 @@ void mcubert_linear_s8_s32(const int8_t *x, const struct mcubert_linear *lin, in
 			   int32_t lo, int32_t hi);
 
 /**
+ * @brief One row through a linear layer, int8 in, int16 out (FFN pre-activation).
+ */
+void mcubert_linear_s8_s16(const int8_t *x, const struct mcubert_linear *lin, int16_t *y);
+
+/**
+ * @brief One row through a linear layer, int16 in (|x| <= 2047), int32 out
+ *        clamped to [lo, hi]. in <= 4096 keeps the accumulator exact.
+ */
+void mcubert_linear_s16_s32(const int16_t *x, const struct mcubert_linear *lin, int32_t *y,
+			    int32_t lo, int32_t hi);
+
+/**
+ * @brief FFN activation in place: int16 pre-activations to 12-bit values by
+ *        linear interpolation in a 257-entry table.
+ */
+void mcubert_act_interp_s16(int16_t *x, uint16_t n, const int16_t *lut);
+
+/**
  * @brief Integer LayerNorm of one row of d int32 residual sums to int8.
  */
 void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln,
@@ -75,11 +93,11 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
  * @param v Value matrix, laid out like @p k.
  * @param ctx Output: head_dim int8 of the context row (may alias @p q).
  * @param e Scratch: L uint32.
- * @param p Scratch: L uint8.
+ * @param p Scratch: L int16 probabilities, scale 1/32767.
  */
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
 			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
-			      int8_t *ctx, uint32_t *e, uint8_t *p);
+			      int8_t *ctx, uint32_t *e, int16_t *p);
 
 /* blob.c */
 int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_config *cfg);

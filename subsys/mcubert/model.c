@@ -100,20 +100,19 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
 	}
 }
 
-/* row = linear(x) (residual scale) + h * res_mult, then LayerNorm into h */
-static void residual_ln(const int8_t *x, const struct mcubert_linear *lin, int32_t res_mult,
-			const struct mcubert_layernorm *ln, int32_t *row, int8_t *h)
+/* row += h * res_mult (per dim), then LayerNorm into h */
+static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcubert_layernorm *ln,
+			int32_t *row, int8_t *h)
 {
-	mcubert_linear_s8_s32(x, lin, row, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
-	for (uint16_t k = 0; k < lin->out; k++) {
-		row[k] += h[k] * res_mult;
+	for (uint16_t k = 0; k < d; k++) {
+		row[k] += h[k] * res_mult[k];
 	}
-	mcubert_layernorm_s32_s8(row, lin->out, ln, h);
+	mcubert_layernorm_s32_s8(row, d, ln, h);
 }
 
 static void encoder_layer(const struct mcubert_layer *ly, const struct mcubert_config *c,
 			  uint16_t len, int8_t *h, int8_t *q, int8_t *k, int8_t *v, uint32_t *e,
-			  uint8_t *p, int32_t *row, int8_t *ffn)
+			  int16_t *p, int32_t *row, int16_t *ffn)
 {
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
@@ -138,16 +137,16 @@ static void encoder_layer(const struct mcubert_layer *ly, const struct mcubert_c
 	for (uint16_t t = 0; t < len; t++) {
 		size_t off = (size_t)t * d;
 
-		residual_ln(q + off, &ly->o, ly->p->attn_res_mult, &ly->ln_attn, row, h + off);
+		mcubert_linear_s8_s32(q + off, &ly->o, row, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, row, h + off);
 	}
 	for (uint16_t t = 0; t < len; t++) {
 		size_t off = (size_t)t * d;
 
-		mcubert_linear_s8(h + off, &ly->ffn_in, ffn);
-		for (uint16_t j = 0; j < c->ffn; j++) {
-			ffn[j] = ly->gelu_lut[(uint8_t)ffn[j]];
-		}
-		residual_ln(ffn, &ly->ffn_out, ly->p->ffn_res_mult, &ly->ln_ffn, row, h + off);
+		mcubert_linear_s8_s16(h + off, &ly->ffn_in, ffn);
+		mcubert_act_interp_s16(ffn, c->ffn, ly->gelu_lut);
+		mcubert_linear_s16_s32(ffn, &ly->ffn_out, row, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		residual_ln(ly->ffn_res_mult, d, &ly->ln_ffn, row, h + off);
 	}
 }
 
@@ -181,9 +180,9 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 	int8_t *k = take(mb, ld);
 	int8_t *v = take(mb, ld);
 	uint32_t *e = take(mb, sizeof(uint32_t) * len);
-	uint8_t *p = take(mb, len);
+	int16_t *p = take(mb, sizeof(int16_t) * len);
 	int32_t *row = take(mb, sizeof(int32_t) * c->hidden);
-	int8_t *ffn = take(mb, c->ffn);
+	int16_t *ffn = take(mb, sizeof(int16_t) * c->ffn);
 	int8_t *pool_pre = take(mb, c->hidden);
 	int8_t *pooled = take(mb, c->hidden);
 	int32_t *logits = take(mb, sizeof(int32_t) * (c->n_labels ? c->n_labels : 1));

@@ -8,7 +8,7 @@
 
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
 			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
-			      int8_t *ctx, uint32_t *e, uint8_t *p)
+			      int8_t *ctx, uint32_t *e, int16_t *p)
 {
 	int32_t *s = (int32_t *)e;
 	int32_t smax = INT32_MIN;
@@ -41,9 +41,9 @@ void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v,
 		sum += ej;
 	}
 
-	/* uint8 probabilities, scale 1/255, rounded */
+	/* int16 probabilities, scale 1/32767, rounded; they sum to ~32767 */
 	for (uint16_t j = 0; j < len; j++) {
-		p[j] = (uint8_t)((e[j] * (2 * MCUBERT_PROB_MAX) + sum) / (2 * sum));
+		p[j] = (int16_t)((e[j] * (2 * MCUBERT_PROB_MAX) + sum) / (2 * sum));
 	}
 
 	/* context = P . V for this head */

@@ -26,6 +26,35 @@ void mcubert_linear_s8(const int8_t *x, const struct mcubert_linear *lin, int8_t
 	}
 }
 
+void mcubert_linear_s8_s16(const int8_t *x, const struct mcubert_linear *lin, int16_t *y)
+{
+	const int8_t *w = lin->w;
+
+	for (uint16_t j = 0; j < lin->out; j++, w += lin->in) {
+		const struct mcub_requant *rq = &lin->rq[j];
+		int32_t acc = dot_s8(x, w, lin->in, rq->bias);
+
+		y[j] = (int16_t)mcubert_clamp64(mcubert_requant(acc, rq->mult, rq->shift), INT16_MIN,
+						INT16_MAX);
+	}
+}
+
+void mcubert_linear_s16_s32(const int16_t *x, const struct mcubert_linear *lin, int32_t *y,
+			    int32_t lo, int32_t hi)
+{
+	const int8_t *w = lin->w;
+
+	for (uint16_t j = 0; j < lin->out; j++, w += lin->in) {
+		const struct mcub_requant *rq = &lin->rq[j];
+		int32_t acc = rq->bias;
+
+		for (uint16_t k = 0; k < lin->in; k++) {
+			acc += (int32_t)x[k] * w[k];
+		}
+		y[j] = (int32_t)mcubert_clamp64(mcubert_requant(acc, rq->mult, rq->shift), lo, hi);
+	}
+}
+
 void mcubert_linear_s8_s32(const int8_t *x, const struct mcubert_linear *lin, int32_t *y,
 			   int32_t lo, int32_t hi)
 {

@@ -1,0 +1,448 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `mcubert` command line (also `python -m mcubert` and `west mcubert`).
+
+Every command prints results for people by default and JSON with --json.
+Errors are one line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import __version__
+
+log = logging.getLogger("mcubert")
+
+EXIT_ERROR = 1
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+# ---------------------------------------------------------------- helpers
+
+def _emit(args: argparse.Namespace, result: dict[str, Any], human: Callable[[dict[str, Any]], None]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        human(result)
+
+
+def _read_blob(path: str) -> bytes:
+    from . import blob
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise CliError(f"{path}: {e.strerror}") from None
+    if data[:4] != blob.MAGIC:
+        raise CliError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
+    return data
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+def _parse_ids(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise CliError(f"--ids wants comma-separated integers, got '{text}'") from None
+
+
+class Engine:
+    """Runs token ids through the C runtime, the numpy reference, or the float model."""
+
+    def __init__(self, kind: str, model_path: str, max_len: int = 0) -> None:
+        from . import blob as blobmod
+
+        self.kind = kind
+        if kind == "float":
+            from .checkpoint import load
+            from .floatmodel import FloatBert
+
+            ckpt = load(model_path)
+            self.fm = FloatBert(ckpt)
+            self.labels = ckpt.labels
+            self.max_seq_len = ckpt.shape.max_pos
+            self.meta: dict[str, Any] = {}
+            return
+        data = _read_blob(model_path)
+        self.blob = blobmod.unpack(data)
+        self.meta = self.blob.meta()
+        self.labels = self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
+        self.max_seq_len = self.blob.cfg.max_seq_len
+        if kind == "c":
+            from .native import Runtime
+
+            self.rt = Runtime(data, max_len=max_len)
+        elif kind == "ref":
+            from .reference import Reference
+
+            self.ref = Reference(self.blob)
+        else:
+            raise CliError(f"unknown engine {kind}")
+
+    def run(self, ids: Sequence[int], types: Sequence[int] | None) -> dict[str, Any]:
+        if self.kind == "float":
+            out = self.fm.forward(ids, types)
+            logits = None if out["logits"] is None else out["logits"].numpy().astype(float)
+            return {"logits": None if logits is None else logits.tolist(),
+                    "label": None if logits is None else int(np.argmax(logits))}
+        if self.kind == "c":
+            self.rt.infer(ids, types)
+            q = self.rt.logits(self.blob.cfg.n_labels)
+        else:
+            q = self.ref.run(ids, types).logits
+        if q is None:
+            return {"logits": None, "label": None}
+        scale = float(self.meta.get("logit_scale") or 1.0)
+        return {"logits_q": q.tolist(), "logits": (q.astype(np.float64) * scale).tolist(),
+                "label": int(np.argmax(q))}
+
+
+def _tokenizer(args: argparse.Namespace, meta: dict[str, Any]):
+    from .data import HostTokenizer
+
+    vocab = args.vocab or meta.get("vocab")
+    if not vocab:
+        raise CliError("no vocabulary: pass --vocab VOCAB.txt")
+    if not Path(vocab).is_file():
+        raise CliError(f"{vocab}: vocabulary file not found (pass --vocab VOCAB.txt)")
+    return HostTokenizer(vocab, lowercase=meta.get("lowercase", True))
+
+
+# ---------------------------------------------------------------- convert
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from . import blob, data, quantize
+    from .checkpoint import load
+
+    t0 = time.monotonic()
+    ckpt = load(args.model, args.config)
+    shape = ckpt.shape
+    max_seq_len = args.max_seq_len or min(128, shape.max_pos)
+    vocab = args.vocab
+    if vocab is None and Path(args.model).is_dir() and (Path(args.model) / "vocab.txt").is_file():
+        vocab = str(Path(args.model) / "vocab.txt")
+    rng = np.random.default_rng(args.seed)
+    if args.calib:
+        if not vocab:
+            raise CliError("--calib needs the vocabulary: pass --vocab VOCAB.txt (or keep vocab.txt in the model dir)")
+        examples = data.read_examples(args.calib)
+        if len(examples) > args.calib_count:
+            pick = rng.choice(len(examples), size=args.calib_count, replace=False)
+            examples = [examples[i] for i in sorted(pick)]
+        tok = data.HostTokenizer(vocab)
+        seqs = [(ids, types) for ids, types in tok.encode_batch(examples, max_len=max_seq_len)]
+        calib_desc = f"{len(seqs)} sequences from {args.calib}"
+    else:
+        log.warning("no --calib text: calibrating on random token ids; pass --calib FILE for real accuracy")
+        seqs = [(rng.integers(0, shape.vocab_size, size=int(rng.integers(8, max_seq_len + 1))), None)
+                for _ in range(32)]
+        calib_desc = "32 random sequences"
+    absmax = quantize.calibrate(ckpt, seqs, progress=not args.json)
+    meta = {"source": str(args.model), "vocab": str(Path(vocab).resolve()) if vocab else None,
+            "lowercase": True, "calibration": calib_desc, "mcubert_version": __version__}
+    data_bytes = quantize.quantize(ckpt, absmax, max_seq_len, meta=meta)
+    out = Path(args.output)
+    try:
+        out.write_bytes(data_bytes)
+    except OSError as e:
+        raise CliError(f"{out}: {e.strerror}") from None
+    b = blob.unpack(data_bytes)
+    params = int(sum(v.size for v in ckpt.weights.values()))
+    result = {
+        "output": str(out), "parameters": params, "blob_bytes": len(data_bytes), "flash_bytes": len(data_bytes),
+        "max_seq_len": max_seq_len, "arena_bytes": blob.arena_bytes(b.cfg, max_seq_len),
+        "config": {"layers": shape.n_layers, "hidden": shape.hidden, "heads": shape.n_heads, "ffn": shape.ffn,
+                   "vocab": shape.vocab_size, "labels": ckpt.labels},
+        "calibration": calib_desc, "seconds": round(time.monotonic() - t0, 2),
+    }
+
+    def human(r: dict[str, Any]) -> None:
+        c = r["config"]
+        print(f"wrote {r['output']}")
+        print(f"  model       {c['layers']} layers, hidden {c['hidden']}, {c['heads']} heads, FFN {c['ffn']}, "
+              f"vocab {c['vocab']}" + (f", labels {c['labels']}" if c["labels"] else ""))
+        print(f"  parameters  {r['parameters']:,}")
+        print(f"  flash       {_fmt_bytes(r['flash_bytes'])} (blob)")
+        print(f"  RAM         {_fmt_bytes(r['arena_bytes'])} arena for {r['max_seq_len']} tokens")
+        print(f"  calibration {r['calibration']}; {r['seconds']} s")
+
+    _emit(args, result, human)
+    return 0
+
+
+# ---------------------------------------------------------------- run / eval
+
+def cmd_run(args: argparse.Namespace) -> int:
+    eng = Engine(args.engine, args.blob)
+    if args.ids:
+        ids = _parse_ids(args.ids)
+        types = _parse_ids(args.types) if args.types else None
+    else:
+        if not args.text:
+            raise CliError("give TEXT (and optionally TEXT_B) or --ids")
+        tok = _tokenizer(args, eng.meta)
+        ids, types = tok.encode(args.text, args.text_b, max_len=eng.max_seq_len)
+    res = eng.run(ids, types)
+    label = res["label"]
+    result = {"ids": list(map(int, ids)), "type_ids": None if types is None else list(map(int, types)),
+              "engine": args.engine, **res,
+              "label_name": None if label is None else eng.labels[label]}
+
+    def human(r: dict[str, Any]) -> None:
+        if r["label"] is None:
+            print(f"ran {len(r['ids'])} tokens (the model has no classifier)")
+            return
+        print(f"{r['label_name']} (label {r['label']})  logits "
+              + " ".join(f"{x:+.3f}" for x in r["logits"]) + f"  [{len(r['ids'])} tokens, engine {r['engine']}]")
+
+    _emit(args, result, human)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import data
+
+    eng = Engine(args.engine, args.model)
+    examples = data.read_examples(args.data, limit=args.limit)
+    if args.engine == "float":
+        from .checkpoint import load
+
+        vocab = args.vocab or (str(Path(args.model) / "vocab.txt") if Path(args.model).is_dir() else None)
+        if not vocab:
+            raise CliError("pass --vocab VOCAB.txt")
+        tok = data.HostTokenizer(vocab)
+        max_len = min(args.max_len or 128, eng.max_seq_len)
+    else:
+        tok = _tokenizer(args, eng.meta)
+        max_len = eng.max_seq_len
+    encoded = tok.encode_batch(examples, max_len=max_len)
+    t0 = time.monotonic()
+    correct = total = 0
+    preds = []
+    for ex, (ids, types) in tqdm(list(zip(examples, encoded)), desc=f"eval ({args.engine})", unit="ex",
+                                 disable=args.json):
+        r = eng.run(ids, types)
+        preds.append(r["label"])
+        gold = data.label_index(ex.label, eng.labels)
+        if gold is not None and r["label"] is not None:
+            total += 1
+            correct += int(gold == r["label"])
+    secs = time.monotonic() - t0
+    result = {"data": str(args.data), "engine": args.engine, "examples": len(examples), "labelled": total,
+              "correct": correct, "accuracy": (correct / total) if total else None, "seconds": round(secs, 2)}
+    if args.predictions:
+        result["predictions"] = preds
+
+    def human(r: dict[str, Any]) -> None:
+        acc = "n/a" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f} %"
+        print(f"accuracy {acc} ({r['correct']}/{r['labelled']}) on {r['data']}, engine {r['engine']}, "
+              f"{r['seconds']} s")
+
+    _emit(args, result, human)
+    return 0
+
+
+# ---------------------------------------------------------------- info / bench
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import blob
+
+    b = blob.unpack(_read_blob(args.blob))
+    cfg = b.cfg
+    result = {"version": f"{b.header['version_major']}.{b.header['version_minor']}",
+              "total_bytes": int(b.header["total_size"]), "config": {**cfg.__dict__, "head_dim": cfg.head_dim},
+              "arena_bytes": int(b.header["arena_bytes"]), "sections": len(b.sections), "meta": b.meta()}
+
+    def human(r: dict[str, Any]) -> None:
+        c = r["config"]
+        print(f"mcubert blob v{r['version']}, {_fmt_bytes(r['total_bytes'])}, {r['sections']} sections")
+        print(f"  {c['n_layers']} layers, hidden {c['hidden']}, {c['n_heads']} heads, FFN {c['ffn']}, "
+              f"vocab {c['vocab_size']}, labels {c['n_labels']}, max_seq_len {c['max_seq_len']}")
+        print(f"  arena {_fmt_bytes(r['arena_bytes'])} at max_seq_len")
+        for k in ("source", "calibration", "labels"):
+            if r["meta"].get(k) is not None:
+                print(f"  {k}: {r['meta'][k]}")
+
+    _emit(args, result, human)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import blob, qemu
+
+    data_bytes = _read_blob(args.blob)
+    cfg = blob.unpack(data_bytes).cfg
+    if not 1 <= args.seq_len <= cfg.max_seq_len:
+        raise CliError(f"--seq-len must be in [1, {cfg.max_seq_len}] for this blob")
+    rng = np.random.default_rng(args.seed)
+    ids = rng.integers(1000, min(cfg.vocab_size, 30000), size=args.seq_len) if cfg.vocab_size > 1000 \
+        else rng.integers(0, cfg.vocab_size, size=args.seq_len)
+    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=args.per_op)[0]
+    if res.get("rc", 0) != 0:
+        raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
+    macs = macs_per_inference(cfg, args.seq_len)
+    ram = int(res["arena_peak"]) + int(res["stack_peak"]) + int(res["static_ram"])
+    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]), "macs": macs,
+              "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2,
+              "arena_peak": int(res["arena_peak"]), "stack_peak": int(res["stack_peak"]),
+              "static_ram": int(res["static_ram"]), "ram_total": ram, "label": res.get("label"),
+              "logits": res.get("logits")}
+    if args.per_op and "per_op" in res:
+        result["per_op"] = res["per_op"]
+
+    def human(r: dict[str, Any]) -> None:
+        print(f"{args.blob} on {r['target']}, {r['seq_len']} tokens")
+        print(f"  instructions {r['instructions']:,}  ({r['insns_per_mac']:.2f} per MAC; {r['macs']:,} MACs, "
+              f"SMLAD bound {r['smlad_bound']:,})")
+        print(f"  peak RAM     {_fmt_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
+              f" + statics {r['static_ram']:,}")
+        if r["logits"] is not None:
+            print(f"  label {r['label']}, logits {r['logits']}")
+        for name, n in sorted((r.get("per_op") or {}).items(), key=lambda kv: -kv[1]):
+            print(f"    {name:32s} {n:>14,}")
+
+    _emit(args, result, human)
+    return 0
+
+
+def macs_per_inference(cfg, seq_len: int) -> int:
+    """Multiply-accumulates of one forward pass (linear layers, Q.K^T and P.V, pooler, classifier)."""
+    L, d, f = seq_len, cfg.hidden, cfg.ffn
+    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
+    head = (d * d if cfg.flags & 1 else 0) + cfg.n_labels * d
+    return cfg.n_layers * per_layer + head
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="mcubert",
+        description="Run compressed int8 BERT models on microcontrollers: convert checkpoints to .mcub blobs, "
+                    "run them on the host (C runtime or numpy reference) and on emulated Cortex-M cores.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  mcubert convert ./my-bert-sst2 -o model.mcub --calib train.tsv --max-seq-len 128\n"
+               "  mcubert run model.mcub \"a gripping, funny film\"\n"
+               "  mcubert eval model.mcub --data dev.tsv\n"
+               "  mcubert bench model.mcub --seq-len 128 --target m7\n")
+    ap.add_argument("--version", action="version", version=f"mcubert {__version__}")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("convert", help="quantise a BERT checkpoint into an .mcub blob",
+                       description="Quantise a BERT checkpoint (Hugging Face directory, torch.save file, or "
+                                   "safetensors with --config) to int8 and write an .mcub blob for the runtime. "
+                                   "Activation scales are calibrated on --calib sentences.")
+    p.add_argument("model", help="model directory or file")
+    p.add_argument("-o", "--output", required=True, help="output .mcub path")
+    p.add_argument("--config", help="config.json for a bare state dict or safetensors file")
+    p.add_argument("--vocab", help="WordPiece vocab.txt (default: vocab.txt in the model directory)")
+    p.add_argument("--calib", help="calibration text: .tsv (GLUE style) or .txt (one sentence per line)")
+    p.add_argument("--calib-count", type=int, default=256, help="sentences sampled from --calib (default 256)")
+    p.add_argument("--max-seq-len", type=int, default=0,
+                   help="longest sequence the blob is planned for (default min(128, model positions))")
+    p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("run", help="classify one text (or token ids) with a blob",
+                       description="Tokenise TEXT (and TEXT_B for sentence pairs) on the host and run the blob.")
+    p.add_argument("blob")
+    p.add_argument("text", nargs="?")
+    p.add_argument("text_b", nargs="?")
+    p.add_argument("--ids", help="comma-separated token ids instead of text")
+    p.add_argument("--types", help="comma-separated token type ids (with --ids)")
+    p.add_argument("--vocab", help="vocab.txt (default: the one recorded at convert time)")
+    p.add_argument("--engine", choices=("c", "ref"), default="c",
+                   help="c: the C runtime (default); ref: the numpy integer reference")
+    p.add_argument("--json", action="store_true", help="print JSON (includes the token ids run)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("eval", help="accuracy of a blob (or float model) on a labelled .tsv",
+                       description="Evaluate on a GLUE-style .tsv. With --engine float, MODEL is a checkpoint and "
+                                   "the float model runs instead (for comparison).")
+    p.add_argument("model", metavar="BLOB", help=".mcub blob (or a checkpoint with --engine float)")
+    p.add_argument("--data", required=True, help="labelled .tsv")
+    p.add_argument("--engine", choices=("c", "ref", "float"), default="c")
+    p.add_argument("--vocab", help="vocab.txt")
+    p.add_argument("--limit", type=int, help="first N examples only")
+    p.add_argument("--max-len", type=int, help="truncation length for --engine float (default 128)")
+    p.add_argument("--predictions", action="store_true", help="include per-example labels in --json")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("info", help="describe a blob")
+    p.add_argument("blob")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("bench", help="exact instruction count and peak RAM on an emulated Cortex-M",
+                       description="Run one inference of SEQ_LEN tokens on QEMU (mps2-an500 = Cortex-M7, "
+                                   "mps2-an385 = M3, mps2-an521 = M33) and count executed instructions exactly "
+                                   "with a TCG plugin. Peak RAM = arena high-water + stack high-water + statics.")
+    p.add_argument("blob")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--target", choices=("m7", "m3", "m33"), default="m7")
+    p.add_argument("--per-op", action="store_true", help="break instructions down by kernel function")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return ap
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .blob import BlobError
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .native import RuntimeErrno
+    from .quantize import QuantError
+    from .reference import InputError
+
+    errs: list[type[BaseException]] = [CliError, BlobError, CheckpointError, DataError, RuntimeErrno, QuantError,
+                                       InputError]
+    try:
+        from .qemu import QemuError
+
+        errs.append(QemuError)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    if not getattr(args, "func", None):
+        ap.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as e:
+        print(f"mcubert: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("mcubert: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
