@@ -146,21 +146,28 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: cannot read config ({e})") from None
 
 
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return (text.splitlines()[0] if text else type(e).__name__)[:200]
+
+
 def _torch_load(path: Path) -> Any:
-    import pickle
+    import warnings
 
     import torch
 
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as e:
-        if "weights_only" not in str(e) and "Unsupported global" not in str(e):
-            raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})") from None
-    log.warning("%s holds pickled objects; loading it runs its code (only load files you trust)", path)
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({str(e).splitlines()[0]})") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - torch raises anything from a corrupt pickle
+            if "weights_only" not in str(e) and "Unsupported global" not in str(e):
+                raise CheckpointError(f"{path}: not a readable torch checkpoint ({_first_line(e)})") from None
+        log.warning("%s holds pickled objects; loading it runs its code (only load files you trust)", path)
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
+            raise CheckpointError(f"{path}: not a readable torch checkpoint ({_first_line(e)})") from None
 
 
 def _load_safetensors(path: Path) -> dict[str, Any]:
@@ -169,7 +176,7 @@ def _load_safetensors(path: Path) -> dict[str, Any]:
     try:
         return load_file(str(path))
     except Exception as e:  # noqa: BLE001 - the library raises several types for corrupt files
-        raise CheckpointError(f"{path}: not a readable safetensors file ({str(e).splitlines()[0]})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
 
 
 def load(path: str | Path, config: str | Path | None = None) -> Checkpoint:

@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: Apache-2.0
+"""BERT uncased tokenizers with one interface: the C one and Hugging Face's.
+
+`CTokenizer` runs the on-device tokenizer (subsys/mcubert/tokenizer.c) on the
+host through ctypes; `HFTokenizer` wraps tokenizers'
+`BertWordPieceTokenizer(vocab, lowercase=True)`. Both take `str` or `bytes`
+text and return `(ids, type_ids)` lists of the same values: bytes that are
+not valid UTF-8 are handled by the C side as by Python's
+`bytes.decode("utf-8", "replace")` followed by tokenizers (docs/tokenizer.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from pathlib import Path
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from mcubert import native
+from mcubert.vocab import pack_vocab
+
+log = logging.getLogger(__name__)
+
+Text = Union[str, bytes]
+Encoded = tuple[list[int], list[int]]
+
+# struct mcubert_tok is far smaller than this; it lives in a Python-owned buffer.
+_HANDLE_BYTES = 512
+_configured = False
+
+
+def _lib() -> ctypes.CDLL:
+    """The host runtime with the tokenizer's prototypes set."""
+    global _configured
+    lib = native.load()
+    if not _configured:
+        vp, sz = ctypes.c_void_p, ctypes.c_size_t
+        lib.mcubert_tok_init.restype = ctypes.c_int
+        lib.mcubert_tok_init.argtypes = [vp, vp, sz]
+        lib.mcubert_tok_vocab_size.restype = ctypes.c_uint32
+        lib.mcubert_tok_vocab_size.argtypes = [vp]
+        lib.mcubert_tok_encode.restype = ctypes.c_int
+        lib.mcubert_tok_encode.argtypes = [vp, ctypes.c_char_p, sz, ctypes.c_char_p, sz, vp, vp, ctypes.c_uint16]
+        lib.mcubert_tok_tokenize.restype = ctypes.c_long
+        lib.mcubert_tok_tokenize.argtypes = [vp, ctypes.c_char_p, sz, vp, sz]
+        lib.mcubert_tok_words.restype = ctypes.c_long
+        lib.mcubert_tok_words.argtypes = [ctypes.c_char_p, sz, ctypes.c_char_p, sz]
+        _configured = True
+    return lib
+
+
+def to_bytes(text: Text) -> bytes:
+    """UTF-8 bytes of a text (lone surrogates become ill-formed bytes)."""
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+
+
+def to_str(text: Text) -> str:
+    """The string tokenizers sees for a text: bytes decoded with U+FFFD."""
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else \
+        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def words(text: Text) -> list[str]:
+    """The words WordPiece sees (mcubert_tok_words); over-long words are U+FFFD."""
+    lib = _lib()
+    raw = to_bytes(text)
+    n = lib.mcubert_tok_words(raw, len(raw), None, 0)
+    if n < 0:
+        raise native.RuntimeErrno("mcubert_tok_words", int(n))
+    buf = ctypes.create_string_buffer(n + 1)
+    lib.mcubert_tok_words(raw, len(raw), buf, n + 1)
+    out = buf.raw[:n].decode("utf-8")
+    return out.split(" ") if out else []
+
+
+class CTokenizer:
+    """The C tokenizer over a packed vocabulary (built from vocab.txt, or given)."""
+
+    def __init__(self, vocab_path: str | Path | None = None, *, packed: bytes | None = None) -> None:
+        if packed is None:
+            if vocab_path is None:
+                raise ValueError("give a vocab.txt path or a packed vocabulary")
+            packed = pack_vocab(vocab_path)
+        self.lib = _lib()
+        self.packed = bytes(packed)
+        self._image = np.frombuffer(self.packed, dtype=np.uint8).copy()  # aligned, kept alive
+        self._handle = np.zeros(_HANDLE_BYTES // 8, dtype=np.uint64)
+        rc = self.lib.mcubert_tok_init(self._handle.ctypes.data, self._image.ctypes.data, len(self._image))
+        if rc != 0:
+            raise native.RuntimeErrno("mcubert_tok_init", rc)
+        self._cap = 0
+        self._grow(512)
+
+    def _grow(self, n: int) -> None:
+        if n > self._cap:
+            self._cap = n
+            self._ids = np.zeros(n, dtype=np.int32)
+            self._types = np.zeros(n, dtype=np.uint8)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.lib.mcubert_tok_vocab_size(self._handle.ctypes.data))
+
+    def encode(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> Encoded:
+        """[CLS] text [SEP] (text_b [SEP]) truncated to max_len ids, and type ids."""
+        if not 0 <= max_len <= 0xFFFF:
+            raise ValueError("max_len must be in [0, 65535]")
+        a = to_bytes(text)
+        b = None if text_b is None else to_bytes(text_b)
+        self._grow(max_len)
+        rc = self.lib.mcubert_tok_encode(self._handle.ctypes.data, a, len(a), b, 0 if b is None else len(b),
+                                         self._ids.ctypes.data, self._types.ctypes.data, max_len)
+        if rc < 0:
+            raise native.RuntimeErrno("mcubert_tok_encode", rc)
+        return self._ids[:rc].tolist(), self._types[:rc].tolist()
+
+    def encode_batch(self, items: Iterable[Text | tuple[Text, Text]], max_len: int = 512) -> list[Encoded]:
+        return [self.encode(*it, max_len=max_len) if isinstance(it, tuple) else self.encode(it, max_len=max_len)
+                for it in items]
+
+    def tokenize(self, text: Text) -> list[int]:
+        """Word-piece ids of one text: no special tokens, no truncation."""
+        raw = to_bytes(text)
+        n = self.lib.mcubert_tok_tokenize(self._handle.ctypes.data, raw, len(raw), self._ids.ctypes.data,
+                                          self._cap)
+        if n < 0:
+            raise native.RuntimeErrno("mcubert_tok_tokenize", int(n))
+        if n > self._cap:
+            self._grow(int(n))
+            n = self.lib.mcubert_tok_tokenize(self._handle.ctypes.data, raw, len(raw), self._ids.ctypes.data,
+                                              self._cap)
+        return self._ids[:n].tolist()
+
+
+class HFTokenizer:
+    """tokenizers' BertWordPieceTokenizer(vocab, lowercase=True), same interface."""
+
+    def __init__(self, vocab_path: str | Path) -> None:
+        from tokenizers import BertWordPieceTokenizer
+
+        self.tok = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
+        self._max_len: int | None = None
+
+    def _truncate(self, max_len: int) -> None:
+        if max_len != self._max_len:
+            self.tok.enable_truncation(max_len)
+            self._max_len = max_len
+
+    @property
+    def vocab_size(self) -> int:
+        return self.tok.get_vocab_size()
+
+    def encode(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> Encoded:
+        self._truncate(max_len)
+        e = self.tok.encode(to_str(text), None if text_b is None else to_str(text_b))
+        return list(e.ids), list(e.type_ids)
+
+    def encode_batch(self, items: Sequence[Text | tuple[Text, Text]], max_len: int = 512) -> list[Encoded]:
+        self._truncate(max_len)
+        inputs = [(to_str(it[0]), to_str(it[1])) if isinstance(it, tuple) else to_str(it) for it in items]
+        return [(list(e.ids), list(e.type_ids)) for e in self.tok.encode_batch(inputs)]
+
+    def tokenize(self, text: Text) -> list[int]:
+        self.tok.no_truncation()
+        self._max_len = None
+        return list(self.tok.encode(to_str(text), add_special_tokens=False).ids)
+
+    def words(self, text: Text) -> list[str]:
+        """Normalized, pre-tokenized words; as mcubert_tok_words() (no special tokens)."""
+        s = self.tok.normalizer.normalize_str(to_str(text))
+        return [w if len(w) <= 100 else "\ufffd" for w, _ in self.tok.pre_tokenizer.pre_tokenize_str(s)]
+
+
+def make(kind: str, vocab_path: str | Path) -> CTokenizer | HFTokenizer:
+    """A tokenizer by name: "c" or "hf" (for --tokenizer c|hf)."""
+    if kind == "c":
+        return CTokenizer(vocab_path)
+    if kind == "hf":
+        return HFTokenizer(vocab_path)
+    raise ValueError(f"unknown tokenizer {kind!r}: use 'c' or 'hf'")

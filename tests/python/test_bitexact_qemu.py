@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Bit-exact equality on emulated Cortex-M: numpy reference == C on host == C on QEMU.
+
+mps2-an500 (Cortex-M7) for every model shape of test_bitexact.py, mps2-an385 (M3) and mps2-an521 (M33)
+for one. Skips (saying why) where arm-none-eabi-gcc or qemu-system-arm is missing.
+"""
+
+from __future__ import annotations
+
+import errno
+
+import numpy as np
+import pytest
+
+from conftest import SHAPES
+from mcubert import blob, qemu
+from mcubert.native import Runtime
+from mcubert.reference import Reference
+from test_bitexact import cases
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module", autouse=True)
+def toolchain():
+    missing = qemu.missing_prerequisites()
+    if missing:
+        pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(missing))
+
+
+def check(data: bytes, target: str, seqs) -> None:
+    b = blob.unpack(data)
+    ref, rt = Reference(b), Runtime(data)
+    got = qemu.run(data, [(ids, types) for ids, types in seqs], target=target, dump="hidden")
+    for (ids, types), r in zip(seqs, got):
+        o = ref.run(ids, types)
+        rt.infer(ids, types)
+        assert r["rc"] == 0
+        np.testing.assert_array_equal(r["hidden"], o.hidden)
+        np.testing.assert_array_equal(r["hidden"], rt.hidden(len(ids), b.cfg.hidden))
+        if o.pooled is not None:
+            np.testing.assert_array_equal(r["pooled"], o.pooled)
+        if o.logits is not None:
+            assert r["logits"] == o.logits.tolist() and r["label"] == o.label
+        assert r["arena_peak"] >= blob.arena_bytes(b.cfg, len(ids))
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_m7_equals_reference(blob_of, name):
+    _, data = blob_of(name)
+    cfg = blob.unpack(data).cfg
+    check(data, "m7", cases(cfg.vocab_size, cfg.max_seq_len))
+
+
+@pytest.mark.parametrize("target", ["m3", "m33"])
+def test_other_cores_equal_reference(blob_of, target):
+    _, data = blob_of("odd")
+    cfg = blob.unpack(data).cfg
+    check(data, target, cases(cfg.vocab_size, cfg.max_seq_len))
+
+
+def test_errors_on_target_match_host(blob_of):
+    _, data = blob_of("odd")
+    bad = bytearray(data)
+    bad[300] ^= 4
+    assert qemu.init_errno(bytes(bad)) == Runtime.init_errno(bytes(bad)) == -errno.EBADMSG
+    assert qemu.init_errno(b"XCUB" + data[4:]) == -errno.ENOEXEC
+    assert qemu.init_errno(data[:-16]) == -errno.ENODATA
+    r = qemu.run(data, [([0, 99999], None), (list(range(129)), None)], target="m7")
+    assert [x["rc"] for x in r] == [-errno.ERANGE, -errno.E2BIG]

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The blob layout and arithmetic tables: one source of truth, checked-in C in sync with it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, SHAPES
+from mcubert import arith, blob
+
+
+def test_c_header_is_generated_from_blob_py():
+    assert (ROOT / "include/mcubert/blob_format.h").read_text() == blob.render_c_header()
+
+
+def test_exp2_table_is_generated_from_arith_py():
+    assert (ROOT / "subsys/mcubert/kernels/exp2_lut.c").read_text() == arith.render_exp2_lut_c()
+
+
+def test_pack_unpack_roundtrip(blob_of):
+    _, data = blob_of("odd")
+    b = blob.unpack(data)
+    assert b.cfg.hidden == 96 and b.cfg.n_layers == 3 and b.cfg.n_labels == 3
+    assert blob.pack(b.cfg, {k: bytes(v) for k, v in b.sections.items()}) == data
+    assert int(b.header["total_size"]) == len(data)
+
+
+def test_sections_are_aligned(blob_of):
+    import struct
+
+    _, data = blob_of("tiny")
+    h = blob.unpack(data).header
+    for i in range(int(h["section_count"])):
+        _, off, _, _ = struct.unpack_from(blob.SECTION_ENTRY_FORMAT, data, int(h["section_offset"]) + 16 * i)
+        assert off % blob.SECTION_ALIGN == 0
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+@pytest.mark.parametrize("seq_len", [1, 7, 64, 128])
+def test_arena_size_python_equals_c(blob_of, name, seq_len):
+    from mcubert.native import load
+
+    _, data = blob_of(name)
+    cfg = blob.unpack(data).cfg
+    buf = np.frombuffer(data, np.uint8).copy()
+    assert load().mcubert_arena_size(buf.ctypes.data, len(buf), seq_len) == blob.arena_bytes(cfg, seq_len)
+
+
+def test_config_validation_rejects_bad_shapes():
+    good = blob.Config(vocab_size=10, n_layers=1, hidden=8, n_heads=2, ffn=16, max_pos=8, type_vocab=2,
+                       n_labels=0, max_seq_len=8, flags=blob.FLAG_POOLER)
+    good.validate()
+    for change in (dict(hidden=9), dict(n_heads=0), dict(max_seq_len=9), dict(ffn=4097), dict(n_labels=2),
+                   dict(flags=blob.FLAG_CLASSIFIER, n_labels=2), dict(flags=0x80), dict(n_layers=0)):
+        with pytest.raises(blob.BlobError):
+            dataclasses.replace(good, **change).validate()
+
+
+def test_quantize_multiplier_is_exact_enough():
+    for real in (1e-9, 3.1e-5, 0.25, 0.5, 0.999999, 1.0, 1.5, 12345.678):
+        m, s = arith.quantize_multiplier(real)
+        assert 1 <= s <= 62 and 0 <= m < 2**31
+        assert abs(m / 2**s - real) <= real * 2**-29 + 2**-62
+    assert arith.quantize_multiplier(0.0) == (0, 31)
+    with pytest.raises(ValueError):
+        arith.quantize_multiplier(2.0**40)
