@@ -186,8 +186,29 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- run / eval
 
+def _run_on_target(args: argparse.Namespace, ids, types) -> dict[str, Any]:
+    from . import blob as blobmod
+    from . import qemu
+
+    data = _read_blob(args.blob)
+    meta = blobmod.unpack(data).meta()
+    r = qemu.run(data, [(list(ids), None if types is None else list(types))], target=args.target)[0]
+    if r["rc"] != 0:
+        raise CliError(f"mcubert_infer failed on {args.target}: {r.get('err')}")
+    ram = int(r["arena_peak"]) + int(r["stack_peak"]) + int(r["static_ram"])
+    out: dict[str, Any] = {"target": args.target, "instructions": int(r["insns"]), "ram_total": ram,
+                           "arena_peak": int(r["arena_peak"]), "stack_peak": int(r["stack_peak"]),
+                           "static_ram": int(r["static_ram"]), "label": r["label"]}
+    if r["logits"] is not None:
+        out["logits_q"] = list(r["logits"])
+        out["logits"] = [x * float(meta.get("logit_scale") or 1.0) for x in r["logits"]]
+    else:
+        out["logits"] = None
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    eng = Engine(args.engine, args.blob)
+    eng = Engine(args.engine if args.target == "host" else "ref", args.blob)
     if args.ids:
         ids = _parse_ids(args.ids)
         types = _parse_ids(args.types) if args.types else None
@@ -196,7 +217,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError("give TEXT (and optionally TEXT_B) or --ids")
         tok = _tokenizer(args, eng.meta)
         ids, types = tok.encode(args.text, args.text_b, max_len=eng.max_seq_len)
-    res = eng.run(ids, types)
+    if args.target == "host":
+        res = eng.run(ids, types)
+        where = f"engine {args.engine}"
+    else:
+        res = _run_on_target(args, ids, types)
+        where = f"{args.target}: {res['instructions']:,} instructions, peak RAM {res['ram_total']:,} B"
     label = res["label"]
     result = {"ids": list(map(int, ids)), "type_ids": None if types is None else list(map(int, types)),
               "engine": args.engine, **res,
@@ -204,10 +230,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def human(r: dict[str, Any]) -> None:
         if r["label"] is None:
-            print(f"ran {len(r['ids'])} tokens (the model has no classifier)")
+            print(f"ran {len(r['ids'])} tokens (the model has no classifier) [{where}]")
             return
-        print(f"{r['label_name']} (label {r['label']})  logits "
-              + " ".join(f"{x:+.3f}" for x in r["logits"]) + f"  [{len(r['ids'])} tokens, engine {r['engine']}]")
+        print(f"{r['label_name']:>9} (label {r['label']})  logits "
+              + " ".join(f"{x:+.3f}" for x in r["logits"]) + f"  [{len(r['ids'])} tokens, {where}]")
 
     _emit(args, result, human)
     return 0
@@ -372,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", help="vocab.txt (default: the one recorded at convert time)")
     p.add_argument("--engine", choices=("c", "ref"), default="c",
                    help="c: the C runtime (default); ref: the numpy integer reference")
+    p.add_argument("--target", choices=("host", "m7", "m3", "m33"), default="host",
+                   help="host (default), or run the C runtime on an emulated Cortex-M under QEMU and report "
+                        "exact instructions and peak RAM")
     p.add_argument("--json", action="store_true", help="print JSON (includes the token ids run)")
     p.set_defaults(func=cmd_run)
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Install dependencies, then run every test: Python + host C runtime, QEMU Cortex-M (bit-exact, errors),
+# and the Zephyr workspace check when a Zephyr tree is found (ZEPHYR_BASE or ~/zephyrproject/zephyr).
+# Extra arguments go to pytest (e.g. -k bitexact, -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+PY=${PYTHON:-python3}
+
+zephyr_base="${ZEPHYR_BASE:-$HOME/zephyrproject/zephyr}"
+if [ -f "$zephyr_base/VERSION" ]; then
+	echo "== Zephyr tree found at $zephyr_base: the Zephyr checks (tests/python/test_zephyr*.py) will run"
+	export ZEPHYR_BASE="$zephyr_base"
+else
+	echo "== Zephyr check SKIPPED: no Zephyr tree (set ZEPHYR_BASE or create ~/zephyrproject/zephyr)"
+fi
+
+status=0
+$PY -m pytest tests/python -q -rs "$@" || status=$?
+# pytest exits 5 when nothing was collected: that is a failure of this script, not a pass
+exit $status
