@@ -18,8 +18,9 @@
  *
  * The vocabulary is a packed image made by `mcubert.vocab.pack_vocab()`,
  * used in place (it may live in memory-mapped flash). Nothing is allocated:
- * the handle is a few dozen bytes and an encode call uses about 0.7 KiB of
- * stack (see docs/tokenizer.md). Time is linear in the input length.
+ * the handle is 124 bytes on 32-bit targets and an encode call uses at most
+ * about 0.8 KiB of stack (796 bytes measured on Cortex-M7, see
+ * docs/tokenizer.md). Time is linear in the input length.
  *
  * Input bytes that are not valid UTF-8 are dropped, as is U+FFFD: each
  * maximal ill-formed subsequence behaves like the U+FFFD that Python's
@@ -66,6 +67,7 @@ extern "C" {
 
 /** @cond INTERNAL */
 struct mcubert_tok_table {
+	const uint8_t *bucket;  /* uint16[257]: first block of each first byte */
 	const uint8_t *index;   /* uint32 per block: offset in data */
 	const uint8_t *data;    /* front-coded keys */
 	uint32_t data_len;
@@ -86,6 +88,7 @@ struct mcubert_tok {
 	const uint8_t *vocab;
 	const uint8_t *ids;             /* bit-packed ids */
 	const uint8_t *special;         /* special-token records */
+	uint32_t special_first[8];      /* bitmap of their first bytes */
 	struct mcubert_tok_table tab[2]; /* word-initial, continuation */
 	uint32_t vocab_size;
 	int32_t unk_id;

@@ -9,6 +9,10 @@ The layout (all integers little-endian) is::
     header            HEADER_SIZE bytes, fields HEADER_FIELDS
     special tokens    n_special records of SPECIAL_SIZE bytes:
                       uint32 id, uint8 length, 3 zero bytes, 24 bytes of text
+    init buckets      uint16[257]: bucket[c] = blocks whose first key starts
+                      with a byte below c (bucket[256] = all blocks); 2 zero
+                      bytes of padding
+    cont buckets      the same for the continuation table
     init index        uint32 per block: offset of the block in init data
     cont index        the same for the continuation table
     init data         front-coded keys of word-initial pieces
@@ -24,8 +28,8 @@ A block's first key is stored whole; each following key stores how many
 leading bytes it shares with the previous key and the rest. An entry
 starts with one byte `prefix << 4 | suffix_length` when prefix < 15 and
 suffix_length < 16, else with 0xF0 followed by two bytes prefix and
-suffix_length; then the suffix bytes. The lookup binary-searches the block
-heads, then scans one block.
+suffix_length; then the suffix bytes. The lookup binary-searches the heads
+of the blocks in the bucket of the first byte, then scans one block.
 
 Vocabulary reading follows tokenizers' WordPiece::read_file: one token per
 line, trailing whitespace removed, the id is the line number, a later
@@ -55,6 +59,9 @@ BLOCK_SIZE = 16
 MAX_WORD_CHARS = 100  # WordPiece max_input_chars_per_word
 MAX_KEY_LEN = 255
 MAX_ID_BITS = 24
+MAX_BLOCKS = 0xFFFF
+BUCKETS = 257
+BUCKET_BYTES = 2 * BUCKETS + 2
 SPECIAL_SIZE = 32
 SPECIAL_TEXT_MAX = 24
 CONTINUATION = "##"
@@ -88,7 +95,9 @@ HEADER_FIELDS: list[tuple[str, str, str]] = [
     ("cont_index_offset", "I", "offset of their block index"),
     ("cont_data_offset", "I", "offset of their front-coded data"),
     ("cont_data_size", "I", "bytes of that data"),
-    ("reserved", "12s", "zero"),
+    ("init_bucket_offset", "I", "offset of the first-byte buckets of init"),
+    ("cont_bucket_offset", "I", "offset of the first-byte buckets of cont"),
+    ("reserved", "4s", "zero"),
 ]
 HEADER_FORMAT = "<" + "".join(code for _, code, _ in HEADER_FIELDS)
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)
@@ -143,6 +152,12 @@ def _front_code(keys: list[bytes], block: int) -> tuple[list[int], bytes]:
     return index, bytes(data)
 
 
+def _buckets(keys: list[bytes], block: int) -> bytes:
+    heads = [keys[i][0] for i in range(0, len(keys), block)]
+    counts = [sum(1 for h in heads if h < c) for c in range(BUCKETS)]
+    return struct.pack(f"<{BUCKETS}H", *counts) + b"\0\0"
+
+
 def _pad(b: bytes | bytearray, a: int = ALIGN) -> bytes:
     return bytes(b) + b"\0" * (-len(b) % a)
 
@@ -186,6 +201,8 @@ def pack_vocab(vocab_txt_path: str | Path, *, unk_token: str = "[UNK]", cls_toke
             specials.append((tok, vocab[tok]))
 
     init_keys, cont_keys = sorted(init), sorted(cont)
+    if max(len(init_keys), len(cont_keys)) > MAX_BLOCKS * block_size:
+        raise VocabError(f"more than {MAX_BLOCKS} blocks: use a larger block_size")
     init_index, init_data = _front_code(init_keys, block_size)
     cont_index, cont_data = _front_code(cont_keys, block_size)
     ids = [init[k] for k in init_keys] + [cont[k] for k in cont_keys]
@@ -199,6 +216,10 @@ def pack_vocab(vocab_txt_path: str | Path, *, unk_token: str = "[UNK]", cls_toke
     off = HEADER_SIZE
     special_offset = off
     off += len(special_blob)
+    init_bucket_offset = off
+    off += BUCKET_BYTES
+    cont_bucket_offset = off
+    off += BUCKET_BYTES
     init_index_offset = off
     off += 4 * len(init_index)
     cont_index_offset = off
@@ -209,7 +230,8 @@ def pack_vocab(vocab_txt_path: str | Path, *, unk_token: str = "[UNK]", cls_toke
     off += len(cont_data)
     off += -off % ALIGN
     ids_offset = off
-    body = (special_blob + struct.pack(f"<{len(init_index)}I", *init_index)
+    body = (special_blob + _buckets(init_keys, block_size) + _buckets(cont_keys, block_size)
+            + struct.pack(f"<{len(init_index)}I", *init_index)
             + struct.pack(f"<{len(cont_index)}I", *cont_index) + _pad(init_data + cont_data) + _pad(ids_blob))
     total = HEADER_SIZE + len(body)
     fields = dict(
@@ -220,7 +242,8 @@ def pack_vocab(vocab_txt_path: str | Path, *, unk_token: str = "[UNK]", cls_toke
         reserved0=0, special_offset=special_offset, ids_offset=ids_offset,
         init_count=len(init_keys), init_index_offset=init_index_offset, init_data_offset=init_data_offset,
         init_data_size=len(init_data), cont_count=len(cont_keys), cont_index_offset=cont_index_offset,
-        cont_data_offset=cont_data_offset, cont_data_size=len(cont_data), reserved=b"\0" * 12,
+        cont_data_offset=cont_data_offset, cont_data_size=len(cont_data),
+        init_bucket_offset=init_bucket_offset, cont_bucket_offset=cont_bucket_offset, reserved=b"\0" * 4,
     )
     image = bytearray(struct.pack(HEADER_FORMAT, *(fields[n] for n, _, _ in HEADER_FIELDS)) + body)
     assert len(image) == total and total % ALIGN == 0
@@ -305,6 +328,11 @@ def unpack_vocab(image: bytes) -> PackedVocab:
             raise VocabError(f"{t} table out of bounds")
         index = list(struct.unpack_from(f"<{nb}I", image, io))
         tables[t] = _decode_table(image[do:do + ds], index, n, block, t)
+        bo = int(h[f"{t}_bucket_offset"])
+        if bo % 2 or bo + BUCKET_BYTES > total or nb > MAX_BLOCKS:
+            raise VocabError(f"{t} buckets out of bounds")
+        if image[bo:bo + BUCKET_BYTES] != _buckets(tables[t], block):
+            raise VocabError(f"{t} buckets do not match the keys")
     n_ids = len(tables["init"]) + len(tables["cont"])
     io = int(h["ids_offset"])
     nbytes = (n_ids * bits + 7) // 8 + 3
@@ -337,6 +365,7 @@ def size_report(image: bytes) -> dict[str, int]:
     return {
         "header": HEADER_SIZE,
         "specials": SPECIAL_SIZE * int(h["n_special"]),
+        "buckets": 2 * BUCKET_BYTES,
         "index": int(h["init_data_offset"]) - int(h["init_index_offset"]),
         "keys": int(h["init_data_size"]) + int(h["cont_data_size"]),
         "ids": int(h["total_size"]) - int(h["ids_offset"]),
