@@ -47,6 +47,9 @@ enum mcub_section {
 	MCUB_SEC_CLS_W = 0x0013,
 	MCUB_SEC_CLS_RQ = 0x0014,
 	MCUB_SEC_META = 0x0020,
+	MCUB_SEC_PLAN_NAIVE = 0x0030,
+	MCUB_SEC_PLAN_TILED = 0x0031,
+	MCUB_SEC_PLAN_LEAN = 0x0032,
 };
 
 /** Per-layer section ids: MCUB_LAYER_BASE + layer * MCUB_LAYER_STRIDE + id. */
@@ -94,7 +97,9 @@ struct mcub_header {
 	uint32_t arena_bytes; /* arena for max_seq_len */
 	uint32_t section_count; /* entries in the table */
 	uint32_t section_offset; /* offset of the table */
-	uint8_t reserved[16]; /* zero */
+	uint16_t schedule; /* default plan: MCUB_SCHED_* */
+	uint16_t reserved0; /* zero */
+	uint8_t reserved[12]; /* zero */
 };
 
 /** One entry of the section table. */
@@ -165,6 +170,49 @@ struct mcub_section_spec {
 	{ MCUB_LSEC_FFN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
 }
 
+/** Schedules (docs/scheduling.md). */
+enum mcub_schedule {
+	MCUB_SCHED_NAIVE = 0,
+	MCUB_SCHED_TILED = 1,
+	MCUB_SCHED_LEAN = 2,
+};
+
+/** Activation buffer ids of a plan. */
+enum mcub_buffer {
+	MCUB_BUF_H = 0,
+	MCUB_BUF_H2 = 1,
+	MCUB_BUF_Q = 2,
+	MCUB_BUF_K = 3,
+	MCUB_BUF_V = 4,
+	MCUB_BUF_S = 5,
+	MCUB_BUF_P = 6,
+	MCUB_BUF_CTX = 7,
+	MCUB_BUF_KB = 8,
+	MCUB_BUF_VB = 9,
+	MCUB_BUF_ACC = 10,
+	MCUB_BUF_R_ATTN = 11,
+	MCUB_BUF_F = 12,
+	MCUB_BUF_R_FFN = 13,
+	MCUB_BUF_POOL = 14,
+	MCUB_BUF_LOGITS = 15,
+};
+
+#define MCUB_N_PLAN_BUFFERS 16
+#define MCUB_PLAN_NONE 0xffffffffU
+#define MCUB_PLAN_REGION_BIT 31
+
+/** A memory plan (sections MCUB_SEC_PLAN_*), written by mcubert.planner. */
+struct mcub_plan {
+	uint16_t schedule; /* MCUB_SCHED_* */
+	uint16_t seq_len; /* sequence length planned for */
+	uint16_t q_group; /* G: query rows per group */
+	uint16_t ffn_tile; /* T: tokens per FFN tile */
+	uint16_t key_block; /* B: keys per block (lean) */
+	uint16_t n_buffers; /* MCUB_N_PLAN_BUFFERS */
+	uint32_t region_bytes[2]; /* bytes of region 0 (fast) and region 1 */
+	uint32_t offsets[16]; /* per buffer id: offset | region << 31, or MCUB_PLAN_NONE */
+};
+
 /** Per-output-channel requantisation of a linear layer. */
 struct mcub_requant {
 	int32_t bias; /* int32 bias in the accumulator's scale */
@@ -188,5 +236,6 @@ struct mcub_layer_params {
 
 _Static_assert(sizeof(struct mcub_header) == 72, "header layout");
 _Static_assert(sizeof(struct mcub_section_entry) == 16, "entry layout");
+_Static_assert(sizeof(struct mcub_plan) == 84, "plan layout");
 
 #endif /* MCUBERT_BLOB_FORMAT_H_ */

@@ -114,11 +114,10 @@ struct mcubert {
 	struct mcubert_layer layers[MCUBERT_MAX_LAYERS];
 	struct mcubert_linear pooler, classifier;
 	const int8_t *tanh_lut;            /* (256) */
-	uint8_t *arena;
-	size_t arena_len;
-	size_t arena_used;
+	const struct mcub_plan *plan;      /* memory plan in use (in the blob) */
+	uint8_t *region[2];                /* region bases: fast (e.g. DTCM), main */
 	size_t arena_peak;
-	uint16_t seq_cap;                  /* longest sequence the arena holds */
+	uint16_t seq_cap;                  /* longest sequence this handle runs */
 	uint16_t seq_len;                  /* of the last inference, 0: none */
 	int8_t *hidden;                    /* (seq_len, d) in the arena */
 	int8_t *pooled;                    /* (d) in the arena */
@@ -126,14 +125,25 @@ struct mcubert {
 	/** @endcond */
 };
 
+/** @brief A memory region the runtime may place activation buffers in. */
+struct mcubert_region {
+	void *base;   /**< 4-byte aligned */
+	size_t size;  /**< bytes */
+};
+
+/** Use the blob's default schedule (the one chosen by the planner at convert time). */
+#define MCUBERT_SCHEDULE_DEFAULT (-1)
+
 /**
- * @brief Arena bytes needed to run sequences of up to @p seq_len tokens.
+ * @brief Arena bytes the blob's default memory plan needs.
  *
- * Validates the blob like mcubert_init() does, then sizes the arena.
+ * The plan (buffer offsets, fixed at convert time by the planner for max_seq_len) serves every
+ * sequence up to max_seq_len, so the figure does not depend on @p seq_len. Validates the header,
+ * checksum, section table and plan like mcubert_init() does.
  *
  * @param blob Blob bytes.
  * @param blob_len Length of @p blob.
- * @param seq_len Longest sequence to run; 0 means the blob's max_seq_len.
+ * @param seq_len Longest sequence to run (checked against max_seq_len); 0 for max_seq_len.
  *
  * @return Bytes needed (> 0), or a negative errno value as mcubert_init().
  * @retval -E2BIG @p seq_len exceeds the blob's max_seq_len.
@@ -166,9 +176,31 @@ long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len);
  *         section out of bounds, misaligned, wrong size, missing).
  * @retval -E2BIG @p max_len exceeds the blob's max_seq_len.
  * @retval -ENOMEM @p arena_len is below mcubert_arena_size().
+ *
+ * The default schedule and tile sizes are the ones recorded in the blob (docs/scheduling.md).
  */
 int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len,
 		 void *arena, size_t arena_len, uint16_t max_len);
+
+/**
+ * @brief mcubert_init() with a chosen schedule and up to two memory regions.
+ *
+ * The blob carries one plan per schedule (naive, tiled, lean). A plan made with a fast region
+ * (`mcubert convert --fast-ram BYTES`) puts its hottest buffers in region 0 and the rest in
+ * region 1; with one region given, region 1 follows region 0 inside it.
+ *
+ * @param regions One or two regions.
+ * @param n_regions 1 or 2.
+ * @param schedule MCUB_SCHED_NAIVE, _TILED, _LEAN, or MCUBERT_SCHEDULE_DEFAULT.
+ * @param max_len As for mcubert_init().
+ *
+ * @retval -ENOENT The blob has no plan for @p schedule.
+ * @retval -ENOMEM A region is smaller than the plan needs.
+ * @retval Others as mcubert_init().
+ */
+int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
+		    const struct mcubert_region *regions, size_t n_regions, int schedule,
+		    uint16_t max_len);
 
 /**
  * @brief Run the encoder (and pooler/classifier when present).

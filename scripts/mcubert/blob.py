@@ -57,7 +57,9 @@ HEADER_FIELDS: list[tuple[str, str, str, str]] = [
     ("arena_bytes", "I", "uint32_t arena_bytes", "arena for max_seq_len"),
     ("section_count", "I", "uint32_t section_count", "entries in the table"),
     ("section_offset", "I", "uint32_t section_offset", "offset of the table"),
-    ("reserved", "16s", "uint8_t reserved[16]", "zero"),
+    ("schedule", "H", "uint16_t schedule", "default plan: MCUB_SCHED_*"),
+    ("reserved0", "H", "uint16_t reserved0", "zero"),
+    ("reserved", "12s", "uint8_t reserved[12]", "zero"),
 ]
 HEADER_FORMAT = "<" + "".join(code for _, code, _, _ in HEADER_FIELDS)
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)
@@ -86,6 +88,65 @@ LAYER_PARAM_FIELDS = [
     ("ctx_mult", "P.V accumulator -> context int8"),
     ("ctx_shift", ""),
 ]
+class Schedule(enum.IntEnum):
+    """How the runtime orders the forward pass (docs/scheduling.md)."""
+
+    NAIVE = 0
+    TILED = 1
+    LEAN = 2
+
+
+class Buf(enum.IntEnum):
+    """Activation buffer ids; a plan gives each one's offset (mcubert.planner sizes them)."""
+
+    H = 0  # hidden state (L, d) int8
+    H2 = 1  # lean: the layer's output hidden state (L, d) int8
+    Q = 2  # queries (rows, d) int8; the context overwrites it head by head
+    K = 3  # keys (L, d) int8
+    V = 4  # values (L, d) int8
+    S = 5  # scores / exps (rows, L) int32, naive: (heads, L, L)
+    P = 6  # probabilities (rows, L) int16, naive: (heads, L, L)
+    CTX = 7  # naive: context (L, d) int8
+    KB = 8  # lean: a block of keys of one head (B, dh) int8
+    VB = 9  # lean: a block of values of one head (B, dh) int8
+    ACC = 10  # lean: context accumulators (G, dh) int32
+    R_ATTN = 11  # residual sums after attention (rows, d) int32
+    F = 12  # FFN intermediate (T, ffn) int16
+    R_FFN = 13  # residual sums after the FFN (T, d) int32
+    POOL = 14  # pooler pre-activation + pooled output (2 d) int8
+    LOGITS = 15  # (n_labels) int32
+
+
+# A memory plan (written by mcubert.planner): tile sizes, region sizes, one offset per buffer id.
+N_PLAN_BUFFERS = 16
+PLAN_NONE = 0xFFFFFFFF  # offset of a buffer the schedule does not use
+PLAN_FIELDS = [
+    ("schedule", "H", "MCUB_SCHED_*"),
+    ("seq_len", "H", "sequence length planned for"),
+    ("q_group", "H", "G: query rows per group"),
+    ("ffn_tile", "H", "T: tokens per FFN tile"),
+    ("key_block", "H", "B: keys per block (lean)"),
+    ("n_buffers", "H", "MCUB_N_PLAN_BUFFERS"),
+    ("region_bytes", "2I", "bytes of region 0 (fast) and region 1"),
+    ("offsets", f"{N_PLAN_BUFFERS}I", "per buffer id: offset | region << 31, or MCUB_PLAN_NONE"),
+]
+PLAN_FORMAT = "<" + "".join(c for _, c, _ in PLAN_FIELDS)
+PLAN_SIZE = struct.calcsize(PLAN_FORMAT)
+
+
+def pack_plan(schedule: int, seq_len: int, q_group: int, ffn_tile: int, key_block: int,
+              region_bytes: tuple[int, int], offsets: list[int]) -> bytes:
+    assert len(offsets) == N_PLAN_BUFFERS
+    return struct.pack(PLAN_FORMAT, schedule, seq_len, q_group, ffn_tile, key_block, N_PLAN_BUFFERS,
+                       *region_bytes, *offsets)
+
+
+def unpack_plan(raw: bytes) -> dict:
+    v = struct.unpack(PLAN_FORMAT, bytes(raw))
+    return dict(schedule=v[0], seq_len=v[1], q_group=v[2], ffn_tile=v[3], key_block=v[4], n_buffers=v[5],
+                region_bytes=(v[6], v[7]), offsets=list(v[8:]))
+
+
 MODEL_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in MODEL_PARAM_FIELDS])
 LAYER_PARAMS_DTYPE = np.dtype([(n, "<i4") for n, _ in LAYER_PARAM_FIELDS])
 
@@ -106,6 +167,9 @@ class Sec(enum.IntEnum):
     CLS_W = 0x0013
     CLS_RQ = 0x0014
     META = 0x0020  # UTF-8 JSON for host tools; ignored by the runtime
+    PLAN_NAIVE = 0x0030  # memory plans, one per schedule (struct mcub_plan)
+    PLAN_TILED = 0x0031
+    PLAN_LEAN = 0x0032
 
 
 class LayerSec(enum.IntEnum):
@@ -130,6 +194,8 @@ class LayerSec(enum.IntEnum):
     ATTN_RES_MULT = 18
     FFN_RES_MULT = 19
 
+
+PLAN_SECTIONS = {Schedule.NAIVE: Sec.PLAN_NAIVE, Schedule.TILED: Sec.PLAN_TILED, Schedule.LEAN: Sec.PLAN_LEAN}
 
 LAYER_BASE = 0x1000
 LAYER_STRIDE = 0x100
@@ -184,26 +250,6 @@ class Config:
 
 def _align(n: int, a: int = SECTION_ALIGN) -> int:
     return (n + a - 1) // a * a
-
-
-def _arena_align(n: int) -> int:
-    return (n + 3) & ~3
-
-
-def arena_bytes(cfg: Config, seq_len: int) -> int:
-    """Arena the runtime needs for sequences of up to seq_len tokens.
-
-    Mirrors mcubert_arena_layout() in subsys/mcubert/model.c, buffer by buffer:
-    hidden, q (reused as the attention context), k, v: (L, d) int8 each;
-    exp row (L) uint32; prob row (L) int16; residual row (d) int32;
-    FFN row (ffn) int16; pooler row (d) int8 x2; logits (n_labels) int32.
-    """
-    L, d = seq_len, cfg.hidden
-    total = 4 * _arena_align(L * d)
-    total += 4 * L + _arena_align(2 * L)
-    total += 4 * d + _arena_align(2 * cfg.ffn)
-    total += 2 * _arena_align(d) + 4 * max(cfg.n_labels, 1)
-    return total
 
 
 class Dim(enum.IntEnum):
@@ -266,9 +312,13 @@ def section_spec(cfg: Config) -> dict[int, int]:
     return spec
 
 
-def pack(cfg: Config, sections: Mapping[int, bytes]) -> bytes:
-    """Lay out a blob: header, section table, aligned sections, CRC."""
+def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TILED) -> bytes:
+    """Lay out a blob: header, section table, aligned sections, CRC. `schedule` names the default plan."""
     cfg.validate()
+    plan_sid = PLAN_SECTIONS.get(int(schedule))
+    if plan_sid is None or int(plan_sid) not in sections:
+        raise BlobError(f"no plan for the default schedule {schedule}")
+    default_plan = unpack_plan(sections[int(plan_sid)])
     spec = section_spec(cfg)
     missing = sorted(set(spec) - set(sections))
     if missing:
@@ -297,8 +347,8 @@ def pack(cfg: Config, sections: Mapping[int, bytes]) -> bytes:
         vocab_size=cfg.vocab_size, n_layers=cfg.n_layers, hidden=cfg.hidden,
         n_heads=cfg.n_heads, ffn=cfg.ffn, max_pos=cfg.max_pos, type_vocab=cfg.type_vocab,
         n_labels=cfg.n_labels, max_seq_len=cfg.max_seq_len,
-        arena_bytes=arena_bytes(cfg, cfg.max_seq_len), section_count=len(ids),
-        section_offset=table_off, reserved=b"\0" * 16,
+        arena_bytes=sum(default_plan["region_bytes"]), section_count=len(ids),
+        section_offset=table_off, schedule=int(schedule), reserved0=0, reserved=b"\0" * 12,
     )
     header = struct.pack(HEADER_FORMAT, *(head_fields[n] for n, _, _, _ in HEADER_FIELDS))
     blob = bytearray(header + table + b"\0" * (first - HEADER_SIZE - len(table)) + body)
@@ -319,6 +369,17 @@ class Blob:
     def array(self, sid: int, dtype: np.dtype | str, shape: tuple[int, ...] | None = None) -> np.ndarray:
         a = np.frombuffer(self.sections[int(sid)], dtype=np.dtype(dtype))
         return a.reshape(shape) if shape is not None else a
+
+    @property
+    def arena_bytes(self) -> int:
+        """Arena of the default plan (what mcubert_arena_size() returns)."""
+        return int(self.header["arena_bytes"])
+
+    def plan(self, schedule: int | None = None) -> dict | None:
+        """A plan of this blob (the default one without `schedule`), or None."""
+        sched = int(self.header["schedule"]) if schedule is None else int(schedule)
+        raw = self.sections.get(int(PLAN_SECTIONS[sched]))
+        return None if raw is None else unpack_plan(raw)
 
     def meta(self) -> dict:
         import json
@@ -362,8 +423,20 @@ def unpack(data: bytes) -> Blob:
     missing = sorted(set(spec) - set(sections))
     if missing:
         raise BlobError(f"missing section 0x{missing[0]:x}")
-    if h["arena_bytes"] != arena_bytes(cfg, cfg.max_seq_len):
-        raise BlobError("arena_bytes does not match the config")
+    for sched, psid in PLAN_SECTIONS.items():
+        raw = sections.get(int(psid))
+        if raw is None:
+            continue
+        if len(raw) != PLAN_SIZE:
+            raise BlobError(f"plan section 0x{int(psid):x} has {len(raw)} bytes, expected {PLAN_SIZE}")
+        p = unpack_plan(raw)
+        if p["schedule"] != sched or p["seq_len"] != cfg.max_seq_len or p["n_buffers"] != N_PLAN_BUFFERS:
+            raise BlobError(f"plan section 0x{int(psid):x} is inconsistent with the header")
+    default = sections.get(int(PLAN_SECTIONS.get(int(h["schedule"]), 0)))
+    if default is None:
+        raise BlobError(f"no plan for the default schedule {h['schedule']}")
+    if h["arena_bytes"] != sum(unpack_plan(default)["region_bytes"]):
+        raise BlobError("arena_bytes does not match the default plan")
     return Blob(cfg=cfg, sections=sections, header=h)
 
 
@@ -438,12 +511,27 @@ def render_c_header() -> str:
     out += spec_macro("MCUB_MODEL_SECTIONS", MODEL_SECTIONS, "MCUB_SEC_")
     out += ["/** Initialiser of the per-layer section specs (struct mcub_section_spec[]). */"]
     out += spec_macro("MCUB_LAYER_SECTIONS", LAYER_SECTIONS, "MCUB_LSEC_")
+    out += ["/** Schedules (docs/scheduling.md). */", "enum mcub_schedule {"]
+    out += [f"\tMCUB_SCHED_{x.name} = {int(x)}," for x in Schedule]
+    out += ["};", "", "/** Activation buffer ids of a plan. */", "enum mcub_buffer {"]
+    out += [f"\tMCUB_BUF_{x.name} = {int(x)}," for x in Buf]
+    out += ["};", "", f"#define MCUB_N_PLAN_BUFFERS {N_PLAN_BUFFERS}", f"#define MCUB_PLAN_NONE 0x{PLAN_NONE:08x}U",
+            "#define MCUB_PLAN_REGION_BIT 31", "",
+            "/** A memory plan (sections MCUB_SEC_PLAN_*), written by mcubert.planner. */", "struct mcub_plan {"]
+    for name, code, comment in PLAN_FIELDS:
+        if code == "H":
+            out.append(f"\tuint16_t {name}; /* {comment} */")
+        else:
+            n = int(code[:-1])
+            out.append(f"\tuint32_t {name}[{n}]; /* {comment} */")
+    out += ["};", ""]
     out += struct_of("mcub_requant", REQUANT_FIELDS, "Per-output-channel requantisation of a linear layer.")
     out += struct_of("mcub_model_params", MODEL_PARAM_FIELDS, "Model-wide integer scalars.")
     out += struct_of("mcub_layer_params", LAYER_PARAM_FIELDS, "Integer scalars of one encoder layer.")
     out += [
         f"_Static_assert(sizeof(struct mcub_header) == {HEADER_SIZE}, \"header layout\");",
         f"_Static_assert(sizeof(struct mcub_section_entry) == {SECTION_ENTRY_SIZE}, \"entry layout\");",
+        f"_Static_assert(sizeof(struct mcub_plan) == {PLAN_SIZE}, \"plan layout\");",
         "",
         "#endif /* MCUBERT_BLOB_FORMAT_H_ */",
         "",

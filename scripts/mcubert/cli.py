@@ -164,7 +164,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     params = int(sum(v.size for v in ckpt.weights.values()))
     result = {
         "output": str(out), "parameters": params, "blob_bytes": len(data_bytes), "flash_bytes": len(data_bytes),
-        "max_seq_len": max_seq_len, "arena_bytes": blob.arena_bytes(b.cfg, max_seq_len),
+        "max_seq_len": max_seq_len, "arena_bytes": b.arena_bytes,
+        "schedule": blob.Schedule(int(b.header["schedule"])).name.lower(),
         "config": {"layers": shape.n_layers, "hidden": shape.hidden, "heads": shape.n_heads, "ffn": shape.ffn,
                    "vocab": shape.vocab_size, "labels": ckpt.labels},
         "calibration": calib_desc, "seconds": round(time.monotonic() - t0, 2),

@@ -107,6 +107,9 @@ def load() -> ctypes.CDLL:
         lib.mcubert_init.restype = ctypes.c_int
         lib.mcubert_init.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                      ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint16]
+        lib.mcubert_init_ex.restype = ctypes.c_int
+        lib.mcubert_init_ex.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+                                        ctypes.c_size_t, ctypes.c_int, ctypes.c_uint16]
         lib.mcubert_infer.restype = ctypes.c_int
         lib.mcubert_infer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint16]
         for fn in ("mcubert_hidden", "mcubert_pooled", "mcubert_logits"):
@@ -122,6 +125,10 @@ def load() -> ctypes.CDLL:
     return _lib
 
 
+class _Region(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("size", ctypes.c_size_t)]
+
+
 # struct mcubert is far smaller than this; the handle lives in a Python-owned buffer.
 _HANDLE_BYTES = 1 << 16
 
@@ -129,27 +136,38 @@ _HANDLE_BYTES = 1 << 16
 class Runtime:
     """One C runtime instance over a blob held in (8-byte aligned) memory."""
 
-    def __init__(self, blob: bytes, max_len: int = 0, arena_bytes: int | None = None) -> None:
+    def __init__(self, blob: bytes, max_len: int = 0, arena_bytes: int | None = None, schedule: int = -1,
+                 regions: tuple[int, int] | None = None) -> None:
+        """Bind a blob. `schedule` picks a plan (-1: the blob's default); `regions` gives two region sizes
+        (fast, main) instead of one arena."""
         self.lib = load()
         self._blob = np.frombuffer(bytes(blob), dtype=np.uint8).copy()  # numpy buffers are aligned
         self._handle = np.zeros(_HANDLE_BYTES, dtype=np.uint64)
-        if arena_bytes is None:
-            need = self.lib.mcubert_arena_size(self._blob.ctypes.data, len(self._blob), max_len)
-            if need < 0:
-                raise RuntimeErrno("mcubert_arena_size", int(need))
-            arena_bytes = int(need)
-        self._arena = np.zeros((arena_bytes + 7) // 8 or 1, dtype=np.uint64)
-        self.arena_bytes = arena_bytes
-        rc = self.lib.mcubert_init(self._handle.ctypes.data, self._blob.ctypes.data, len(self._blob),
-                                   self._arena.ctypes.data, arena_bytes, max_len)
+        if regions is None:
+            if arena_bytes is None:
+                need = self.lib.mcubert_arena_size(self._blob.ctypes.data, len(self._blob), max_len)
+                if need < 0:
+                    raise RuntimeErrno("mcubert_arena_size", int(need))
+                if schedule != -1:
+                    from .blob import unpack
+
+                    plan = unpack(bytes(blob)).plan(schedule)
+                    need = sum(plan["region_bytes"]) if plan else 8
+                arena_bytes = int(need)
+            regions = (arena_bytes,)
+        self._arenas = [np.zeros((n + 7) // 8 or 1, dtype=np.uint64) for n in regions]
+        self.arena_bytes = sum(regions)
+        desc = (_Region * len(regions))(*[_Region(a.ctypes.data, n) for a, n in zip(self._arenas, regions)])
+        rc = self.lib.mcubert_init_ex(self._handle.ctypes.data, self._blob.ctypes.data, len(self._blob),
+                                      desc, len(regions), schedule, max_len)
         if rc != 0:
             raise RuntimeErrno("mcubert_init", rc)
 
     @staticmethod
-    def init_errno(blob: bytes, arena_bytes: int = 1 << 20, max_len: int = 0) -> int:
+    def init_errno(blob: bytes, arena_bytes: int = 1 << 20, max_len: int = 0, schedule: int = -1) -> int:
         """mcubert_init's return code for a blob (0 or a negative errno)."""
         try:
-            Runtime(blob, max_len=max_len, arena_bytes=arena_bytes)
+            Runtime(blob, max_len=max_len, arena_bytes=arena_bytes, schedule=schedule)
         except RuntimeErrno as e:
             return e.code
         return 0

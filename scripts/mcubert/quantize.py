@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import arith, blob
+from . import arith, blob, planner
 from .blob import LayerSec, Sec, layer_sec
 from .checkpoint import Checkpoint
 from .floatmodel import FloatBert, activation
@@ -99,8 +99,13 @@ def _lut(fn, s_in: float, s_out: float) -> bytes:
 
 
 def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, *,
-             meta: dict | None = None) -> bytes:
-    """Build the blob for a checkpoint with calibrated activation ranges."""
+             meta: dict | None = None, schedule: "planner.Schedule | None" = None, budget: int | None = None,
+             region0: int | None = None, tiles: "planner.Tiles | None" = None) -> bytes:
+    """Build the blob for a checkpoint with calibrated activation ranges.
+
+    The memory plan (schedule, tiles, buffer offsets) is chosen by mcubert.planner: the cheapest that fits
+    `budget` bytes of arena (optionally `region0` of them in a fast region), or as asked.
+    """
     s = ckpt.shape
     w = ckpt.weights
     if max_seq_len > s.max_pos:
@@ -194,7 +199,9 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
         sec[Sec.CLS_W] = cq.tobytes()
         sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in * s_wc, logit_scale).tobytes()
 
+    chosen, plan_secs = planner.plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles)
+    sec.update(plan_secs)
     info = dict(meta or {})
     info.update(hidden_scale=[float(x) for x in s_h], pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
-    return blob.pack(cfg, {int(k): v for k, v in sec.items()})
+    return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)

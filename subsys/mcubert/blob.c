@@ -19,7 +19,6 @@ static const struct mcub_section_spec model_specs[] = MCUB_MODEL_SECTIONS;
 static const struct mcub_section_spec layer_specs[] = MCUB_LAYER_SECTIONS;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN4(n) (((n) + 3U) & ~(size_t)3U)
 
 /* CRC-32 (IEEE 802.3, reflected, as zlib), nibble table: 64 bytes of flash */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
@@ -39,16 +38,28 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 	return ~crc;
 }
 
-size_t mcubert_arena_bytes(const struct mcubert_config *cfg, uint16_t seq_len)
+/* The section table and every entry lie inside the blob, entries 16-aligned after the table. */
+static int check_table(const uint8_t *blob, const struct mcub_header *h)
 {
-	size_t l = seq_len;
-	size_t d = cfg->hidden;
-	size_t total = 4 * ALIGN4(l * d);
+	uint32_t table_end;
 
-	total += 4 * l + ALIGN4(2 * l);
-	total += 4 * d + ALIGN4(2 * (size_t)cfg->ffn);
-	total += 2 * ALIGN4(d) + 4 * (cfg->n_labels ? cfg->n_labels : 1);
-	return total;
+	if (h->section_count > 65536U || h->section_offset < MCUB_HEADER_SIZE ||
+	    h->section_offset > h->total_size ||
+	    (h->total_size - h->section_offset) / sizeof(struct mcub_section_entry) <
+		    h->section_count) {
+		return -EINVAL;
+	}
+	table_end = h->section_offset + h->section_count * sizeof(struct mcub_section_entry);
+	for (uint32_t i = 0; i < h->section_count; i++) {
+		struct mcub_section_entry e;
+
+		memcpy(&e, blob + h->section_offset + i * sizeof(e), sizeof(e));
+		if ((e.offset % MCUB_SECTION_ALIGN) != 0 || e.offset < table_end ||
+		    e.offset > h->total_size || e.size > h->total_size - e.offset) {
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int check_config(const struct mcubert_config *c)
@@ -132,10 +143,51 @@ int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_con
 	if (err) {
 		return err;
 	}
-	if (h.arena_bytes != mcubert_arena_bytes(cfg, cfg->max_seq_len)) {
+	err = check_table(blob, &h);
+	if (err) {
+		return err;
+	}
+	const struct mcub_plan *plan = mcubert_blob_plan(blob, cfg, h.schedule);
+
+	if (plan == NULL || mcubert_plan_check(cfg, plan) != 0 ||
+	    (uint64_t)plan->region_bytes[0] + plan->region_bytes[1] != h.arena_bytes) {
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static const uint8_t *find(const uint8_t *blob, uint32_t id, uint32_t *size)
+{
+	const struct mcub_header *h = (const struct mcub_header *)blob;
+
+	for (uint32_t i = 0; i < h->section_count; i++) {
+		struct mcub_section_entry e;
+
+		memcpy(&e, blob + h->section_offset + i * sizeof(e), sizeof(e));
+		if (e.id == id) {
+			*size = e.size;
+			return blob + e.offset;
+		}
+	}
+	return NULL;
+}
+
+const struct mcub_plan *mcubert_blob_plan(const uint8_t *blob, const struct mcubert_config *cfg,
+					  int schedule)
+{
+	static const uint32_t ids[] = {MCUB_SEC_PLAN_NAIVE, MCUB_SEC_PLAN_TILED, MCUB_SEC_PLAN_LEAN};
+	const struct mcub_plan *plan;
+	uint32_t size = 0;
+
+	if (schedule < 0 || schedule >= (int)ARRAY_LEN(ids)) {
+		return NULL;
+	}
+	plan = (const struct mcub_plan *)find(blob, ids[schedule], &size);
+	if (plan == NULL || size != sizeof(*plan) || plan->schedule != schedule ||
+	    mcubert_plan_check(cfg, plan) != 0) {
+		return NULL;
+	}
+	return plan;
 }
 
 static uint32_t spec_dim(const struct mcubert_config *c, uint8_t dim)
@@ -207,27 +259,8 @@ static const void *layer_sec(const struct mcubert *mb, uint16_t layer, uint32_t 
 	return NULL;
 }
 
-static int check_table(const struct mcubert *mb)
+static int check_sections(const struct mcubert *mb)
 {
-	const struct mcub_header *h = (const struct mcub_header *)mb->blob;
-	uint32_t table_end;
-
-	if (h->section_count > 65536U || h->section_offset < MCUB_HEADER_SIZE ||
-	    h->section_offset > h->total_size ||
-	    (h->total_size - h->section_offset) / sizeof(struct mcub_section_entry) <
-		    h->section_count) {
-		return -EINVAL;
-	}
-	table_end = h->section_offset + h->section_count * sizeof(struct mcub_section_entry);
-	for (uint32_t i = 0; i < h->section_count; i++) {
-		struct mcub_section_entry e;
-
-		memcpy(&e, mb->blob + h->section_offset + i * sizeof(e), sizeof(e));
-		if ((e.offset % MCUB_SECTION_ALIGN) != 0 || e.offset < table_end ||
-		    e.offset > h->total_size || e.size > h->total_size - e.offset) {
-			return -EINVAL;
-		}
-	}
 	/* every section the config calls for is present with its exact size */
 	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
 		if ((model_specs[i].flag == 0 || (mb->cfg.flags & model_specs[i].flag)) &&
@@ -248,7 +281,7 @@ static int check_table(const struct mcubert *mb)
 int mcubert_blob_bind(struct mcubert *mb)
 {
 	const struct mcubert_config *c = &mb->cfg;
-	int err = check_table(mb);
+	int err = check_sections(mb);
 
 	if (err) {
 		return err;

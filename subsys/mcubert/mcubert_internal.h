@@ -47,30 +47,29 @@ static inline int8_t mcubert_sat8(int64_t x)
 }
 
 /**
- * @brief One row through a linear layer, int8 in, int8 out.
+ * @brief Rows through a linear layer, int8 in, int8 out.
  *
- * y[j] = sat8(requant(bias[j] + sum_k x[k] * w[j][k])). in <= 16384 keeps the
- * int32 accumulator exact.
+ * y[r][j] = sat8(requant(bias[j] + sum_k x[r][k] * w[j][k])), rows lin->in (x) and lin->out (y)
+ * apart. lin->in <= 16384 keeps the int32 accumulator exact.
  */
-void mcubert_linear_s8(const int8_t *x, const struct mcubert_linear *lin, int8_t *y);
+void mcubert_linear_s8(const int8_t *x, uint16_t rows, const struct mcubert_linear *lin, int8_t *y);
 
 /**
- * @brief One row through a linear layer, int8 in, int32 out clamped to
- *        [lo, hi] (residual sums, logits).
+ * @brief Rows through a linear layer, int8 in, int16 out (FFN pre-activation).
  */
-void mcubert_linear_s8_s32(const int8_t *x, const struct mcubert_linear *lin, int32_t *y,
+void mcubert_linear_s8_s16(const int8_t *x, uint16_t rows, const struct mcubert_linear *lin, int16_t *y);
+
+/**
+ * @brief Rows through a linear layer, int8 in, int32 out clamped to [lo, hi] (residual sums, logits).
+ */
+void mcubert_linear_s8_s32(const int8_t *x, uint16_t rows, const struct mcubert_linear *lin, int32_t *y,
 			   int32_t lo, int32_t hi);
 
 /**
- * @brief One row through a linear layer, int8 in, int16 out (FFN pre-activation).
+ * @brief Rows through a linear layer, int16 in (|x| <= 2047), int32 out clamped to [lo, hi].
+ *        lin->in <= 4096 keeps the accumulator exact.
  */
-void mcubert_linear_s8_s16(const int8_t *x, const struct mcubert_linear *lin, int16_t *y);
-
-/**
- * @brief One row through a linear layer, int16 in (|x| <= 2047), int32 out
- *        clamped to [lo, hi]. in <= 4096 keeps the accumulator exact.
- */
-void mcubert_linear_s16_s32(const int16_t *x, const struct mcubert_linear *lin, int32_t *y,
+void mcubert_linear_s16_s32(const int16_t *x, uint16_t rows, const struct mcubert_linear *lin, int32_t *y,
 			    int32_t lo, int32_t hi);
 
 /**
@@ -86,22 +85,56 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
 			      int8_t *y);
 
 /**
- * @brief Attention of one query row of one head over L keys.
+ * @brief Scores of one query row against @p len keys: s[j] = q . k_j.
  *
- * @param q Query row of the head (head_dim int8).
- * @param k Key matrix, first column of the head, rows @p stride apart.
- * @param v Value matrix, laid out like @p k.
- * @param ctx Output: head_dim int8 of the context row (may alias @p q).
- * @param e Scratch: L uint32.
- * @param p Scratch: L int16 probabilities, scale 1/32767.
+ * @param k First key row of the head; rows @p stride bytes apart.
+ */
+void mcubert_scores_s8(const int8_t *q, const int8_t *k, uint16_t len, uint16_t head_dim,
+		       uint16_t stride, int32_t *s);
+
+/**
+ * @brief Softmax of one row of scores into int16 probabilities (scale 1/32767).
+ *        @p s is overwritten with the exp values.
+ */
+void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p);
+
+/**
+ * @brief acc[c] += sum_j p[j] * v[j][c] over @p len value rows @p stride apart.
+ */
+void mcubert_pv_acc_s16(const int16_t *p, const int8_t *v, uint16_t len, uint16_t head_dim,
+			uint16_t stride, int32_t *acc);
+
+/**
+ * @brief ctx[c] = sat8(requant(sum_j p[j] * v[j][c], mult, shift)) over @p len value rows.
+ */
+void mcubert_pv_s16_s8(const int16_t *p, const int8_t *v, uint16_t len, uint16_t head_dim,
+		       uint16_t stride, int32_t mult, int32_t shift, int8_t *ctx);
+
+/**
+ * @brief y[c] = sat8(requant(acc[c], mult, shift)).
+ */
+void mcubert_requant_s32_s8(const int32_t *acc, uint16_t n, int32_t mult, int32_t shift, int8_t *y);
+
+/**
+ * @brief Attention of one query row of one head over L keys: scores, softmax, context.
+ *
+ * @param ctx Output: head_dim int8 (may alias @p q).
+ * @param s Scratch: L int32.
+ * @param p Scratch: L int16.
  */
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
 			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
-			      int8_t *ctx, uint32_t *e, int16_t *p);
+			      int8_t *ctx, int32_t *s, int16_t *p);
+
+/* plan.c */
+size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan, uint16_t len,
+			   enum mcub_buffer buf);
+int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan *plan);
 
 /* blob.c */
 int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_config *cfg);
 int mcubert_blob_bind(struct mcubert *mb);
-size_t mcubert_arena_bytes(const struct mcubert_config *cfg, uint16_t seq_len);
+const struct mcub_plan *mcubert_blob_plan(const uint8_t *blob, const struct mcubert_config *cfg,
+					  int schedule);
 
 #endif /* MCUBERT_INTERNAL_H_ */

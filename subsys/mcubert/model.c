@@ -5,9 +5,14 @@
  */
 
 /*
- * The forward pass, top to bottom: embeddings, encoder layers (attention,
- * FFN), pooler, classifier. Buffers come from the caller's arena in a fixed
- * order that scripts/mcubert/blob.py:arena_bytes() mirrors.
+ * The forward pass, top to bottom: embeddings, encoder layers (attention, FFN), pooler,
+ * classifier, in one of three schedules that give identical bits (docs/scheduling.md):
+ *
+ *   naive  layer by layer, every intermediate materialised (L x L scores, L x ffn FFN);
+ *   tiled  K and V per layer, then query groups of G rows and FFN tiles of T tokens;
+ *   lean   like tiled, but K and V recomputed per query group, in blocks of B keys.
+ *
+ * Every buffer's place in RAM comes from the blob's memory plan (scripts/mcubert/planner.py).
  */
 
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include "mcubert_internal.h"
 
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 {
@@ -25,6 +31,9 @@ long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 	if (blob == NULL) {
 		return -EFAULT;
 	}
+	if (!IS_ALIGNED4(blob)) {
+		return -EFAULT;
+	}
 	err = mcubert_blob_header(blob, blob_len, &cfg);
 	if (err) {
 		return err;
@@ -32,17 +41,24 @@ long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 	if (seq_len > cfg.max_seq_len) {
 		return -E2BIG;
 	}
-	return (long)mcubert_arena_bytes(&cfg, seq_len ? seq_len : cfg.max_seq_len);
+	return (long)((const struct mcub_header *)blob)->arena_bytes;
 }
 
-int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *arena,
-		 size_t arena_len, uint16_t max_len)
+int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
+		    const struct mcubert_region *regions, size_t n_regions, int schedule,
+		    uint16_t max_len)
 {
+	const struct mcub_plan *plan;
 	int err;
 
-	if (mb == NULL || blob == NULL || arena == NULL || !IS_ALIGNED4(blob) ||
-	    !IS_ALIGNED4(arena)) {
+	if (mb == NULL || blob == NULL || regions == NULL || n_regions < 1 || n_regions > 2 ||
+	    !IS_ALIGNED4(blob)) {
 		return -EFAULT;
+	}
+	for (size_t r = 0; r < n_regions; r++) {
+		if (regions[r].base == NULL || !IS_ALIGNED4(regions[r].base)) {
+			return -EFAULT;
+		}
 	}
 	memset(mb, 0, sizeof(*mb));
 	err = mcubert_blob_header(blob, blob_len, &mb->cfg);
@@ -52,34 +68,100 @@ int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *ar
 	mb->blob = blob;
 	mb->blob_len = blob_len;
 	err = mcubert_blob_bind(mb);
+	if (err == 0 && max_len > mb->cfg.max_seq_len) {
+		err = -E2BIG;
+	}
+	if (err == 0) {
+		if (schedule == MCUBERT_SCHEDULE_DEFAULT) {
+			schedule = ((const struct mcub_header *)blob)->schedule;
+		}
+		plan = mcubert_blob_plan(blob, &mb->cfg, schedule);
+		if (plan == NULL) {
+			err = -ENOENT;
+		}
+	}
+	if (err == 0) {
+		if (n_regions == 2) {
+			if (regions[0].size < plan->region_bytes[0] ||
+			    regions[1].size < plan->region_bytes[1]) {
+				err = -ENOMEM;
+			}
+			mb->region[0] = regions[0].base;
+			mb->region[1] = regions[1].base;
+		} else {
+			if (regions[0].size < (size_t)plan->region_bytes[0] + plan->region_bytes[1]) {
+				err = -ENOMEM;
+			}
+			mb->region[0] = regions[0].base;
+			mb->region[1] = (uint8_t *)regions[0].base + plan->region_bytes[0];
+		}
+	}
 	if (err) {
 		mb->blob = NULL;
 		return err;
 	}
-	if (max_len > mb->cfg.max_seq_len) {
-		mb->blob = NULL;
-		return -E2BIG;
-	}
+	mb->plan = plan;
 	mb->seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
-	if (arena_len < mcubert_arena_bytes(&mb->cfg, mb->seq_cap)) {
-		mb->blob = NULL;
-		return -ENOMEM;
-	}
-	mb->arena = arena;
-	mb->arena_len = arena_len;
 	return 0;
 }
 
-/* Bump allocation; the order of calls is the arena layout. */
-static void *take(struct mcubert *mb, size_t n)
+int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *arena,
+		 size_t arena_len, uint16_t max_len)
 {
-	void *p = mb->arena + mb->arena_used;
+	struct mcubert_region r = {.base = arena, .size = arena_len};
 
-	mb->arena_used += (n + 3U) & ~(size_t)3U;
-	if (mb->arena_used > mb->arena_peak) {
-		mb->arena_peak = mb->arena_used;
+	if (arena == NULL) {
+		return -EFAULT;
 	}
-	return p;
+	return mcubert_init_ex(mb, blob, blob_len, &r, 1, MCUBERT_SCHEDULE_DEFAULT, max_len);
+}
+
+/* The buffers of one inference, placed by the plan. */
+struct bufs {
+	int8_t *h, *h2, *q, *k, *v, *ctx, *kb, *vb, *pool;
+	int32_t *s, *acc, *r_attn, *r_ffn, *logits;
+	int16_t *p, *f;
+};
+
+static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t top[2])
+{
+	uint32_t off = mb->plan->offsets[b];
+	uint32_t region = off >> MCUB_PLAN_REGION_BIT;
+	size_t size = mcubert_buffer_size(&mb->cfg, mb->plan, len, b);
+
+	if (size == 0) {
+		return NULL;
+	}
+	off &= ~(1U << MCUB_PLAN_REGION_BIT);
+	if (off + size > top[region]) {
+		top[region] = off + size;
+	}
+	return mb->region[region] + off;
+}
+
+static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
+{
+	size_t top[2] = {0, 0};
+
+	b->h = place(mb, MCUB_BUF_H, len, top);
+	b->h2 = place(mb, MCUB_BUF_H2, len, top);
+	b->q = place(mb, MCUB_BUF_Q, len, top);
+	b->k = place(mb, MCUB_BUF_K, len, top);
+	b->v = place(mb, MCUB_BUF_V, len, top);
+	b->s = place(mb, MCUB_BUF_S, len, top);
+	b->p = place(mb, MCUB_BUF_P, len, top);
+	b->ctx = place(mb, MCUB_BUF_CTX, len, top);
+	b->kb = place(mb, MCUB_BUF_KB, len, top);
+	b->vb = place(mb, MCUB_BUF_VB, len, top);
+	b->acc = place(mb, MCUB_BUF_ACC, len, top);
+	b->r_attn = place(mb, MCUB_BUF_R_ATTN, len, top);
+	b->f = place(mb, MCUB_BUF_F, len, top);
+	b->r_ffn = place(mb, MCUB_BUF_R_FFN, len, top);
+	b->pool = place(mb, MCUB_BUF_POOL, len, top);
+	b->logits = place(mb, MCUB_BUF_LOGITS, len, top);
+	if (top[0] + top[1] > mb->arena_peak) {
+		mb->arena_peak = top[0] + top[1];
+	}
 }
 
 static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *types, uint16_t len,
@@ -100,60 +182,167 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
 	}
 }
 
-/* row += h * res_mult (per dim), then LayerNorm into h */
+/* rows of (residual sums + h_in * res_mult), LayerNorm'd into h_out (which may be h_in) */
 static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcubert_layernorm *ln,
-			int32_t *row, int8_t *h)
+			int32_t *row, uint16_t rows, const int8_t *h_in, int8_t *h_out)
 {
-	for (uint16_t k = 0; k < d; k++) {
-		row[k] += h[k] * res_mult[k];
+	for (uint16_t r = 0; r < rows; r++, row += d, h_in += d, h_out += d) {
+		for (uint16_t k = 0; k < d; k++) {
+			row[k] += h_in[k] * res_mult[k];
+		}
+		mcubert_layernorm_s32_s8(row, d, ln, h_out);
 	}
-	mcubert_layernorm_s32_s8(row, d, ln, h);
 }
 
-static void encoder_layer(const struct mcubert_layer *ly, const struct mcubert_config *c,
-			  uint16_t len, int8_t *h, int8_t *q, int8_t *k, int8_t *v, uint32_t *e,
-			  int16_t *p, int32_t *row, int16_t *ffn)
+/* The FFN on tiles of T tokens, in place on h. */
+static void ffn(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
+		uint16_t tile, int8_t *h, int16_t *f, int32_t *r)
+{
+	const uint16_t d = c->hidden;
+
+	for (uint16_t t0 = 0; t0 < len; t0 += tile) {
+		uint16_t n = MIN(tile, len - t0);
+		int8_t *ht = h + (size_t)t0 * d;
+
+		mcubert_linear_s8_s16(ht, n, &ly->ffn_in, f);
+		for (uint16_t i = 0; i < n; i++) {
+			mcubert_act_interp_s16(f + (size_t)i * c->ffn, c->ffn, ly->gelu_lut);
+		}
+		mcubert_linear_s16_s32(f, n, &ly->ffn_out, r, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		residual_ln(ly->ffn_res_mult, d, &ly->ln_ffn, r, n, ht, ht);
+	}
+}
+
+static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
+			const struct bufs *b)
 {
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
 
-	for (uint16_t t = 0; t < len; t++) {
-		size_t off = (size_t)t * d;
-
-		mcubert_linear_s8(h + off, &ly->q, q + off);
-		mcubert_linear_s8(h + off, &ly->k, k + off);
-		mcubert_linear_s8(h + off, &ly->v, v + off);
-	}
-	/* the context of (query i, head) overwrites exactly the query it used */
+	mcubert_linear_s8(b->h, len, &ly->q, b->q);
+	mcubert_linear_s8(b->h, len, &ly->k, b->k);
+	mcubert_linear_s8(b->h, len, &ly->v, b->v);
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		size_t col = (size_t)hd * dh;
-
 		for (uint16_t i = 0; i < len; i++) {
-			int8_t *qi = q + (size_t)i * d + col;
-
-			mcubert_attention_row_s8(qi, k + col, v + col, len, dh, d, ly->p, qi, e, p);
+			mcubert_scores_s8(b->q + (size_t)i * d + hd * dh, b->k + hd * dh, len, dh, d,
+					  b->s + ((size_t)hd * len + i) * len);
 		}
 	}
-	for (uint16_t t = 0; t < len; t++) {
-		size_t off = (size_t)t * d;
-
-		mcubert_linear_s8_s32(q + off, &ly->o, row, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
-		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, row, h + off);
+	for (size_t row = 0; row < (size_t)c->n_heads * len; row++) {
+		mcubert_softmax_s32_s16(b->s + row * len, len, ly->p, b->p + row * len);
 	}
-	for (uint16_t t = 0; t < len; t++) {
-		size_t off = (size_t)t * d;
-
-		mcubert_linear_s8_s16(h + off, &ly->ffn_in, ffn);
-		mcubert_act_interp_s16(ffn, c->ffn, ly->gelu_lut);
-		mcubert_linear_s16_s32(ffn, &ly->ffn_out, row, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
-		residual_ln(ly->ffn_res_mult, d, &ly->ln_ffn, row, h + off);
+	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
+		for (uint16_t i = 0; i < len; i++) {
+			mcubert_pv_s16_s8(b->p + ((size_t)hd * len + i) * len, b->v + hd * dh, len, dh, d,
+					  ly->p->ctx_mult, ly->p->ctx_shift, b->ctx + (size_t)i * d + hd * dh);
+		}
 	}
+	mcubert_linear_s8_s32(b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+	residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, len, b->h, b->h);
+	ffn(ly, c, len, len, b->h, b->f, b->r_ffn);
+}
+
+static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
+			uint16_t group, uint16_t tile, const struct bufs *b)
+{
+	const uint16_t d = c->hidden;
+	const uint16_t dh = c->head_dim;
+
+	mcubert_linear_s8(b->h, len, &ly->k, b->k);
+	mcubert_linear_s8(b->h, len, &ly->v, b->v);
+	for (uint16_t i0 = 0; i0 < len; i0 += group) {
+		uint16_t g = MIN(group, len - i0);
+		int8_t *hg = b->h + (size_t)i0 * d;
+
+		mcubert_linear_s8(hg, g, &ly->q, b->q);
+		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
+			for (uint16_t r = 0; r < g; r++) {
+				int8_t *qr = b->q + (size_t)r * d + hd * dh;
+
+				/* the context overwrites exactly the query it came from */
+				mcubert_attention_row_s8(qr, b->k + hd * dh, b->v + hd * dh, len, dh, d,
+							 ly->p, qr, b->s, b->p);
+			}
+		}
+		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		/* in place: K and V hold all this group's keys and values already */
+		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, hg, hg);
+	}
+	ffn(ly, c, len, tile, b->h, b->f, b->r_ffn);
+}
+
+/* One head's slice of a linear layer: output channels [hd * dh, (hd + 1) * dh). */
+static struct mcubert_linear head_slice(const struct mcubert_linear *lin, uint16_t hd, uint16_t dh)
+{
+	struct mcubert_linear s = {
+		.w = lin->w + (size_t)hd * dh * lin->in,
+		.rq = lin->rq + (size_t)hd * dh,
+		.in = lin->in,
+		.out = dh,
+	};
+
+	return s;
+}
+
+static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
+		       uint16_t group, uint16_t tile, uint16_t block, const int8_t *h_in, int8_t *h_out,
+		       const struct bufs *b)
+{
+	const uint16_t d = c->hidden;
+	const uint16_t dh = c->head_dim;
+
+	for (uint16_t i0 = 0; i0 < len; i0 += group) {
+		uint16_t g = MIN(group, len - i0);
+
+		mcubert_linear_s8(h_in + (size_t)i0 * d, g, &ly->q, b->q);
+		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
+			struct mcubert_linear kh = head_slice(&ly->k, hd, dh);
+			struct mcubert_linear vh = head_slice(&ly->v, hd, dh);
+
+			/* pass 1: scores against keys recomputed block by block */
+			for (uint16_t j0 = 0; j0 < len; j0 += block) {
+				uint16_t nb = MIN(block, len - j0);
+
+				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &kh, b->kb);
+				for (uint16_t r = 0; r < g; r++) {
+					mcubert_scores_s8(b->q + (size_t)r * d + hd * dh, b->kb, nb, dh, dh,
+							  b->s + (size_t)r * len + j0);
+				}
+			}
+			for (uint16_t r = 0; r < g; r++) {
+				mcubert_softmax_s32_s16(b->s + (size_t)r * len, len, ly->p,
+							b->p + (size_t)r * len);
+			}
+			/* pass 2: context from values recomputed block by block */
+			memset(b->acc, 0, sizeof(int32_t) * g * dh);
+			for (uint16_t j0 = 0; j0 < len; j0 += block) {
+				uint16_t nb = MIN(block, len - j0);
+
+				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &vh, b->vb);
+				for (uint16_t r = 0; r < g; r++) {
+					mcubert_pv_acc_s16(b->p + (size_t)r * len + j0, b->vb, nb, dh, dh,
+							   b->acc + (size_t)r * dh);
+				}
+			}
+			for (uint16_t r = 0; r < g; r++) {
+				mcubert_requant_s32_s8(b->acc + (size_t)r * dh, dh, ly->p->ctx_mult,
+						       ly->p->ctx_shift, b->q + (size_t)r * d + hd * dh);
+			}
+		}
+		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		/* not in place: later groups recompute K and V from h_in */
+		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, h_in + (size_t)i0 * d,
+			    h_out + (size_t)i0 * d);
+	}
+	ffn(ly, c, len, tile, h_out, b->f, b->r_ffn);
 }
 
 int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_ids, uint16_t len)
 {
 	const struct mcubert_config *c;
-	size_t ld;
+	const struct mcub_plan *plan;
+	struct bufs b;
+	int8_t *h;
 
 	if (mb == NULL || ids == NULL) {
 		return -EFAULT;
@@ -162,6 +351,7 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		return -EINVAL;
 	}
 	c = &mb->cfg;
+	plan = mb->plan;
 	if (len > mb->seq_cap) {
 		return -E2BIG;
 	}
@@ -172,37 +362,44 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		}
 	}
 
-	ld = (size_t)len * c->hidden;
 	mb->seq_len = 0;
-	mb->arena_used = 0;
-	int8_t *h = take(mb, ld);
-	int8_t *q = take(mb, ld);
-	int8_t *k = take(mb, ld);
-	int8_t *v = take(mb, ld);
-	uint32_t *e = take(mb, sizeof(uint32_t) * len);
-	int16_t *p = take(mb, sizeof(int16_t) * len);
-	int32_t *row = take(mb, sizeof(int32_t) * c->hidden);
-	int16_t *ffn = take(mb, sizeof(int16_t) * c->ffn);
-	int8_t *pool_pre = take(mb, c->hidden);
-	int8_t *pooled = take(mb, c->hidden);
-	int32_t *logits = take(mb, sizeof(int32_t) * (c->n_labels ? c->n_labels : 1));
-
-	embed(mb, ids, type_ids, len, row, h);
+	place_all(mb, len, &b);
+	embed(mb, ids, type_ids, len, b.r_attn, b.h);
+	h = b.h;
 	for (uint16_t n = 0; n < c->n_layers; n++) {
-		encoder_layer(&mb->layers[n], c, len, h, q, k, v, e, p, row, ffn);
-	}
-	if (c->flags & MCUB_FLAG_POOLER) {
-		mcubert_linear_s8(h, &mb->pooler, pool_pre);
-		for (uint16_t j = 0; j < c->hidden; j++) {
-			pooled[j] = mb->tanh_lut[(uint8_t)pool_pre[j]];
+		const struct mcubert_layer *ly = &mb->layers[n];
+
+		switch (plan->schedule) {
+		case MCUB_SCHED_NAIVE:
+			layer_naive(ly, c, len, &b);
+			break;
+		case MCUB_SCHED_TILED:
+			layer_tiled(ly, c, len, plan->q_group, plan->ffn_tile, &b);
+			break;
+		default: {
+			int8_t *out = (h == b.h) ? b.h2 : b.h;
+
+			layer_lean(ly, c, len, plan->q_group, plan->ffn_tile, plan->key_block, h, out, &b);
+			h = out;
+			break;
+		}
 		}
 	}
-	if (c->flags & MCUB_FLAG_CLASSIFIER) {
-		mcubert_linear_s8_s32(pooled, &mb->classifier, logits, INT32_MIN, INT32_MAX);
+	if (c->flags & MCUB_FLAG_POOLER) {
+		int8_t *pre = b.pool;
+		int8_t *pooled = b.pool + c->hidden;
+
+		mcubert_linear_s8(h, 1, &mb->pooler, pre);
+		for (uint16_t j = 0; j < c->hidden; j++) {
+			pooled[j] = mb->tanh_lut[(uint8_t)pre[j]];
+		}
+		if (c->flags & MCUB_FLAG_CLASSIFIER) {
+			mcubert_linear_s8_s32(pooled, 1, &mb->classifier, b.logits, INT32_MIN, INT32_MAX);
+		}
 	}
 	mb->hidden = h;
-	mb->pooled = pooled;
-	mb->logits = logits;
+	mb->pooled = b.pool + c->hidden;
+	mb->logits = b.logits;
 	mb->seq_len = len;
 	return 0;
 }

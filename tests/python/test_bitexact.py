@@ -46,7 +46,7 @@ def test_reference_equals_c(blob_of, name):
     rt, ref = Runtime(data), Reference(b)
     for ids, types in cases(b.cfg.vocab_size, b.cfg.max_seq_len):
         assert_same(rt, ref, b.cfg, ids, types)
-    assert rt.arena_peak == blob.arena_bytes(b.cfg, b.cfg.max_seq_len)
+    assert rt.arena_peak == b.arena_bytes
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -64,16 +64,18 @@ def test_bert_tiny_at_512_tokens(blob_of):
     rt, ref = Runtime(data), Reference(b)
     ids = np.random.default_rng(5).integers(0, b.cfg.vocab_size, size=512)
     assert_same(rt, ref, b.cfg, ids, None)
-    assert rt.arena_peak == blob.arena_bytes(b.cfg, 512)
+    assert rt.arena_peak == b.arena_bytes
 
 
-def test_arena_peak_matches_python_for_each_length(blob_of):
+def test_arena_peak_matches_planner_for_each_length(blob_of):
+    from mcubert import planner
+
     _, data = blob_of("odd")
     b = blob.unpack(data)
     for n in (1, 10, 128):
         rt = Runtime(data, max_len=n)
         rt.infer(np.arange(n) % b.cfg.vocab_size)
-        assert rt.arena_peak == blob.arena_bytes(b.cfg, n)
+        assert rt.arena_peak == planner.runtime_peak(b.cfg, b.plan(), n)
 
 
 def test_extreme_inputs_stay_exact(blob_of):

@@ -39,14 +39,18 @@ def test_sections_are_aligned(blob_of):
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
-@pytest.mark.parametrize("seq_len", [1, 7, 64, 128])
+@pytest.mark.parametrize("seq_len", [0, 1, 7, 128, 129])
 def test_arena_size_python_equals_c(blob_of, name, seq_len):
+    import errno
+
     from mcubert.native import load
 
     _, data = blob_of(name)
-    cfg = blob.unpack(data).cfg
+    b = blob.unpack(data)
     buf = np.frombuffer(data, np.uint8).copy()
-    assert load().mcubert_arena_size(buf.ctypes.data, len(buf), seq_len) == blob.arena_bytes(cfg, seq_len)
+    want = -errno.E2BIG if seq_len > b.cfg.max_seq_len else b.arena_bytes
+    assert load().mcubert_arena_size(buf.ctypes.data, len(buf), seq_len) == want
+    assert b.arena_bytes == sum(b.plan()["region_bytes"])
 
 
 def test_config_validation_rejects_bad_shapes():

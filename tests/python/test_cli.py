@@ -56,7 +56,8 @@ def test_convert_hf_directory(hf_dir, tmp_path, capsys):
     model = hf_model()
     assert res["parameters"] == sum(p.numel() for n, p in model.named_parameters())
     assert res["blob_bytes"] == (tmp_path / "m.mcub").stat().st_size
-    assert res["arena_bytes"] == blob.arena_bytes(blob.unpack((tmp_path / "m.mcub").read_bytes()).cfg, 32)
+    assert res["arena_bytes"] == blob.unpack((tmp_path / "m.mcub").read_bytes()).arena_bytes
+    assert res["schedule"] == "tiled"
     assert res["config"]["labels"] == ["negative", "positive"]
 
 

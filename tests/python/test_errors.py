@@ -87,7 +87,8 @@ def test_bit_flip_in_crc_field_is_ebadmsg(good):
 
 @pytest.mark.parametrize("field,value", [("hidden", 95), ("n_heads", 0), ("max_seq_len", 0), ("ffn", 5000),
                                          ("n_labels", 0), ("arena_bytes", 12), ("section_offset", 3),
-                                         ("section_count", 100000), ("header_size", 64)])
+                                         ("section_count", 100000), ("header_size", 64), ("schedule", 7),
+                                         ("max_seq_len", 64)])
 def test_inconsistent_header_is_einval(good, field, value):
     bad = bytearray(good)
     code = dict((n, c) for n, c, _, _ in blob.HEADER_FIELDS)[field]
@@ -127,11 +128,9 @@ def test_bad_section_is_einval(good, damage):
 
 
 def test_arena_too_small_is_enomem(good):
-    need = blob.arena_bytes(blob.unpack(good).cfg, blob.unpack(good).cfg.max_seq_len)
+    need = blob.unpack(good).arena_bytes
     assert init_err(good, arena_bytes=need - 4) == -errno.ENOMEM
     assert init_err(good, arena_bytes=need) == 0
-    # a shorter max_len needs less
-    assert init_err(good, arena_bytes=need - 4, max_len=64) == 0
 
 
 def test_max_len_above_blob_is_e2big(good):

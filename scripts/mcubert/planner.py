@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The memory planner: every activation buffer of a schedule, its size, lifetime and place in RAM.
+
+This is the one source of truth for the runtime's memory: the plans it computes are written into the
+blob (PLAN sections) and the C runtime takes each buffer's offset from there (after checking it fits).
+The runtime's high-water mark is therefore exactly `Plan.arena_bytes` (a test runs it and compares).
+
+Schedules (all give the same bits; docs/scheduling.md):
+
+  naive  layer by layer: Q, K, V, the scores of all heads (L x L each), the probabilities, the context,
+         the FFN intermediate (L x ffn) all materialised; buffers reused only where lifetimes allow
+         (greedy, like TFLM's planner).
+  tiled  K and V once per layer; queries in groups of G rows: Q, context and the output projection
+         for one group at a time (scores one row at a time), the residual + LayerNorm written in place;
+         the FFN on tiles of T tokens. Peak ~ 3 L d + 6 L + 5 G d.
+  lean   like tiled, but K and V are never stored: each query group recomputes them per head in blocks of
+         B keys (scores pass, then context pass). Peak ~ 2 L d + G (6 L + ...) at the cost of
+         recomputing K and V L/G times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Iterable
+
+from . import blob
+from .blob import Buf, Config, Schedule
+
+
+N_BUFS = len(Buf)
+REGION_BIT = 31  # offsets carry their memory region in this bit
+
+
+def _a4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+@dataclasses.dataclass(frozen=True)
+class Tiles:
+    q_group: int  # G: query rows per group
+    ffn_tile: int  # T: tokens per FFN tile
+    key_block: int  # B: keys per block (lean)
+
+
+def buffer_sizes(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[Buf, int]:
+    """Bytes of every buffer the schedule uses (mirrors mcubert_buffer_size() in subsys/mcubert/plan.c)."""
+    d, f, nh, dh = cfg.hidden, cfg.ffn, cfg.n_heads, cfg.head_dim
+    G, T, B = t.q_group, t.ffn_tile, t.key_block
+    head = {Buf.POOL: 2 * d, Buf.LOGITS: 4 * max(cfg.n_labels, 1)}
+    if sched == Schedule.NAIVE:
+        sizes = {Buf.H: L * d, Buf.Q: L * d, Buf.K: L * d, Buf.V: L * d, Buf.S: 4 * nh * L * L,
+                 Buf.P: 2 * nh * L * L, Buf.CTX: L * d, Buf.R_ATTN: 4 * L * d, Buf.F: 2 * L * f,
+                 Buf.R_FFN: 4 * L * d}
+    elif sched == Schedule.TILED:
+        # attention runs one query row at a time: one row of scores and probabilities
+        sizes = {Buf.H: L * d, Buf.K: L * d, Buf.V: L * d, Buf.Q: G * d, Buf.S: 4 * L, Buf.P: 2 * L,
+                 Buf.R_ATTN: 4 * G * d, Buf.F: 2 * T * f, Buf.R_FFN: 4 * T * d}
+    else:
+        sizes = {Buf.H: L * d, Buf.H2: L * d, Buf.Q: G * d, Buf.S: 4 * G * L, Buf.P: 2 * G * L,
+                 Buf.KB: B * dh, Buf.VB: B * dh, Buf.ACC: 4 * G * dh, Buf.R_ATTN: 4 * G * d,
+                 Buf.F: 2 * T * f, Buf.R_FFN: 4 * T * d}
+    sizes.update(head)
+    return {k: _a4(v) for k, v in sizes.items()}
+
+
+# Lifetimes over the steps of one encoder layer, with embedding (step 0) and the head (last step).
+# (first step, last step) inclusive; H and H2 are live throughout.
+def lifetimes(sched: Schedule) -> dict[Buf, tuple[int, int]]:
+    END = 10
+    if sched == Schedule.NAIVE:
+        # 1 QKV, 2 scores, 3 softmax, 4 context, 5 out-proj, 6 residual+LN, 7 FFN in, 8 FFN out, 9 LN
+        return {Buf.H: (0, END), Buf.Q: (1, 2), Buf.K: (1, 2), Buf.V: (1, 4), Buf.S: (2, 3), Buf.P: (3, 4),
+                Buf.CTX: (4, 5), Buf.R_ATTN: (5, 6), Buf.F: (7, 8), Buf.R_FFN: (8, 9),
+                Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
+    if sched == Schedule.TILED:
+        # 1 K, V; 2 query groups (Q, S, P, R_ATTN); 3 FFN tiles (F, R_FFN)
+        return {Buf.H: (0, END), Buf.K: (1, 2), Buf.V: (1, 2), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2),
+                Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3), Buf.POOL: (END, END),
+                Buf.LOGITS: (END, END)}
+    # lean: 2 query groups (Q, S, P, KB, VB, ACC, R_ATTN); 3 FFN tiles
+    return {Buf.H: (0, END), Buf.H2: (0, END), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2), Buf.KB: (2, 2),
+            Buf.VB: (2, 2), Buf.ACC: (2, 2), Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3),
+            Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
+
+
+# Accesses per byte, roughly: which buffers deserve the fast region (DTCM) first.
+HOTNESS = {Buf.S: 9, Buf.P: 9, Buf.ACC: 9, Buf.KB: 8, Buf.VB: 8, Buf.Q: 7, Buf.R_ATTN: 6, Buf.R_FFN: 6,
+           Buf.F: 6, Buf.K: 5, Buf.V: 5, Buf.CTX: 4, Buf.H: 3, Buf.H2: 3, Buf.POOL: 1, Buf.LOGITS: 1}
+
+
+@dataclasses.dataclass
+class Plan:
+    schedule: Schedule
+    seq_len: int
+    tiles: Tiles
+    sizes: dict[Buf, int]
+    offsets: dict[Buf, int]  # byte offset within its region
+    regions: dict[Buf, int]  # 0 or 1
+    region_bytes: tuple[int, int]  # high-water of each region
+    macs: int  # multiply-accumulates per inference, recomputation included
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.region_bytes[0] + self.region_bytes[1]
+
+    def to_json(self) -> dict:
+        return {"schedule": self.schedule.name.lower(), "seq_len": self.seq_len,
+                "q_group": self.tiles.q_group, "ffn_tile": self.tiles.ffn_tile, "key_block": self.tiles.key_block,
+                "arena_bytes": self.arena_bytes, "region_bytes": list(self.region_bytes), "macs": self.macs,
+                "buffers": [{"name": b.name, "size": self.sizes[b], "offset": self.offsets[b],
+                             "region": self.regions[b], "live": list(lifetimes(self.schedule)[b])}
+                            for b in sorted(self.sizes)]}
+
+
+def _first_fit(items: list[tuple[Buf, int, tuple[int, int]]]) -> tuple[dict[Buf, int], int]:
+    """Greedy placement: largest first, lowest offset not overlapping a placed buffer live at the same time."""
+    placed: list[tuple[int, int, tuple[int, int]]] = []
+    offsets: dict[Buf, int] = {}
+    for buf, size, live in sorted(items, key=lambda x: (-x[1], int(x[0]))):
+        clashes = sorted((off, off + sz) for off, sz, lv in placed if lv[0] <= live[1] and live[0] <= lv[1])
+        at = 0
+        for lo, hi in clashes:
+            if at + size <= lo:
+                break
+            at = max(at, hi)
+        offsets[buf] = at
+        placed.append((at, size, live))
+    top = max((off + sz for off, sz, _ in placed), default=0)
+    return offsets, top
+
+
+def macs(cfg: Config, L: int, sched: Schedule, t: Tiles) -> int:
+    d, f = cfg.hidden, cfg.ffn
+    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
+    if sched == Schedule.LEAN:
+        groups = math.ceil(L / t.q_group)
+        per_layer += 2 * L * d * d * groups - 2 * L * d * d  # K and V recomputed by every query group
+    return cfg.n_layers * per_layer + (d * d if cfg.flags & 1 else 0) + cfg.n_labels * d
+
+
+def make_plan(cfg: Config, L: int, sched: Schedule, tiles: Tiles, region0: int | None = None) -> Plan:
+    """Place the buffers; with region0 (bytes), the hottest buffers that fit go to region 0 first."""
+    sizes = buffer_sizes(cfg, L, sched, tiles)
+    live = lifetimes(sched)
+    regions = {b: 1 if region0 is not None else 0 for b in sizes}
+    if region0 is not None:
+        chosen: list[Buf] = []
+        for b in sorted(sizes, key=lambda b: (-HOTNESS[b], sizes[b], int(b))):
+            _, top = _first_fit([(x, sizes[x], live[x]) for x in chosen + [b]])
+            if top <= region0:
+                chosen.append(b)
+        for b in chosen:
+            regions[b] = 0
+    offsets: dict[Buf, int] = {}
+    tops = [0, 0]
+    for r in (0, 1):
+        offs, tops[r] = _first_fit([(b, sizes[b], live[b]) for b in sizes if regions[b] == r])
+        offsets.update(offs)
+    return Plan(sched, L, tiles, sizes, offsets, regions, (tops[0], tops[1]), macs(cfg, L, sched, tiles))
+
+
+def default_tiles(cfg: Config, L: int, sched: Schedule) -> Tiles:
+    if sched == Schedule.NAIVE:
+        return Tiles(L, L, L)
+    if sched == Schedule.TILED:
+        return Tiles(min(L, 4), min(L, 4), L)
+    return Tiles(min(L, 64), min(L, 16), min(L, 64))
+
+
+def candidate_tiles(cfg: Config, L: int, sched: Schedule) -> Iterable[Tiles]:
+    if sched == Schedule.NAIVE:
+        yield Tiles(L, L, L)
+        return
+    groups = sorted({min(L, g) for g in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)})
+    tiles_ffn = sorted({min(L, g) for g in (1, 4, 8, 16, 32)})
+    blocks = sorted({min(L, g) for g in (16, 64, 256)}) if sched == Schedule.LEAN else [L]
+    for g in groups:
+        for t in tiles_ffn:
+            for b in blocks:
+                yield Tiles(g, t, b)
+
+
+class NoPlanFits(ValueError):
+    pass
+
+
+def choose(cfg: Config, L: int, budget: int | None = None, schedule: Schedule | None = None,
+           region0: int | None = None) -> Plan:
+    """The cheapest plan that fits the budget: fewest MACs, then smallest arena, then larger tiles.
+
+    Budget is the arena (both regions together; region0 splits it). Raises NoPlanFits.
+    """
+    scheds = [schedule] if schedule is not None else [Schedule.TILED, Schedule.LEAN, Schedule.NAIVE]
+    if budget is None and region0 is None:
+        return make_plan(cfg, L, scheds[0], default_tiles(cfg, L, scheds[0]))
+    best: tuple | None = None
+    smallest: Plan | None = None
+    for s in scheds:
+        for t in candidate_tiles(cfg, L, s):
+            p = make_plan(cfg, L, s, t, region0)
+            if smallest is None or p.arena_bytes < smallest.arena_bytes:
+                smallest = p
+            if budget is not None and (p.arena_bytes > budget or
+                                       (region0 is not None and p.region_bytes[0] > region0)):
+                continue
+            # fewest MACs first; then the schedule order; then tiles up to the defaults (enough rows for the
+            # kernels' register blocking, fewer loop iterations); then the smallest arena
+            dt = default_tiles(cfg, L, s)
+            key = (p.macs, scheds.index(s), -min(t.q_group, dt.q_group), -min(t.ffn_tile, dt.ffn_tile),
+                   -min(t.key_block, dt.key_block), p.arena_bytes)
+            if best is None or key < best[0]:
+                best = (key, p)
+    if best is None:
+        assert smallest is not None
+        raise NoPlanFits(f"no schedule fits {budget:,} bytes for {L} tokens: the smallest plan "
+                         f"({smallest.schedule.name.lower()}, G={smallest.tiles.q_group}) needs "
+                         f"{smallest.arena_bytes:,} bytes of arena")
+    return best[1]
+
+
+def to_section(plan: Plan) -> bytes:
+    offs = [blob.PLAN_NONE] * blob.N_PLAN_BUFFERS
+    for b, off in plan.offsets.items():
+        offs[int(b)] = off | (plan.regions[b] << REGION_BIT)
+    t = plan.tiles
+    return blob.pack_plan(int(plan.schedule), plan.seq_len, t.q_group, t.ffn_tile, t.key_block,
+                          plan.region_bytes, offs)
+
+
+def plans_for_blob(cfg: Config, *, schedule: Schedule | None = None, budget: int | None = None,
+                   region0: int | None = None, tiles: Tiles | None = None) -> tuple[Plan, dict[int, bytes]]:
+    """The default plan (chosen, or as asked) and the PLAN sections of all three schedules."""
+    L = cfg.max_seq_len
+    if tiles is not None:
+        chosen = make_plan(cfg, L, schedule if schedule is not None else Schedule.TILED, tiles, region0)
+        if budget is not None and chosen.arena_bytes > budget:
+            raise NoPlanFits(f"the requested tiles need {chosen.arena_bytes:,} bytes, over the {budget:,} budget")
+    elif budget is None and region0 is None:
+        s = schedule if schedule is not None else Schedule.TILED
+        chosen = make_plan(cfg, L, s, default_tiles(cfg, L, s))
+    else:
+        chosen = choose(cfg, L, budget, schedule, region0)
+    if chosen.arena_bytes >= 2**31:
+        raise NoPlanFits(f"the {chosen.schedule.name.lower()} plan needs {chosen.arena_bytes:,} bytes")
+    sections = {}
+    for s in Schedule:
+        p = chosen if s == chosen.schedule else make_plan(cfg, L, s, default_tiles(cfg, L, s), region0)
+        if p.arena_bytes < 2**31:  # naive plans of long sequences do not fit the format (nor any MCU)
+            sections[int(blob.PLAN_SECTIONS[s])] = to_section(p)
+    return chosen, sections
+
+
+def runtime_peak(cfg: Config, plan: dict, seq_len: int) -> int:
+    """The arena high-water mark the runtime reports after running seq_len tokens with a blob's plan."""
+    t = Tiles(plan["q_group"], plan["ffn_tile"], plan["key_block"])
+    sizes = buffer_sizes(cfg, seq_len, Schedule(plan["schedule"]), t)
+    top = [0, 0]
+    for b, size in sizes.items():
+        off = plan["offsets"][int(b)]
+        r = off >> REGION_BIT
+        top[r] = max(top[r], (off & ~(1 << REGION_BIT)) + size)
+    return top[0] + top[1]
+
+
+def replan(data: bytes, *, seq_len: int | None = None, schedule: Schedule | None = None,
+           budget: int | None = None, region0: int | None = None, tiles: Tiles | None = None) -> bytes:
+    """The same blob with new memory plans (and optionally a new max_seq_len)."""
+    b = blob.unpack(data)
+    cfg = dataclasses.replace(b.cfg, max_seq_len=seq_len or b.cfg.max_seq_len)
+    try:
+        cfg.validate()
+    except blob.BlobError as e:
+        raise NoPlanFits(str(e)) from None
+    chosen, secs = plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles)
+    plan_ids = {int(s) for s in blob.PLAN_SECTIONS.values()}
+    sections = {k: bytes(v) for k, v in b.sections.items() if k not in plan_ids}
+    sections.update(secs)
+    return blob.pack(cfg, sections, schedule=chosen.schedule)
