@@ -256,3 +256,18 @@ def random_checkpoint(*, vocab_size: int, hidden: int, n_layers: int, n_heads: i
                   num_attention_heads=n_heads, intermediate_size=ffn, max_position_embeddings=max_pos,
                   type_vocab_size=type_vocab, layer_norm_eps=1e-12, hidden_act="gelu")
     return _check(Checkpoint(config, w, f"random(seed={seed})"))
+
+
+def extend_positions(ckpt: Checkpoint, n: int) -> Checkpoint:
+    """A checkpoint whose position table has n rows: the trained rows, then copies of them cycled.
+
+    For running and measuring sequences beyond the trained positions (memory, latency); the model was
+    never trained on such positions, so accuracy there is not claimed.
+    """
+    w = dict(ckpt.weights)
+    pos = w["embeddings.position_embeddings.weight"]
+    if n <= pos.shape[0]:
+        return ckpt
+    w["embeddings.position_embeddings.weight"] = np.concatenate([pos[np.arange(n) % pos.shape[0]]])
+    config = dict(ckpt.config, max_position_embeddings=n)
+    return Checkpoint(config, w, ckpt.source)

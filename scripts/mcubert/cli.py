@@ -49,6 +49,20 @@ def _read_blob(path: str) -> bytes:
     return data
 
 
+def _size(text: str) -> int:
+    """Bytes with an optional K/M/KB/MB/KiB/MiB suffix (1K = 1024)."""
+    t = text.strip().upper().replace("IB", "").replace("B", "")
+    mult = 1
+    if t.endswith("K"):
+        mult, t = 1024, t[:-1]
+    elif t.endswith("M"):
+        mult, t = 1024 * 1024, t[:-1]
+    try:
+        return int(float(t) * mult)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text}") from None
+
+
 def _fmt_bytes(n: int) -> str:
     return f"{n:,} B ({n / 1024:.1f} KiB)"
 
@@ -128,8 +142,14 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from . import blob, data, quantize
     from .checkpoint import load
 
+    from . import planner
+
     t0 = time.monotonic()
     ckpt = load(args.model, args.config)
+    if args.extend_positions:
+        from .checkpoint import extend_positions
+
+        ckpt = extend_positions(ckpt, args.extend_positions)
     shape = ckpt.shape
     max_seq_len = args.max_seq_len or min(128, shape.max_pos)
     vocab = args.vocab
@@ -154,7 +174,18 @@ def cmd_convert(args: argparse.Namespace) -> int:
     absmax = quantize.calibrate(ckpt, seqs, progress=not args.json)
     meta = {"source": str(args.model), "vocab": str(Path(vocab).resolve()) if vocab else None,
             "lowercase": True, "calibration": calib_desc, "mcubert_version": __version__}
-    data_bytes = quantize.quantize(ckpt, absmax, max_seq_len, meta=meta)
+    tiles = None
+    if args.q_group or args.ffn_tile or args.key_block:
+        sched = planner.Schedule[args.schedule.upper()] if args.schedule else planner.Schedule.TILED
+        dt = planner.default_tiles(None, max_seq_len, sched)  # type: ignore[arg-type]
+        tiles = planner.Tiles(args.q_group or dt.q_group, args.ffn_tile or dt.ffn_tile, args.key_block or dt.key_block)
+    try:
+        data_bytes = quantize.quantize(
+            ckpt, absmax, max_seq_len, meta=meta,
+            schedule=planner.Schedule[args.schedule.upper()] if args.schedule else None,
+            budget=args.sram, region0=args.fast_ram, tiles=tiles)
+    except planner.NoPlanFits as e:
+        raise CliError(str(e)) from None
     out = Path(args.output)
     try:
         out.write_bytes(data_bytes)
@@ -171,14 +202,22 @@ def cmd_convert(args: argparse.Namespace) -> int:
         "calibration": calib_desc, "seconds": round(time.monotonic() - t0, 2),
     }
 
+    plan = b.plan()
+    result["plan"] = {"schedule": result["schedule"], "q_group": plan["q_group"], "ffn_tile": plan["ffn_tile"],
+                      "key_block": plan["key_block"], "region_bytes": list(plan["region_bytes"])}
+
     def human(r: dict[str, Any]) -> None:
         c = r["config"]
+        p = r["plan"]
         print(f"wrote {r['output']}")
         print(f"  model       {c['layers']} layers, hidden {c['hidden']}, {c['heads']} heads, FFN {c['ffn']}, "
               f"vocab {c['vocab']}" + (f", labels {c['labels']}" if c["labels"] else ""))
         print(f"  parameters  {r['parameters']:,}")
         print(f"  flash       {_fmt_bytes(r['flash_bytes'])} (blob)")
-        print(f"  RAM         {_fmt_bytes(r['arena_bytes'])} arena for {r['max_seq_len']} tokens")
+        print(f"  RAM         {_fmt_bytes(r['arena_bytes'])} arena for {r['max_seq_len']} tokens "
+              f"({p['schedule']} schedule, query group {p['q_group']}, FFN tile {p['ffn_tile']}"
+              + (f", key block {p['key_block']}" if p["schedule"] == "lean" else "")
+              + (f"; {p['region_bytes'][0]:,} B in the fast region" if p["region_bytes"][1] else "") + ")")
         print(f"  calibration {r['calibration']}; {r['seconds']} s")
 
     _emit(args, result, human)
@@ -287,6 +326,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- info / bench
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from . import blob as blobmod
+    from . import planner
+
+    data = _read_blob(args.blob)
+    b = blobmod.unpack(data)
+    L = args.seq_len or b.cfg.max_seq_len
+    if not 1 <= L <= min(b.cfg.max_pos, blobmod.MAX_SEQ_LEN_LIMIT):
+        raise CliError(f"--seq-len must be in [1, {min(b.cfg.max_pos, blobmod.MAX_SEQ_LEN_LIMIT)}] for this blob "
+                       f"(convert with --extend-positions for longer sequences)")
+    sched = planner.Schedule[args.schedule.upper()] if args.schedule else None
+    try:
+        chosen = planner.choose(b.cfg, L, budget=args.sram, schedule=sched, region0=args.fast_ram)
+    except planner.NoPlanFits as e:
+        raise CliError(str(e)) from None
+    others = {s.name.lower(): planner.make_plan(b.cfg, L, s, planner.default_tiles(b.cfg, L, s))
+              for s in planner.Schedule}
+    result = {"seq_len": L, "budget": args.sram, "fast_ram": args.fast_ram, "chosen": chosen.to_json(),
+              "schedules": {k: {"arena_bytes": p.arena_bytes, "macs": p.macs, "q_group": p.tiles.q_group,
+                                "ffn_tile": p.tiles.ffn_tile, "key_block": p.tiles.key_block}
+                            for k, p in others.items()}}
+    if args.plot:
+        from .plots import plot_plan
+
+        plot_plan(chosen, b.cfg, args.plot)
+        result["plot"] = args.plot
+    if args.output:
+        new = planner.replan(data, seq_len=L, schedule=sched, budget=args.sram, region0=args.fast_ram)
+        Path(args.output).write_bytes(new)
+        result["output"] = args.output
+
+    def human(r: dict[str, Any]) -> None:
+        c = r["chosen"]
+        print(f"{r['seq_len']} tokens" + (f", arena budget {r['budget']:,} B" if r["budget"] else "")
+              + f": {c['schedule']} schedule, query group {c['q_group']}, FFN tile {c['ffn_tile']}"
+              + (f", key block {c['key_block']}" if c["schedule"] == "lean" else "")
+              + f" -> arena {c['arena_bytes']:,} B, {c['macs']:,} MACs")
+        print(f"  {'buffer':8s} {'bytes':>10s} {'region':>6s} {'offset':>10s}  live (steps)")
+        for buf in sorted(c["buffers"], key=lambda x: (x["region"], x["offset"])):
+            print(f"  {buf['name']:8s} {buf['size']:>10,} {buf['region']:>6d} {buf['offset']:>10,}  "
+                  f"{buf['live'][0]}-{buf['live'][1]}")
+        print("  all schedules at default tiles:")
+        for k, v in r["schedules"].items():
+            print(f"    {k:6s} arena {v['arena_bytes']:>12,} B   {v['macs']:>14,} MACs")
+        for k in ("plot", "output"):
+            if k in r:
+                print(f"  wrote {r[k]}")
+
+    _emit(args, result, human)
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from . import blob
 
@@ -386,6 +477,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-seq-len", type=int, default=0,
                    help="longest sequence the blob is planned for (default min(128, model positions))")
     p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
+    p.add_argument("--schedule", choices=("naive", "tiled", "lean"),
+                   help="default schedule (default: tiled, or the cheapest that fits --sram)")
+    p.add_argument("--sram", type=_size, help="arena budget in bytes (K/M suffixes): the planner picks the "
+                                              "cheapest schedule and tiles that fit, or fails saying so")
+    p.add_argument("--fast-ram", type=_size, help="bytes of a fast region (e.g. 128K DTCM) to fill with the "
+                                                  "hottest buffers first")
+    p.add_argument("--q-group", type=int, help="query rows per group (tiled, lean)")
+    p.add_argument("--ffn-tile", type=int, help="tokens per FFN tile (tiled, lean)")
+    p.add_argument("--key-block", type=int, help="keys per block (lean)")
+    p.add_argument("--extend-positions", type=int, metavar="N",
+                   help="extend the position table to N rows (cycling the trained rows) to run longer sequences")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_convert)
 
@@ -417,6 +519,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", action="store_true", help="include per-example labels in --json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("plan", help="memory plan of a blob: every buffer, schedule and tiles that fit a budget",
+                       description="Lay out every activation buffer (offset, size, lifetime) for a sequence "
+                                   "length, pick the cheapest schedule and tiles that fit --sram, and say clearly "
+                                   "when nothing fits. --plot draws the buffers over the forward pass; -o writes "
+                                   "the blob again with this plan as its default.")
+    p.add_argument("blob")
+    p.add_argument("--seq-len", type=int, help="tokens (default: the blob's max_seq_len)")
+    p.add_argument("--sram", type=_size, help="arena budget in bytes (K/M suffixes)")
+    p.add_argument("--fast-ram", type=_size, help="bytes of a fast region filled with the hottest buffers first")
+    p.add_argument("--schedule", choices=("naive", "tiled", "lean"))
+    p.add_argument("--plot", help="write a PNG of the buffers over the forward pass")
+    p.add_argument("-o", "--output", help="write the blob with this plan (and --seq-len) as its default")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("info", help="describe a blob")
     p.add_argument("blob")

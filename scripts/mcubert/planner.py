@@ -160,7 +160,7 @@ def make_plan(cfg: Config, L: int, sched: Schedule, tiles: Tiles, region0: int |
     return Plan(sched, L, tiles, sizes, offsets, regions, (tops[0], tops[1]), macs(cfg, L, sched, tiles))
 
 
-def default_tiles(cfg: Config, L: int, sched: Schedule) -> Tiles:
+def default_tiles(cfg: Config | None, L: int, sched: Schedule) -> Tiles:
     if sched == Schedule.NAIVE:
         return Tiles(L, L, L)
     if sched == Schedule.TILED:
