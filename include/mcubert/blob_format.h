@@ -28,7 +28,8 @@
 #define MCUB_MAX_SEQ_LEN_LIMIT 4096
 #define MCUB_FLAG_POOLER 0x0001
 #define MCUB_FLAG_CLASSIFIER 0x0002
-#define MCUB_FLAGS_KNOWN 0x0003
+#define MCUB_FLAG_EMB_CLUSTERED 0x0004
+#define MCUB_FLAGS_KNOWN 0x0007
 #define MCUB_LAYER_BASE 0x1000
 #define MCUB_LAYER_STRIDE 0x0100
 
@@ -47,6 +48,11 @@ enum mcub_section {
 	MCUB_SEC_CLS_W = 0x0013,
 	MCUB_SEC_CLS_RQ = 0x0014,
 	MCUB_SEC_META = 0x0020,
+	MCUB_SEC_EMB_PERM = 0x0008,
+	MCUB_SEC_EMB_CLUSTERS = 0x0009,
+	MCUB_SEC_EMB_TABLES = 0x000a,
+	MCUB_SEC_EMB_PROJ = 0x000b,
+	MCUB_SEC_VOCAB = 0x0040,
 	MCUB_SEC_PLAN_NAIVE = 0x0030,
 	MCUB_SEC_PLAN_TILED = 0x0031,
 	MCUB_SEC_PLAN_LEAN = 0x0032,
@@ -127,47 +133,49 @@ struct mcub_section_spec {
 	uint8_t dim0;
 	uint8_t dim1;
 	uint16_t elem;
-	uint16_t flag;
+	uint16_t flag; /* present only if this flag is set (0: always) */
+	uint16_t noflag; /* absent if this flag is set */
 };
 
 /** Initialiser of the model-wide section specs (struct mcub_section_spec[]). */
 #define MCUB_MODEL_SECTIONS { \
-	{ MCUB_SEC_MODEL_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 8, 0 }, \
-	{ MCUB_SEC_WORD_EMB, MCUB_DIM_VOCAB, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_SEC_WORD_MULT, MCUB_DIM_VOCAB, MCUB_DIM_ONE, 2, 0 }, \
-	{ MCUB_SEC_POS_EMB, MCUB_DIM_MAX_POS, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_SEC_TYPE_EMB, MCUB_DIM_TYPE_VOCAB, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_SEC_EMB_LN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_SEC_EMB_LN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_SEC_POOLER_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 1 }, \
-	{ MCUB_SEC_POOLER_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 1 }, \
-	{ MCUB_SEC_TANH_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 256, 1 }, \
-	{ MCUB_SEC_CLS_W, MCUB_DIM_N_LABELS, MCUB_DIM_HIDDEN, 1, 2 }, \
-	{ MCUB_SEC_CLS_RQ, MCUB_DIM_N_LABELS, MCUB_DIM_ONE, 12, 2 }, \
+	{ MCUB_SEC_MODEL_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 8, 0, 0 }, \
+	{ MCUB_SEC_WORD_EMB, MCUB_DIM_VOCAB, MCUB_DIM_HIDDEN, 1, 0, 4 }, \
+	{ MCUB_SEC_WORD_MULT, MCUB_DIM_VOCAB, MCUB_DIM_ONE, 2, 0, 0 }, \
+	{ MCUB_SEC_EMB_PERM, MCUB_DIM_VOCAB, MCUB_DIM_ONE, 2, 4, 0 }, \
+	{ MCUB_SEC_POS_EMB, MCUB_DIM_MAX_POS, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_SEC_TYPE_EMB, MCUB_DIM_TYPE_VOCAB, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_SEC_EMB_LN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_SEC_EMB_LN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_SEC_POOLER_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 1, 0 }, \
+	{ MCUB_SEC_POOLER_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 1, 0 }, \
+	{ MCUB_SEC_TANH_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 256, 1, 0 }, \
+	{ MCUB_SEC_CLS_W, MCUB_DIM_N_LABELS, MCUB_DIM_HIDDEN, 1, 2, 0 }, \
+	{ MCUB_SEC_CLS_RQ, MCUB_DIM_N_LABELS, MCUB_DIM_ONE, 12, 2, 0 }, \
 }
 
 /** Initialiser of the per-layer section specs (struct mcub_section_spec[]). */
 #define MCUB_LAYER_SECTIONS { \
-	{ MCUB_LSEC_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 16, 0 }, \
-	{ MCUB_LSEC_Q_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_LSEC_K_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_LSEC_V_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_LSEC_O_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_LSEC_Q_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_K_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_V_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_O_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_FFN_IN_W, MCUB_DIM_FFN, MCUB_DIM_HIDDEN, 1, 0 }, \
-	{ MCUB_LSEC_FFN_IN_RQ, MCUB_DIM_FFN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_GELU_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 514, 0 }, \
-	{ MCUB_LSEC_FFN_OUT_W, MCUB_DIM_HIDDEN, MCUB_DIM_FFN, 1, 0 }, \
-	{ MCUB_LSEC_FFN_OUT_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0 }, \
-	{ MCUB_LSEC_LN_ATTN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_LSEC_LN_ATTN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_LSEC_LN_FFN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_LSEC_LN_FFN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_LSEC_ATTN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
-	{ MCUB_LSEC_FFN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0 }, \
+	{ MCUB_LSEC_PARAMS, MCUB_DIM_ONE, MCUB_DIM_ONE, 16, 0, 0 }, \
+	{ MCUB_LSEC_Q_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_LSEC_K_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_LSEC_V_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_LSEC_O_W, MCUB_DIM_HIDDEN, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_LSEC_Q_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_K_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_V_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_O_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_FFN_IN_W, MCUB_DIM_FFN, MCUB_DIM_HIDDEN, 1, 0, 0 }, \
+	{ MCUB_LSEC_FFN_IN_RQ, MCUB_DIM_FFN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_GELU_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 514, 0, 0 }, \
+	{ MCUB_LSEC_FFN_OUT_W, MCUB_DIM_HIDDEN, MCUB_DIM_FFN, 1, 0, 0 }, \
+	{ MCUB_LSEC_FFN_OUT_RQ, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 12, 0, 0 }, \
+	{ MCUB_LSEC_LN_ATTN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_LSEC_LN_ATTN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_LSEC_LN_FFN_GAMMA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_LSEC_LN_FFN_BETA, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_LSEC_ATTN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
+	{ MCUB_LSEC_FFN_RES_MULT, MCUB_DIM_HIDDEN, MCUB_DIM_ONE, 4, 0, 0 }, \
 }
 
 /** Schedules (docs/scheduling.md). */
@@ -213,6 +221,17 @@ struct mcub_plan {
 	uint32_t offsets[16]; /* per buffer id: offset | region << 31, or MCUB_PLAN_NONE */
 };
 
+#define MCUB_MAX_CLUSTERS 1024
+
+/** A cluster of a clustered low-rank word embedding (section MCUB_SEC_EMB_CLUSTERS). */
+struct mcub_emb_cluster {
+	uint32_t row_start; /* first global table row of the cluster (rows contiguous, cluster after cluster) */
+	uint32_t table_offset; /* byte offset of the cluster's (n_i, r_i) table in EMB_TABLES; n_i follows from the next */
+	uint32_t proj_offset; /* byte offset of the cluster's (d, r_i) projection in EMB_PROJ */
+	uint16_t rank; /* r_i, 1..255 */
+	uint16_t shift; /* right shift of (table . proj) * word_mult, 0..30 */
+};
+
 /** Per-output-channel requantisation of a linear layer. */
 struct mcub_requant {
 	int32_t bias; /* int32 bias in the accumulator's scale */
@@ -237,5 +256,6 @@ struct mcub_layer_params {
 _Static_assert(sizeof(struct mcub_header) == 72, "header layout");
 _Static_assert(sizeof(struct mcub_section_entry) == 16, "entry layout");
 _Static_assert(sizeof(struct mcub_plan) == 84, "plan layout");
+_Static_assert(sizeof(struct mcub_emb_cluster) == 16, "cluster layout");
 
 #endif /* MCUBERT_BLOB_FORMAT_H_ */

@@ -108,6 +108,11 @@ struct mcubert {
 	const struct mcub_model_params *p;
 	const int8_t *word_emb;            /* (vocab, d) */
 	const uint16_t *word_mult;         /* (vocab) per-row multiplier */
+	const uint16_t *emb_perm;          /* clustered: (vocab) global table row */
+	const struct mcub_emb_cluster *clusters; /* clustered: (n_clusters) */
+	const int8_t *emb_tables;          /* clustered: tables, (n_i, r_i) each */
+	const int8_t *emb_proj;            /* clustered: projections, (d, r_i) each */
+	uint16_t n_clusters;
 	const int8_t *pos_emb;             /* (max_pos, d) */
 	const int8_t *type_emb;            /* (type_vocab, d) */
 	struct mcubert_layernorm ln_emb;
@@ -256,6 +261,16 @@ long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n);
  * @return Label >= 0, or a negative errno value as mcubert_logits().
  */
 int mcubert_label(const struct mcubert *mb);
+
+/**
+ * @brief The packed WordPiece vocabulary stored in the blob, for mcubert_tok_init().
+ *
+ * @param mb Initialised handle.
+ * @param len Set to the section's size (may be NULL).
+ *
+ * @return The section in place (inside the blob), or NULL when the blob has none.
+ */
+const void *mcubert_vocab(const struct mcubert *mb, size_t *len);
 
 /**
  * @brief Most arena bytes in use at once since mcubert_init().

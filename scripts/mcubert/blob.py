@@ -34,7 +34,8 @@ MAX_SEQ_LEN_LIMIT = 4096  # hard cap; keeps every intermediate inside 32 bits
 
 FLAG_POOLER = 0x0001
 FLAG_CLASSIFIER = 0x0002
-FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER
+FLAG_EMB_CLUSTERED = 0x0004  # word embeddings are clustered low-rank tables (docs/arithmetic.md)
+FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED
 
 # (name, struct code, C type, comment)
 HEADER_FIELDS: list[tuple[str, str, str, str]] = [
@@ -167,6 +168,11 @@ class Sec(enum.IntEnum):
     CLS_W = 0x0013
     CLS_RQ = 0x0014
     META = 0x0020  # UTF-8 JSON for host tools; ignored by the runtime
+    EMB_PERM = 0x0008  # clustered: (vocab) uint16 global table row of each token
+    EMB_CLUSTERS = 0x0009  # clustered: (K) struct mcub_emb_cluster
+    EMB_TABLES = 0x000A  # clustered: int8 tables, cluster after cluster, (n_i, r_i) each
+    EMB_PROJ = 0x000B  # clustered: int8 transposed projections, (d, r_i) each
+    VOCAB = 0x0040  # packed WordPiece vocabulary for the on-device tokenizer (mcubert.vocab); optional
     PLAN_NAIVE = 0x0030  # memory plans, one per schedule (struct mcub_plan)
     PLAN_TILED = 0x0031
     PLAN_LEAN = 0x0032
@@ -265,31 +271,46 @@ class Dim(enum.IntEnum):
 
 
 _RQ = REQUANT_DTYPE.itemsize
-# (id, dim0, dim1, element bytes, flag the section depends on or 0)
-MODEL_SECTIONS: list[tuple[Sec, Dim, Dim, int, int]] = [
-    (Sec.MODEL_PARAMS, Dim.ONE, Dim.ONE, MODEL_PARAMS_DTYPE.itemsize, 0),
-    (Sec.WORD_EMB, Dim.VOCAB, Dim.HIDDEN, 1, 0),
-    (Sec.WORD_MULT, Dim.VOCAB, Dim.ONE, 2, 0),
-    (Sec.POS_EMB, Dim.MAX_POS, Dim.HIDDEN, 1, 0),
-    (Sec.TYPE_EMB, Dim.TYPE_VOCAB, Dim.HIDDEN, 1, 0),
-    (Sec.EMB_LN_GAMMA, Dim.HIDDEN, Dim.ONE, 4, 0),
-    (Sec.EMB_LN_BETA, Dim.HIDDEN, Dim.ONE, 4, 0),
-    (Sec.POOLER_W, Dim.HIDDEN, Dim.HIDDEN, 1, FLAG_POOLER),
-    (Sec.POOLER_RQ, Dim.HIDDEN, Dim.ONE, _RQ, FLAG_POOLER),
-    (Sec.TANH_LUT, Dim.ONE, Dim.ONE, 256, FLAG_POOLER),
-    (Sec.CLS_W, Dim.N_LABELS, Dim.HIDDEN, 1, FLAG_CLASSIFIER),
-    (Sec.CLS_RQ, Dim.N_LABELS, Dim.ONE, _RQ, FLAG_CLASSIFIER),
+# Clustered low-rank word embeddings: one record per cluster; sizes vary, so the runtime checks them
+# against each other and the section sizes instead of against MODEL_SECTIONS.
+EMB_CLUSTER_FIELDS = [
+    ("row_start", "I", "first global table row of the cluster (rows contiguous, cluster after cluster)"),
+    ("table_offset", "I", "byte offset of the cluster's (n_i, r_i) table in EMB_TABLES; n_i follows from the next"),
+    ("proj_offset", "I", "byte offset of the cluster's (d, r_i) projection in EMB_PROJ"),
+    ("rank", "H", "r_i, 1..255"),
+    ("shift", "H", "right shift of (table . proj) * word_mult, 0..30"),
 ]
-LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int]] = [
-    (LayerSec.PARAMS, Dim.ONE, Dim.ONE, LAYER_PARAMS_DTYPE.itemsize, 0),
-    *[(w, Dim.HIDDEN, Dim.HIDDEN, 1, 0) for w in (LayerSec.Q_W, LayerSec.K_W, LayerSec.V_W, LayerSec.O_W)],
-    *[(r, Dim.HIDDEN, Dim.ONE, _RQ, 0) for r in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ)],
-    (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN, 1, 0),
-    (LayerSec.FFN_IN_RQ, Dim.FFN, Dim.ONE, _RQ, 0),
-    (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 2 * 257, 0),
-    (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN, 1, 0),
-    (LayerSec.FFN_OUT_RQ, Dim.HIDDEN, Dim.ONE, _RQ, 0),
-    *[(ln, Dim.HIDDEN, Dim.ONE, 4, 0) for ln in (LayerSec.LN_ATTN_GAMMA, LayerSec.LN_ATTN_BETA,
+EMB_CLUSTER_FORMAT = "<" + "".join(c for _, c, _ in EMB_CLUSTER_FIELDS)
+EMB_CLUSTER_SIZE = struct.calcsize(EMB_CLUSTER_FORMAT)
+EMB_CLUSTER_DTYPE = np.dtype([(n, "<u4" if c == "I" else "<u2") for n, c, _ in EMB_CLUSTER_FIELDS])
+MAX_CLUSTERS = 1024
+
+# (id, dim0, dim1, element bytes, flag the section depends on or 0, flag that removes it or 0)
+MODEL_SECTIONS: list[tuple[Sec, Dim, Dim, int, int, int]] = [
+    (Sec.MODEL_PARAMS, Dim.ONE, Dim.ONE, MODEL_PARAMS_DTYPE.itemsize, 0, 0),
+    (Sec.WORD_EMB, Dim.VOCAB, Dim.HIDDEN, 1, 0, FLAG_EMB_CLUSTERED),
+    (Sec.WORD_MULT, Dim.VOCAB, Dim.ONE, 2, 0, 0),
+    (Sec.EMB_PERM, Dim.VOCAB, Dim.ONE, 2, FLAG_EMB_CLUSTERED, 0),
+    (Sec.POS_EMB, Dim.MAX_POS, Dim.HIDDEN, 1, 0, 0),
+    (Sec.TYPE_EMB, Dim.TYPE_VOCAB, Dim.HIDDEN, 1, 0, 0),
+    (Sec.EMB_LN_GAMMA, Dim.HIDDEN, Dim.ONE, 4, 0, 0),
+    (Sec.EMB_LN_BETA, Dim.HIDDEN, Dim.ONE, 4, 0, 0),
+    (Sec.POOLER_W, Dim.HIDDEN, Dim.HIDDEN, 1, FLAG_POOLER, 0),
+    (Sec.POOLER_RQ, Dim.HIDDEN, Dim.ONE, _RQ, FLAG_POOLER, 0),
+    (Sec.TANH_LUT, Dim.ONE, Dim.ONE, 256, FLAG_POOLER, 0),
+    (Sec.CLS_W, Dim.N_LABELS, Dim.HIDDEN, 1, FLAG_CLASSIFIER, 0),
+    (Sec.CLS_RQ, Dim.N_LABELS, Dim.ONE, _RQ, FLAG_CLASSIFIER, 0),
+]
+LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int, int]] = [
+    (LayerSec.PARAMS, Dim.ONE, Dim.ONE, LAYER_PARAMS_DTYPE.itemsize, 0, 0),
+    *[(w, Dim.HIDDEN, Dim.HIDDEN, 1, 0, 0) for w in (LayerSec.Q_W, LayerSec.K_W, LayerSec.V_W, LayerSec.O_W)],
+    *[(r, Dim.HIDDEN, Dim.ONE, _RQ, 0, 0) for r in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ)],
+    (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN, 1, 0, 0),
+    (LayerSec.FFN_IN_RQ, Dim.FFN, Dim.ONE, _RQ, 0, 0),
+    (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 2 * 257, 0, 0),
+    (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN, 1, 0, 0),
+    (LayerSec.FFN_OUT_RQ, Dim.HIDDEN, Dim.ONE, _RQ, 0, 0),
+    *[(ln, Dim.HIDDEN, Dim.ONE, 4, 0, 0) for ln in (LayerSec.LN_ATTN_GAMMA, LayerSec.LN_ATTN_BETA,
                                                 LayerSec.LN_FFN_GAMMA, LayerSec.LN_FFN_BETA,
                                                 LayerSec.ATTN_RES_MULT, LayerSec.FFN_RES_MULT)],
 ]
@@ -303,11 +324,11 @@ def _dim(cfg: Config, dim: Dim) -> int:
 def section_spec(cfg: Config) -> dict[int, int]:
     """Every section the runtime needs, with its exact size in bytes."""
     spec: dict[int, int] = {}
-    for sid, d0, d1, elem, flag in MODEL_SECTIONS:
-        if not flag or cfg.flags & flag:
+    for sid, d0, d1, elem, flag, noflag in MODEL_SECTIONS:
+        if (not flag or cfg.flags & flag) and not cfg.flags & noflag:
             spec[int(sid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
     for i in range(cfg.n_layers):
-        for lsid, d0, d1, elem, _ in LAYER_SECTIONS:
+        for lsid, d0, d1, elem, _, _ in LAYER_SECTIONS:
             spec[layer_sec(i, lsid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
     return spec
 
@@ -388,6 +409,31 @@ class Blob:
         return json.loads(bytes(raw).decode("utf-8")) if raw is not None else {}
 
 
+def check_clusters(cfg: Config, sections: Mapping[int, bytes | memoryview]) -> None:
+    """The clustered embedding's records agree with each other and with the section sizes (as the C runtime)."""
+    for sid in (Sec.EMB_CLUSTERS, Sec.EMB_TABLES, Sec.EMB_PROJ):
+        if int(sid) not in sections:
+            raise BlobError(f"missing section 0x{int(sid):x}")
+    raw = bytes(sections[int(Sec.EMB_CLUSTERS)])
+    if len(raw) % EMB_CLUSTER_SIZE or not 1 <= len(raw) // EMB_CLUSTER_SIZE <= MAX_CLUSTERS:
+        raise BlobError("bad cluster table size")
+    cl = np.frombuffer(raw, EMB_CLUSTER_DTYPE)
+    n_tab = len(sections[int(Sec.EMB_TABLES)])
+    ends = [int(x) for x in cl["table_offset"][1:]] + [n_tab]
+    rows = p_off = 0
+    for c, end in zip(cl, ends):
+        r = int(c["rank"])
+        if not 1 <= r <= 255 or c["shift"] > 30 or c["row_start"] != rows or c["proj_offset"] != p_off or \
+                end <= c["table_offset"] or (end - int(c["table_offset"])) % r:
+            raise BlobError("inconsistent cluster records")
+        rows += (end - int(c["table_offset"])) // r
+        p_off += cfg.hidden * r
+    if cl["table_offset"][0] != 0 or len(sections[int(Sec.EMB_PROJ)]) != p_off or rows > 65535:
+        raise BlobError("cluster tables do not match their records")
+    if np.frombuffer(bytes(sections[int(Sec.EMB_PERM)]), "<u2").max() >= rows:
+        raise BlobError("embedding permutation out of range")
+
+
 def unpack(data: bytes) -> Blob:
     """Parse and validate a blob as the C runtime does; raise BlobError."""
     data = bytes(data)
@@ -423,6 +469,8 @@ def unpack(data: bytes) -> Blob:
     missing = sorted(set(spec) - set(sections))
     if missing:
         raise BlobError(f"missing section 0x{missing[0]:x}")
+    if cfg.flags & FLAG_EMB_CLUSTERED:
+        check_clusters(cfg, sections)
     for sched, psid in PLAN_SECTIONS.items():
         raw = sections.get(int(psid))
         if raw is None:
@@ -473,6 +521,7 @@ def render_c_header() -> str:
         f"#define MCUB_MAX_SEQ_LEN_LIMIT {MAX_SEQ_LEN_LIMIT}",
         f"#define MCUB_FLAG_POOLER 0x{FLAG_POOLER:04x}",
         f"#define MCUB_FLAG_CLASSIFIER 0x{FLAG_CLASSIFIER:04x}",
+        f"#define MCUB_FLAG_EMB_CLUSTERED 0x{FLAG_EMB_CLUSTERED:04x}",
         f"#define MCUB_FLAGS_KNOWN 0x{FLAGS_KNOWN:04x}",
         f"#define MCUB_LAYER_BASE 0x{LAYER_BASE:04x}",
         f"#define MCUB_LAYER_STRIDE 0x{LAYER_STRIDE:04x}",
@@ -499,12 +548,13 @@ def render_c_header() -> str:
     out += [f"\tMCUB_DIM_{dm.name} = {int(dm)}," for dm in Dim]
     out += ["};", "", "/** Expected shape of a section: dim0 * dim1 * elem bytes, present if flag is 0 or set. */",
             "struct mcub_section_spec {", "\tuint16_t id;", "\tuint8_t dim0;", "\tuint8_t dim1;",
-            "\tuint16_t elem;", "\tuint16_t flag;", "};", ""]
+            "\tuint16_t elem;", "\tuint16_t flag; /* present only if this flag is set (0: always) */",
+            "\tuint16_t noflag; /* absent if this flag is set */", "};", ""]
 
     def spec_macro(name: str, rows, prefix: str) -> list[str]:
         lines = [f"#define {name} {{ \\"]
-        lines += [f"\t{{ {prefix}{sid.name}, MCUB_DIM_{d0.name}, MCUB_DIM_{d1.name}, {elem}, {flag} }}, \\"
-                  for sid, d0, d1, elem, flag in rows]
+        lines += [f"\t{{ {prefix}{sid.name}, MCUB_DIM_{d0.name}, MCUB_DIM_{d1.name}, {elem}, {flag}, {noflag} }}, \\"
+                  for sid, d0, d1, elem, flag, noflag in rows]
         return lines + ["}", ""]
 
     out += ["/** Initialiser of the model-wide section specs (struct mcub_section_spec[]). */"]
@@ -525,6 +575,12 @@ def render_c_header() -> str:
             n = int(code[:-1])
             out.append(f"\tuint32_t {name}[{n}]; /* {comment} */")
     out += ["};", ""]
+    out += [f"#define MCUB_MAX_CLUSTERS {MAX_CLUSTERS}", "",
+            "/** A cluster of a clustered low-rank word embedding (section MCUB_SEC_EMB_CLUSTERS). */",
+            "struct mcub_emb_cluster {"]
+    for name, code, comment in EMB_CLUSTER_FIELDS:
+        out.append(f"\t{'uint32_t' if code == 'I' else 'uint16_t'} {name}; /* {comment} */")
+    out += ["};", ""]
     out += struct_of("mcub_requant", REQUANT_FIELDS, "Per-output-channel requantisation of a linear layer.")
     out += struct_of("mcub_model_params", MODEL_PARAM_FIELDS, "Model-wide integer scalars.")
     out += struct_of("mcub_layer_params", LAYER_PARAM_FIELDS, "Integer scalars of one encoder layer.")
@@ -532,6 +588,7 @@ def render_c_header() -> str:
         f"_Static_assert(sizeof(struct mcub_header) == {HEADER_SIZE}, \"header layout\");",
         f"_Static_assert(sizeof(struct mcub_section_entry) == {SECTION_ENTRY_SIZE}, \"entry layout\");",
         f"_Static_assert(sizeof(struct mcub_plan) == {PLAN_SIZE}, \"plan layout\");",
+        f"_Static_assert(sizeof(struct mcub_emb_cluster) == {EMB_CLUSTER_SIZE}, \"cluster layout\");",
         "",
         "#endif /* MCUBERT_BLOB_FORMAT_H_ */",
         "",

@@ -63,6 +63,26 @@ class Checkpoint:
             layer_norm_eps=float(c.get("layer_norm_eps", 1e-12)), act=str(c.get("hidden_act", "gelu")))
 
     @property
+    def clustered(self) -> bool:
+        """Word embeddings in clustered low-rank form (mcubert.compress's format)."""
+        return "embeddings.word_embeddings.cluster" in self.weights
+
+    def word_embeddings(self) -> np.ndarray:
+        """The (vocab, d) word-embedding matrix, dense (computed from clusters if compressed)."""
+        w = self.weights
+        if not self.clustered:
+            return w["embeddings.word_embeddings.weight"]
+        cluster = w["embeddings.word_embeddings.cluster"].astype(np.int64)
+        row = w["embeddings.word_embeddings.row"].astype(np.int64)
+        out = np.zeros((len(cluster), int(self.config["hidden_size"])), dtype=np.float32)
+        for c in np.unique(cluster):
+            sel = cluster == c
+            t = w[f"embeddings.word_embeddings.table.{c}"]
+            p = w[f"embeddings.word_embeddings.proj.{c}"]
+            out[sel] = t[row[sel]] @ p
+        return out
+
+    @property
     def has_pooler(self) -> bool:
         return "pooler.dense.weight" in self.weights
 
@@ -116,20 +136,35 @@ def _check(ckpt: Checkpoint) -> Checkpoint:
         raise CheckpointError(f"{ckpt.source}: activation '{shape.act}' not supported ({', '.join(SUPPORTED_ACTS)})")
     if shape.hidden % shape.n_heads:
         raise CheckpointError(f"{ckpt.source}: hidden_size {shape.hidden} not divisible by {shape.n_heads} heads")
-    need = EMB_KEYS + [k for i in range(shape.n_layers) for k in layer_keys(i)]
+    emb_keys = EMB_KEYS
+    if ckpt.clustered:
+        emb_keys = [k for k in EMB_KEYS if k != "embeddings.word_embeddings.weight"] + \
+            ["embeddings.word_embeddings.row"]
+    need = emb_keys + [k for i in range(shape.n_layers) for k in layer_keys(i)]
     absent = [k for k in need if k not in ckpt.weights]
     if absent:
         raise CheckpointError(f"{ckpt.source}: not a BERT checkpoint (missing tensor {absent[0]}"
                               + (f" and {len(absent) - 1} more" if len(absent) > 1 else "") + ")")
     d, f = shape.hidden, shape.ffn
-    expect = {"embeddings.word_embeddings.weight": (shape.vocab_size, d),
-              "embeddings.position_embeddings.weight": (shape.max_pos, d),
+    expect = {"embeddings.position_embeddings.weight": (shape.max_pos, d),
               "embeddings.token_type_embeddings.weight": (shape.type_vocab, d)}
     for i in range(shape.n_layers):
         p = f"encoder.layer.{i}."
         expect[p + "attention.self.query.weight"] = (d, d)
         expect[p + "intermediate.dense.weight"] = (f, d)
         expect[p + "output.dense.weight"] = (d, f)
+    if not ckpt.clustered:
+        expect["embeddings.word_embeddings.weight"] = (shape.vocab_size, d)
+    else:
+        w = ckpt.weights
+        cl = w["embeddings.word_embeddings.cluster"].astype(np.int64)
+        if cl.shape != (shape.vocab_size,) or w["embeddings.word_embeddings.row"].shape != (shape.vocab_size,):
+            raise CheckpointError(f"{ckpt.source}: clustered embedding index tensors must have vocab_size entries")
+        for c in np.unique(cl):
+            t, p = w.get(f"embeddings.word_embeddings.table.{c}"), w.get(f"embeddings.word_embeddings.proj.{c}")
+            if t is None or p is None or t.shape[1] != p.shape[0] or p.shape[1] != d or \
+                    w["embeddings.word_embeddings.row"][cl == c].max() >= t.shape[0]:
+                raise CheckpointError(f"{ckpt.source}: clustered embedding cluster {c} is inconsistent")
     for k, shp in expect.items():
         if tuple(ckpt.weights[k].shape) != shp:
             raise CheckpointError(f"{ckpt.source}: tensor {k} has shape {tuple(ckpt.weights[k].shape)}, "

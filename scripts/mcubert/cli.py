@@ -81,6 +81,7 @@ class Engine:
         from . import blob as blobmod
 
         self.kind = kind
+        self.vocab_section: bytes | None = None
         if kind == "float":
             from .checkpoint import load
             from .floatmodel import FloatBert
@@ -96,6 +97,8 @@ class Engine:
         self.meta = self.blob.meta()
         self.labels = self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
         self.max_seq_len = self.blob.cfg.max_seq_len
+        raw_vocab = self.blob.sections.get(int(blobmod.Sec.VOCAB))
+        self.vocab_section = None if raw_vocab is None else bytes(raw_vocab)
         if kind == "c":
             from .native import Runtime
 
@@ -125,15 +128,47 @@ class Engine:
                 "label": int(np.argmax(q))}
 
 
-def _tokenizer(args: argparse.Namespace, meta: dict[str, Any]):
+def _packed_vocab(path: str) -> bytes:
+    from .vocab import pack_vocab
+
+    try:
+        return pack_vocab(path)
+    except (OSError, ValueError) as e:
+        raise CliError(f"{path}: cannot pack the vocabulary ({e})") from None
+
+
+def _tokenizer(args: argparse.Namespace, meta: dict[str, Any], packed: bytes | None = None):
+    """The C tokenizer (default; the blob's own vocabulary when it has one) or HF `tokenizers` (--tokenizer hf)."""
     from .data import HostTokenizer
 
+    kind = getattr(args, "tokenizer", "c")
     vocab = args.vocab or meta.get("vocab")
+    if kind == "c" and packed is not None and not args.vocab:
+        from .ctokenizer import CTokenizer
+
+        return _BatchAdapter(CTokenizer(packed=packed))
     if not vocab:
         raise CliError("no vocabulary: pass --vocab VOCAB.txt")
     if not Path(vocab).is_file():
         raise CliError(f"{vocab}: vocabulary file not found (pass --vocab VOCAB.txt)")
+    if kind == "c":
+        from .ctokenizer import CTokenizer
+
+        return _BatchAdapter(CTokenizer(vocab))
     return HostTokenizer(vocab, lowercase=meta.get("lowercase", True))
+
+
+class _BatchAdapter:
+    """Gives the C tokenizer HostTokenizer's encode/encode_batch(examples) interface."""
+
+    def __init__(self, tok) -> None:
+        self.tok = tok
+
+    def encode(self, text: str, text_b: str | None = None, max_len: int = 512):
+        return self.tok.encode(text, text_b, max_len=max_len)
+
+    def encode_batch(self, examples, max_len: int = 512):
+        return [self.tok.encode(e.text, e.text_b, max_len=max_len) for e in examples]
 
 
 # ---------------------------------------------------------------- convert
@@ -183,7 +218,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         data_bytes = quantize.quantize(
             ckpt, absmax, max_seq_len, meta=meta,
             schedule=planner.Schedule[args.schedule.upper()] if args.schedule else None,
-            budget=args.sram, region0=args.fast_ram, tiles=tiles)
+            budget=args.sram, region0=args.fast_ram, tiles=tiles,
+            vocab=_packed_vocab(vocab) if vocab and not args.no_vocab else None)
     except planner.NoPlanFits as e:
         raise CliError(str(e)) from None
     out = Path(args.output)
@@ -192,7 +228,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except OSError as e:
         raise CliError(f"{out}: {e.strerror}") from None
     b = blob.unpack(data_bytes)
-    params = int(sum(v.size for v in ckpt.weights.values()))
+    params = int(sum(v.size for k, v in ckpt.weights.items()
+                     if not k.endswith(("word_embeddings.cluster", "word_embeddings.row"))))
     result = {
         "output": str(out), "parameters": params, "blob_bytes": len(data_bytes), "flash_bytes": len(data_bytes),
         "max_seq_len": max_seq_len, "arena_bytes": b.arena_bytes,
@@ -255,7 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         if not args.text:
             raise CliError("give TEXT (and optionally TEXT_B) or --ids")
-        tok = _tokenizer(args, eng.meta)
+        tok = _tokenizer(args, eng.meta, eng.vocab_section)
         ids, types = tok.encode(args.text, args.text_b, max_len=eng.max_seq_len)
     if args.target == "host":
         res = eng.run(ids, types)
@@ -292,10 +329,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         vocab = args.vocab or (str(Path(args.model) / "vocab.txt") if Path(args.model).is_dir() else None)
         if not vocab:
             raise CliError("pass --vocab VOCAB.txt")
-        tok = data.HostTokenizer(vocab)
+        tok = _tokenizer(argparse.Namespace(vocab=vocab, tokenizer=args.tokenizer), {})
         max_len = min(args.max_len or 128, eng.max_seq_len)
     else:
-        tok = _tokenizer(args, eng.meta)
+        tok = _tokenizer(args, eng.meta, eng.vocab_section)
         max_len = eng.max_seq_len
     encoded = tok.encode_batch(examples, max_len=max_len)
     t0 = time.monotonic()
@@ -486,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--q-group", type=int, help="query rows per group (tiled, lean)")
     p.add_argument("--ffn-tile", type=int, help="tokens per FFN tile (tiled, lean)")
     p.add_argument("--key-block", type=int, help="keys per block (lean)")
+    p.add_argument("--no-vocab", action="store_true",
+                   help="do not embed the packed vocabulary (the on-device tokenizer's, ~170 KB for BERT's)")
     p.add_argument("--extend-positions", type=int, metavar="N",
                    help="extend the position table to N rows (cycling the trained rows) to run longer sequences")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -498,7 +537,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text_b", nargs="?")
     p.add_argument("--ids", help="comma-separated token ids instead of text")
     p.add_argument("--types", help="comma-separated token type ids (with --ids)")
-    p.add_argument("--vocab", help="vocab.txt (default: the one recorded at convert time)")
+    p.add_argument("--vocab", help="vocab.txt (default: the blob's own packed vocabulary, or the one recorded at "
+                                   "convert time)")
+    p.add_argument("--tokenizer", choices=("c", "hf"), default="c",
+                   help="c: the on-device C tokenizer (default; uses the blob's vocabulary); hf: Hugging Face tokenizers")
     p.add_argument("--engine", choices=("c", "ref"), default="c",
                    help="c: the C runtime (default); ref: the numpy integer reference")
     p.add_argument("--target", choices=("host", "m7", "m3", "m33"), default="host",
@@ -514,6 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="labelled .tsv")
     p.add_argument("--engine", choices=("c", "ref", "float"), default="c")
     p.add_argument("--vocab", help="vocab.txt")
+    p.add_argument("--tokenizer", choices=("c", "hf"), default="c",
+                   help="c: the on-device C tokenizer (default; uses the blob's vocabulary); hf: Hugging Face tokenizers")
     p.add_argument("--limit", type=int, help="first N examples only")
     p.add_argument("--max-len", type=int, help="truncation length for --engine float (default 128)")
     p.add_argument("--predictions", action="store_true", help="include per-example labels in --json")

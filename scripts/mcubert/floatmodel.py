@@ -34,6 +34,7 @@ class FloatBert:
     def __init__(self, ckpt: Checkpoint) -> None:
         self.shape = ckpt.shape
         self.w = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in ckpt.weights.items()}
+        self.w["embeddings.word_embeddings.weight"] = torch.from_numpy(np.ascontiguousarray(ckpt.word_embeddings()))
         self.act = activation(self.shape.act)
         self.calibrating = False
         self.absmax: dict[str, np.ndarray] = {}  # per site: max |x| per last-axis channel

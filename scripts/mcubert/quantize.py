@@ -7,6 +7,7 @@ fixed here, following docs/arithmetic.md. After this step nothing is float.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -98,9 +99,55 @@ def _lut(fn, s_in: float, s_out: float) -> bytes:
     return np.clip(np.round(y / s_out), -128, 127).astype(np.int8).tobytes()
 
 
+def _clustered_embedding(ckpt: Checkpoint, s_common: float) -> dict[int, bytes]:
+    """Sections of a clustered low-rank word embedding (docs/arithmetic.md, "Embeddings").
+
+    Each cluster's table keeps only the rows tokens use; rows are int8 with a per-row scale, the
+    projection (stored transposed, (d, r)) int8 with one scale per cluster. Token t's vector in the
+    embedding-sum scale is (table[perm[t]] . proj) * word_mult[t] >> shift[cluster].
+    """
+    w = ckpt.weights
+    cluster = w["embeddings.word_embeddings.cluster"].astype(np.int64)
+    row = w["embeddings.word_embeddings.row"].astype(np.int64)
+    vocab = len(cluster)
+    perm = np.zeros(vocab, dtype=np.int64)
+    word_mult = np.zeros(vocab, dtype=np.int64)
+    recs = np.zeros(len(np.unique(cluster)), dtype=blob.EMB_CLUSTER_DTYPE)
+    tables: list[bytes] = []
+    projs: list[bytes] = []
+    start = t_off = p_off = 0
+    for i, c in enumerate(np.unique(cluster)):
+        sel = np.nonzero(cluster == c)[0]
+        used, inv = np.unique(row[sel], return_inverse=True)
+        table = w[f"embeddings.word_embeddings.table.{c}"][used].astype(np.float64)
+        proj = w[f"embeddings.word_embeddings.proj.{c}"].astype(np.float64)
+        rank = table.shape[1]
+        if not 1 <= rank <= 255:
+            raise QuantError(f"cluster {c} has rank {rank}; the runtime supports 1..255")
+        tq, s_tr = _weights(table)
+        s_p = _scale(float(np.abs(proj).max()))
+        ptq = np.clip(np.round(proj.T / s_p), -127, 127).astype(np.int8)  # (d, r)
+        m = s_tr[inv] * s_p / s_common  # per token of the cluster
+        shift = int(np.clip(np.floor(np.log2(65535.0 / max(float(m.max()), 1e-30))), 0, 30))
+        word_mult[sel] = np.round(m * (1 << shift))
+        perm[sel] = start + inv
+        recs[i] = (start, t_off, p_off, rank, shift)
+        tables.append(tq.tobytes())
+        projs.append(ptq.tobytes())
+        start += len(used)
+        t_off += tq.size
+        p_off += ptq.size
+    if start > 65535:
+        raise QuantError(f"clustered embedding has {start} table rows; at most 65535")
+    return {Sec.WORD_MULT: np.clip(word_mult, 0, 65535).astype("<u2").tobytes(),
+            Sec.EMB_PERM: perm.astype("<u2").tobytes(), Sec.EMB_CLUSTERS: recs.tobytes(),
+            Sec.EMB_TABLES: b"".join(tables), Sec.EMB_PROJ: b"".join(projs)}
+
+
 def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, *,
              meta: dict | None = None, schedule: "planner.Schedule | None" = None, budget: int | None = None,
-             region0: int | None = None, tiles: "planner.Tiles | None" = None) -> bytes:
+             region0: int | None = None, tiles: "planner.Tiles | None" = None,
+             vocab: bytes | None = None) -> bytes:
     """Build the blob for a checkpoint with calibrated activation ranges.
 
     The memory plan (schedule, tiles, buffer offsets) is chosen by mcubert.planner: the cheapest that fits
@@ -122,13 +169,19 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
 
     # Embeddings: per-row word scales, one scale each for positions and types,
     # all brought to a common scale by multipliers of at most 2^EMB_MULT_BITS.
-    word = w["embeddings.word_embeddings.weight"]
-    wq, s_row = _weights(word)
     pos, typ = w["embeddings.position_embeddings.weight"], w["embeddings.token_type_embeddings.weight"]
     s_pos, s_typ = _scale(float(np.abs(pos).max())), _scale(float(np.abs(typ).max()))
-    s_common = max(float(s_row.max()), s_pos, s_typ) / (1 << arith.EMB_MULT_BITS)
-    sec[Sec.WORD_EMB] = wq.tobytes()
-    sec[Sec.WORD_MULT] = np.round(s_row / s_common).astype("<u2").tobytes()
+    if ckpt.clustered:
+        dense_rows = np.abs(ckpt.word_embeddings()).max(axis=1) / 127.0
+        s_common = max(float(dense_rows.max()), s_pos, s_typ) / (1 << arith.EMB_MULT_BITS)
+        sec.update(_clustered_embedding(ckpt, s_common))
+        flags |= blob.FLAG_EMB_CLUSTERED
+        cfg = dataclasses.replace(cfg, flags=flags)
+    else:
+        wq, s_row = _weights(w["embeddings.word_embeddings.weight"])
+        s_common = max(float(s_row.max()), s_pos, s_typ) / (1 << arith.EMB_MULT_BITS)
+        sec[Sec.WORD_EMB] = wq.tobytes()
+        sec[Sec.WORD_MULT] = np.round(s_row / s_common).astype("<u2").tobytes()
     sec[Sec.POS_EMB] = np.clip(np.round(pos / s_pos), -127, 127).astype(np.int8).tobytes()
     sec[Sec.TYPE_EMB] = np.clip(np.round(typ / s_typ), -127, 127).astype(np.int8).tobytes()
     mp = np.zeros(1, dtype=blob.MODEL_PARAMS_DTYPE)
@@ -199,6 +252,8 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
         sec[Sec.CLS_W] = cq.tobytes()
         sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in * s_wc, logit_scale).tobytes()
 
+    if vocab is not None:
+        sec[Sec.VOCAB] = vocab
     chosen, plan_secs = planner.plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles)
     sec.update(plan_secs)
     info = dict(meta or {})

@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 
 from . import arith
-from .blob import (FLAG_CLASSIFIER, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
+from .blob import (EMB_CLUSTER_DTYPE, FLAG_CLASSIFIER, FLAG_EMB_CLUSTERED, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
                    REQUANT_DTYPE, Blob, LayerSec, Sec, layer_sec)
 
 
@@ -37,11 +37,37 @@ class Reference:
         self.cfg = cfg = blob.cfg
         d = cfg.hidden
         self.mp = blob.array(Sec.MODEL_PARAMS, MODEL_PARAMS_DTYPE)[0]
-        self.word = blob.array(Sec.WORD_EMB, np.int8, (cfg.vocab_size, d))
         self.word_mult = blob.array(Sec.WORD_MULT, "<u2")
+        self.clustered = bool(cfg.flags & FLAG_EMB_CLUSTERED)
+        if self.clustered:
+            self.perm = blob.array(Sec.EMB_PERM, "<u2").astype(np.int64)
+            self.clusters = blob.array(Sec.EMB_CLUSTERS, EMB_CLUSTER_DTYPE)
+            self.tables = blob.array(Sec.EMB_TABLES, np.int8).astype(np.int64)
+            self.proj = blob.array(Sec.EMB_PROJ, np.int8).astype(np.int64)
+        else:
+            self.word = blob.array(Sec.WORD_EMB, np.int8, (cfg.vocab_size, d))
         self.pos = blob.array(Sec.POS_EMB, np.int8, (cfg.max_pos, d))
         self.typ = blob.array(Sec.TYPE_EMB, np.int8, (cfg.type_vocab, d))
         self.ln_emb = (blob.array(Sec.EMB_LN_GAMMA, "<i4"), blob.array(Sec.EMB_LN_BETA, "<i4"))
+
+    def _words(self, ids: np.ndarray) -> np.ndarray:
+        """Word vectors in the embedding-sum scale (int64, (L, d))."""
+        wm = self.word_mult[ids].astype(np.int64)
+        if not self.clustered:
+            return self.word[ids].astype(np.int64) * wm[:, None]
+        d = self.cfg.hidden
+        out = np.empty((len(ids), d), dtype=np.int64)
+        starts = self.clusters["row_start"].astype(np.int64)
+        for i, t in enumerate(ids):
+            g = int(self.perm[t])
+            c = int(np.searchsorted(starts, g, side="right") - 1)
+            cl = self.clusters[c]
+            r, sh = int(cl["rank"]), int(cl["shift"])
+            row = self.tables[int(cl["table_offset"]) + (g - int(cl["row_start"])) * r:][:r]
+            pt = self.proj[int(cl["proj_offset"]):][: d * r].reshape(d, r)
+            acc = pt @ row
+            out[i] = (acc * wm[i] + ((1 << (sh - 1)) if sh else 0)) >> sh
+        return out
 
     def _lin(self, sid_w: int, sid_rq: int, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
         return self.blob.array(sid_w, np.int8, (n_out, n_in)), self.blob.array(sid_rq, REQUANT_DTYPE)
@@ -66,7 +92,7 @@ class Reference:
             raise InputError("token type id out of range")
 
         # Embedding sum in a common scale, then LayerNorm.
-        r = (self.word[ids].astype(np.int64) * self.word_mult[ids, None].astype(np.int64)
+        r = (self._words(ids)
              + self.pos[:L].astype(np.int64) * int(self.mp["pos_mult"])
              + self.typ[types].astype(np.int64) * int(self.mp["type_mult"]))
         h = arith.layernorm(r, *self.ln_emb)

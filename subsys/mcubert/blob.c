@@ -238,14 +238,62 @@ static void bind_linear(struct mcubert_linear *lin, const void *w, const void *r
 	lin->out = out;
 }
 
+static int spec_wanted(const struct mcubert_config *c, const struct mcub_section_spec *s)
+{
+	return (s->flag == 0 || (c->flags & s->flag)) && !(c->flags & s->noflag);
+}
+
 static const void *model_sec(const struct mcubert *mb, uint32_t id)
 {
 	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
 		if (model_specs[i].id == id) {
-			return section(mb, id, &model_specs[i]);
+			return spec_wanted(&mb->cfg, &model_specs[i]) ? section(mb, id, &model_specs[i])
+								       : NULL;
 		}
 	}
 	return NULL;
+}
+
+/* Clustered embedding: records contiguous and consistent with the section sizes (as blob.py). */
+static int bind_clusters(struct mcubert *mb)
+{
+	const struct mcubert_config *c = &mb->cfg;
+	uint32_t n_cl = 0, n_tab = 0, n_proj = 0;
+	const struct mcub_emb_cluster *cl = (const void *)find(mb->blob, MCUB_SEC_EMB_CLUSTERS, &n_cl);
+	const int8_t *tab = (const void *)find(mb->blob, MCUB_SEC_EMB_TABLES, &n_tab);
+	const int8_t *proj = (const void *)find(mb->blob, MCUB_SEC_EMB_PROJ, &n_proj);
+	uint64_t rows = 0, p_off = 0;
+	size_t k;
+
+	if (cl == NULL || tab == NULL || proj == NULL || (n_cl % sizeof(*cl)) != 0 ||
+	    n_cl / sizeof(*cl) < 1 || n_cl / sizeof(*cl) > MCUB_MAX_CLUSTERS || cl[0].table_offset != 0) {
+		return -EINVAL;
+	}
+	k = n_cl / sizeof(*cl);
+	for (size_t i = 0; i < k; i++) {
+		uint32_t end = (i + 1 < k) ? cl[i + 1].table_offset : n_tab;
+
+		if (cl[i].rank < 1 || cl[i].rank > 255 || cl[i].shift > 30 || cl[i].row_start != rows ||
+		    cl[i].proj_offset != p_off || end <= cl[i].table_offset ||
+		    ((end - cl[i].table_offset) % cl[i].rank) != 0) {
+			return -EINVAL;
+		}
+		rows += (end - cl[i].table_offset) / cl[i].rank;
+		p_off += (uint64_t)c->hidden * cl[i].rank;
+	}
+	if (p_off != n_proj || rows > 65535U) {
+		return -EINVAL;
+	}
+	for (uint32_t t = 0; t < c->vocab_size; t++) {
+		if (mb->emb_perm[t] >= rows) {
+			return -EINVAL;
+		}
+	}
+	mb->clusters = cl;
+	mb->n_clusters = (uint16_t)k;
+	mb->emb_tables = tab;
+	mb->emb_proj = proj;
+	return 0;
 }
 
 static const void *layer_sec(const struct mcubert *mb, uint16_t layer, uint32_t id)
@@ -263,7 +311,7 @@ static int check_sections(const struct mcubert *mb)
 {
 	/* every section the config calls for is present with its exact size */
 	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
-		if ((model_specs[i].flag == 0 || (mb->cfg.flags & model_specs[i].flag)) &&
+		if (spec_wanted(&mb->cfg, &model_specs[i]) &&
 		    section(mb, model_specs[i].id, &model_specs[i]) == NULL) {
 			return -EINVAL;
 		}
@@ -289,6 +337,13 @@ int mcubert_blob_bind(struct mcubert *mb)
 	mb->p = model_sec(mb, MCUB_SEC_MODEL_PARAMS);
 	mb->word_emb = model_sec(mb, MCUB_SEC_WORD_EMB);
 	mb->word_mult = model_sec(mb, MCUB_SEC_WORD_MULT);
+	mb->emb_perm = model_sec(mb, MCUB_SEC_EMB_PERM);
+	if (c->flags & MCUB_FLAG_EMB_CLUSTERED) {
+		err = bind_clusters(mb);
+		if (err) {
+			return err;
+		}
+	}
 	mb->pos_emb = model_sec(mb, MCUB_SEC_POS_EMB);
 	mb->type_emb = model_sec(mb, MCUB_SEC_TYPE_EMB);
 	mb->ln_emb.gamma = model_sec(mb, MCUB_SEC_EMB_LN_GAMMA);
@@ -324,4 +379,19 @@ int mcubert_blob_bind(struct mcubert *mb)
 		ly->ffn_res_mult = layer_sec(mb, n, MCUB_LSEC_FFN_RES_MULT);
 	}
 	return 0;
+}
+
+const void *mcubert_vocab(const struct mcubert *mb, size_t *len)
+{
+	uint32_t size = 0;
+	const uint8_t *p;
+
+	if (mb == NULL || mb->blob == NULL) {
+		return NULL;
+	}
+	p = find(mb->blob, MCUB_SEC_VOCAB, &size);
+	if (p != NULL && len != NULL) {
+		*len = size;
+	}
+	return p;
 }

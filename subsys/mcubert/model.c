@@ -164,19 +164,60 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 	}
 }
 
+/* Clustered low-rank word vector in the embedding-sum scale: (table row . projection) * wm >> shift. */
+static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
+{
+	const uint16_t d = mb->cfg.hidden;
+	uint32_t g = mb->emb_perm[id];
+	uint16_t lo = 0, hi = mb->n_clusters - 1;
+
+	while (lo < hi) { /* last cluster whose row_start <= g */
+		uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
+
+		if (mb->clusters[mid].row_start <= g) {
+			lo = mid;
+		} else {
+			hi = (uint16_t)(mid - 1);
+		}
+	}
+	const struct mcub_emb_cluster *cl = &mb->clusters[lo];
+	const uint16_t rank = cl->rank;
+	const int8_t *tr = mb->emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
+	const int8_t *pk = mb->emb_proj + cl->proj_offset;
+	const int64_t wm = mb->word_mult[id];
+	const int64_t half = cl->shift ? ((int64_t)1 << (cl->shift - 1)) : 0;
+
+	for (uint16_t k = 0; k < d; k++, pk += rank) {
+		int32_t acc = 0;
+
+		for (uint16_t r = 0; r < rank; r++) {
+			acc += (int32_t)tr[r] * pk[r];
+		}
+		row[k] = (int32_t)((acc * wm + half) >> cl->shift);
+	}
+}
+
 static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *types, uint16_t len,
 		  int32_t *row, int8_t *hidden)
 {
 	const uint16_t d = mb->cfg.hidden;
 
 	for (uint16_t t = 0; t < len; t++) {
-		const int8_t *w = mb->word_emb + (size_t)ids[t] * d;
 		const int8_t *pos = mb->pos_emb + (size_t)t * d;
 		const int8_t *ty = mb->type_emb + (size_t)(types ? types[t] : 0) * d;
-		int32_t wm = mb->word_mult[ids[t]];
 
+		if (mb->cfg.flags & MCUB_FLAG_EMB_CLUSTERED) {
+			clustered_word(mb, ids[t], row);
+		} else {
+			const int8_t *w = mb->word_emb + (size_t)ids[t] * d;
+			int32_t wm = mb->word_mult[ids[t]];
+
+			for (uint16_t k = 0; k < d; k++) {
+				row[k] = w[k] * wm;
+			}
+		}
 		for (uint16_t k = 0; k < d; k++) {
-			row[k] = w[k] * wm + pos[k] * mb->p->pos_mult + ty[k] * mb->p->type_mult;
+			row[k] += pos[k] * mb->p->pos_mult + ty[k] * mb->p->type_mult;
 		}
 		mcubert_layernorm_s32_s8(row, d, &mb->ln_emb, hidden + (size_t)t * d);
 	}

@@ -72,3 +72,26 @@ def blob_of():
         return _cache[key]
 
     return get
+
+
+def clusterize(ck, n_clusters: int = 4, rank: int = 8, seed: int = 0):
+    """The checkpoint with its word embedding replaced by a clustered low-rank one (SVD per cluster)."""
+    import numpy as np
+
+    from mcubert.checkpoint import Checkpoint
+
+    w = dict(ck.weights)
+    word = w.pop("embeddings.word_embeddings.weight")
+    rng = np.random.default_rng(seed)
+    cluster = rng.integers(0, n_clusters, size=word.shape[0])
+    row = np.zeros(word.shape[0], dtype=np.int64)
+    for c in range(n_clusters):
+        sel = np.nonzero(cluster == c)[0]
+        row[sel] = np.arange(len(sel))
+        u, s, vt = np.linalg.svd(word[sel], full_matrices=False)
+        r = min(rank + c, len(s))  # different ranks per cluster
+        w[f"embeddings.word_embeddings.table.{c}"] = (u[:, :r] * s[:r]).astype(np.float32)
+        w[f"embeddings.word_embeddings.proj.{c}"] = vt[:r].astype(np.float32)
+    w["embeddings.word_embeddings.cluster"] = cluster
+    w["embeddings.word_embeddings.row"] = row
+    return Checkpoint(dict(ck.config), w, ck.source + "+clustered")
