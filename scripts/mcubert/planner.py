@@ -165,7 +165,7 @@ def default_tiles(cfg: Config | None, L: int, sched: Schedule) -> Tiles:
         return Tiles(L, L, L)
     if sched == Schedule.TILED:
         return Tiles(min(L, 4), min(L, 4), L)
-    return Tiles(min(L, 64), min(L, 16), min(L, 64))
+    return Tiles(min(L, 8), min(L, 4), min(L, 32))  # lean exists to save memory: small groups
 
 
 def candidate_tiles(cfg: Config, L: int, sched: Schedule) -> Iterable[Tiles]:
