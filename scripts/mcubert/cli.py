@@ -579,6 +579,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
+    for name, (module, text) in DELEGATED.items():
+        p = sub.add_parser(name, help=text, add_help=False, description=f"{text} (see `mcubert {name} --help`)")
+        p.add_argument("args", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_delegate)
+
     p = sub.add_parser("info", help="describe a blob")
     p.add_argument("blob")
     p.add_argument("--json", action="store_true")
@@ -598,6 +603,19 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# Commands whose own modules parse their arguments (they have their own --help).
+DELEGATED = {
+    "train": ("mcubert.train", "train a small BERT classifier on the CPU (SST-2 style TSV)"),
+}
+
+
+def _delegate(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(DELEGATED[args.command][0])
+    return int(module.main(list(args.args)) or 0)
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     from .blob import BlobError
     from .checkpoint import CheckpointError
@@ -608,6 +626,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     errs: list[type[BaseException]] = [CliError, BlobError, CheckpointError, DataError, RuntimeErrno, QuantError,
                                        InputError]
+    try:
+        from .train import TrainError
+
+        errs.append(TrainError)
+    except ImportError:
+        pass
     try:
         from .qemu import QemuError
 
