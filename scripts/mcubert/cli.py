@@ -642,8 +642,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     ap = build_parser()
-    args = ap.parse_args(argv)
+    if argv and argv[0] in DELEGATED:  # their own parsers see every argument, --help included
+        args = argparse.Namespace(command=argv[0], args=argv[1:], func=_delegate, verbose=False)
+    else:
+        args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s: %(message)s", stream=sys.stderr)
     if not getattr(args, "func", None):
