@@ -94,7 +94,7 @@ LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 INPUT_MAGIC = 0x4942434D      # 'MCBI'
 INPUT_END_MAGIC = 0x4542434D  # 'MCBE'
 INPUT_VERSION = 1
-MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST = 0, 1, 2
+MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE = 0, 1, 2, 3
 FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN = 1, 2, 4
 DUMP_FLAGS = {"logits": FLAG_LOGITS, "pooled": FLAG_LOGITS | FLAG_POOLED,
               "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN}
@@ -663,6 +663,11 @@ def encode_input(sequences: Sequence[SeqLike], blob_len: int, mode: int = MODE_R
     """The input record the harness reads (format: tools/baremetal/harness.c)."""
     body = bytearray()
     for item in sequences:
+        if mode == MODE_TOKENIZE:  # texts
+            raw = item.encode("utf-8") if isinstance(item, str) else bytes(item)  # type: ignore[arg-type]
+            rec = struct.pack("<HH", len(raw), 0) + raw
+            body += rec + bytes(-len(rec) % 4)
+            continue
         ids, types = _split_sequence(item)
         rec = struct.pack("<HH", len(ids), 0 if types is None else 1) + ids.tobytes()
         if types is not None:
@@ -890,6 +895,8 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
             if per_op and table is not None:
                 s["per_op"] = _attribute(hist.get(k, {}), table)
             seqs[i] = s
+        elif kind == "tokids":
+            seqs[int(tok[1])]["ids"] = [int(v) for v in f.get("values", "").split(",") if v]
         elif kind in ("logits", "pooled", "hidden"):
             i = int(tok[1])
             rc, _, name = _rc_of(f)
@@ -945,6 +952,20 @@ def run(blob: bytes | Path | str, sequences: Sequence[SeqLike], target: str = "m
     if res.init.get("rc", -1) != 0:
         raise QemuError(f"mcubert_init failed on {res.target}: {res.init.get('rc_target')} "
                         f"({res.init.get('err')})")
+    return res.sequences
+
+
+def tokenize(blob: bytes | Path | str, texts: Sequence[str | bytes], target: str = "m7", max_len: int = 0,
+             timeout: float | None = None) -> list[dict[str, Any]]:
+    """Encode texts with the C tokenizer on @target, using the blob's packed vocabulary (VOCAB section).
+
+    Returns per text: rc (number of ids or a negative errno), ids, len (bytes), insns (exact, for
+    mcubert_tok_encode alone), stack_peak.
+    """
+    res = run_harness(blob, list(texts), target=target, dump="logits", timeout=timeout, max_len=max_len,
+                      mode=MODE_TOKENIZE)
+    if res.init.get("rc", -1) != 0:
+        raise QemuError(f"mcubert_init failed on {res.target}: {res.init.get('err')}")
     return res.sequences
 
 

@@ -79,10 +79,12 @@
  * returned), else an enum sh_status value (bad input, fault, ...).
  */
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <mcubert/mcubert.h>
+#include <mcubert/tokenizer.h>
 
 #include "semihost.h"
 
@@ -101,6 +103,12 @@
 #define MODE_RUN 0u
 #define MODE_INIT_ONLY 1u
 #define MODE_SELFTEST 2u
+#define MODE_TOKENIZE 3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
+#define TOK_MAX 4096u
+
+static struct mcubert_tok tok;
+static int32_t tok_ids[TOK_MAX];
+static uint8_t tok_types[TOK_MAX];
 
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
@@ -337,7 +345,7 @@ int main(void)
 	max_len = rd16(rec + 24);
 	arena_len = rd32(rec + 28);
 	if (mode != MODE_RUN && mode != MODE_INIT_ONLY &&
-	    mode != MODE_SELFTEST) {
+	    mode != MODE_SELFTEST && mode != MODE_TOKENIZE) {
 		bad_input("mode");
 	}
 	if (total_len < INPUT_HDR_LEN + 4u ||
@@ -401,6 +409,19 @@ int main(void)
 		return SH_EXIT_OK;
 	}
 	print_config(&mb.cfg);
+	if (mode == MODE_TOKENIZE) {
+		size_t vlen = 0;
+		const void *vocab = mcubert_vocab(&mb, &vlen);
+
+		rc = vocab ? mcubert_tok_init(&tok, vocab, vlen) : -ENOENT;
+		sh_puts("tok_init");
+		put_rc("rc", rc);
+		sh_putc('\n');
+		if (rc != 0) {
+			sh_puts("done n_seq=0\n");
+			return SH_EXIT_OK;
+		}
+	}
 
 	p = rec + INPUT_HDR_LEN;
 	for (uint32_t i = 0; i < n_seq; i++) {
@@ -413,6 +434,37 @@ int main(void)
 		}
 		len = rd16(p);
 		has_types = rd16(p + 2);
+		if (mode == MODE_TOKENIZE) {
+			size = (4u + len + 3u) & ~3u;
+			if (has_types != 0u || size > (uint32_t)(end - p)) {
+				bad_input("text");
+			}
+			sp = stack_paint();
+			bench_start();
+			rc = mcubert_tok_encode(&tok, (const char *)(p + 4), len, NULL, 0, tok_ids,
+						tok_types, (uint16_t)(max_len ? max_len : TOK_MAX));
+			bench_stop();
+			stack = stack_used(sp);
+			p += size;
+			sh_puts("seq ");
+			sh_put_u32(i);
+			put_rc("rc", rc);
+			sh_kv_u32("len", len);
+			sh_kv_u32("stack_peak", stack);
+			sh_kv_u32("arena_peak", 0u);
+			sh_putc('\n');
+			sh_puts("tokids ");
+			sh_put_u32(i);
+			sh_puts(" values=");
+			for (long k = 0; k < rc; k++) {
+				if (k > 0) {
+					sh_putc(',');
+				}
+				sh_put_i32(tok_ids[k]);
+			}
+			sh_putc('\n');
+			continue;
+		}
 		size = 4u + 4u * len + (has_types ? len : 0u);
 		size = (size + 3u) & ~3u;
 		if (has_types > 1u || size > (uint32_t)(end - p)) {
