@@ -104,11 +104,9 @@
 #define MODE_INIT_ONLY 1u
 #define MODE_SELFTEST 2u
 #define MODE_TOKENIZE 3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
-#define TOK_MAX 4096u
+#define TOK_MAX 4096u /* ids and type ids go to the scratch region, not to statics */
 
 static struct mcubert_tok tok;
-static int32_t tok_ids[TOK_MAX];
-static uint8_t tok_types[TOK_MAX];
 
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
@@ -438,6 +436,12 @@ int main(void)
 			size = (4u + len + 3u) & ~3u;
 			if (has_types != 0u || size > (uint32_t)(end - p)) {
 				bad_input("text");
+			}
+			int32_t *tok_ids = (int32_t *)__scratch_start__;
+			uint8_t *tok_types = (uint8_t *)(tok_ids + TOK_MAX);
+
+			if (SYM_SIZE(__scratch_max__) < TOK_MAX * 5u) {
+				bad_input("scratch");
 			}
 			sp = stack_paint();
 			bench_start();
