@@ -12,7 +12,8 @@ Schedules (all give the same bits; docs/scheduling.md):
          (greedy, like TFLM's planner).
   tiled  K and V once per layer; queries in groups of G rows: Q, context and the output projection
          for one group at a time (scores one row at a time), the residual + LayerNorm written in place;
-         the FFN on tiles of T tokens. Peak ~ 3 L d + 6 L + 5 G d.
+         the FFN on tiles of T tokens. Scores and probabilities for min(G, 4) query rows at a time (the
+         DSP kernels' row block). Peak ~ 3 L d + 24 L + 5 G d.
   lean   like tiled, but K and V are never stored: each query group recomputes them per head in blocks of
          B keys (scores pass, then context pass). Peak ~ 2 L d + G (6 L + ...) at the cost of
          recomputing K and V L/G times.
@@ -29,6 +30,7 @@ from .blob import Buf, Config, Schedule
 
 
 N_BUFS = len(Buf)
+ATTN_ROWS = 4  # tiled: query rows per attention call (the DSP kernels' row block); MCUBERT_ATTN_ROWS in C
 REGION_BIT = 31  # offsets carry their memory region in this bit
 
 
@@ -53,8 +55,9 @@ def buffer_sizes(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[Buf, in
                  Buf.P: 2 * nh * L * L, Buf.CTX: L * d, Buf.R_ATTN: 4 * L * d, Buf.F: 2 * L * f,
                  Buf.R_FFN: 4 * L * d}
     elif sched == Schedule.TILED:
-        # attention runs one query row at a time: one row of scores and probabilities
-        sizes = {Buf.H: L * d, Buf.K: L * d, Buf.V: L * d, Buf.Q: G * d, Buf.S: 4 * L, Buf.P: 2 * L,
+        # attention runs on blocks of up to ATTN_ROWS query rows: that many rows of scores and probabilities
+        A = min(G, ATTN_ROWS)
+        sizes = {Buf.H: L * d, Buf.K: L * d, Buf.V: L * d, Buf.Q: G * d, Buf.S: 4 * A * L, Buf.P: 2 * A * L,
                  Buf.R_ATTN: 4 * G * d, Buf.F: 2 * T * f, Buf.R_FFN: 4 * T * d}
     else:
         sizes = {Buf.H: L * d, Buf.H2: L * d, Buf.Q: G * d, Buf.S: 4 * G * L, Buf.P: 2 * G * L,

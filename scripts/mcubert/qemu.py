@@ -79,6 +79,16 @@ TARGETS: dict[str, Target] = {
     "m33": Target("m33", "mps2-an521", "cortex-m33", ("-mcpu=cortex-m33+nodsp", "-mthumb", "-mfloat-abi=soft")),
     # AN505 (IoTKit): an M33 with DSP (and FPU), as most M33 MCUs; same memory map.
     "m33dsp": Target("m33dsp", "mps2-an505", "cortex-m33", ("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft")),
+    # The M7 with the DSP kernels switched off: the portable C path's counts on the same core.
+    "m7p": Target("m7p", "mps2-an500", "cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=soft",
+                                                     "-DMCUBERT_PORTABLE")),
+}
+
+# Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
+# .h hashed) besides startup.c and semihost.c. kernel_test runs single kernels (mcubert.kernels_qemu).
+PROGRAMS: dict[str, tuple[str, ...]] = {
+    "harness": ("harness.c",),
+    "kernel_test": ("kernel_test.c", "kernel_calls.c", "kernel_calls.h"),
 }
 
 CROSS_CC = "arm-none-eabi-gcc"
@@ -569,25 +579,28 @@ def _function_table(elf: Path) -> tuple[list[int], list[int], list[str]]:
 
 
 def build_harness(target: str = "m7", root: Path | None = None,
-                  extra_cflags: Sequence[str] = ()) -> Harness:
+                  extra_cflags: Sequence[str] = (), program: str = "harness") -> Harness:
     """Build the bare-metal harness ELF for @target (cached by a hash of all inputs).
 
     @root is the tree holding include/ and subsys/mcubert/ (default: this
     checkout); the harness itself always comes from this checkout's tools/.
+    @program picks the main program (PROGRAMS): the harness, or the kernel tester.
     """
     check_prerequisites()
     t = _target(target)
     here = repo_root()
     root = Path(root) if root is not None else here
     bm = here / "tools" / "baremetal"
-    own_srcs = [bm / "harness.c", bm / "startup.c", bm / "semihost.c"]
-    own_files = own_srcs + [bm / "semihost.h", bm / "common.ld", bm / f"{t.machine}.ld"]
+    prog_files = [bm / f for f in PROGRAMS[program]]
+    own_srcs = [f for f in prog_files if f.suffix == ".c"] + [bm / "startup.c", bm / "semihost.c"]
+    own_files = own_srcs + [f for f in prog_files if f.suffix != ".c"] + [
+        bm / "semihost.h", bm / "common.ld", bm / f"{t.machine}.ld"]
     rt_srcs, incs, headers = _runtime_sources(root)
     cflags = [*COMMON_CFLAGS, *t.cflags, *extra_cflags]
     cc_version = _cross_cc_version()
     key = _hash(rt_srcs + headers + own_files,
                 [cc_version, *cflags, *map(str, incs), *(str(p.relative_to(root)) for p in rt_srcs)])
-    final = cache_dir() / "qemu" / f"harness-{t.name}-{key}"
+    final = cache_dir() / "qemu" / f"{program}-{t.name}-{key}"
     meta_path = final / "meta.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
@@ -626,8 +639,8 @@ def build_harness(target: str = "m7", root: Path | None = None,
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("built the %s harness in %s", t.name, final)
-    _prune(final.parent, f"harness-{t.name}-", keep=final)
-    return build_harness(target, root, extra_cflags)
+    _prune(final.parent, f"{program}-{t.name}-", keep=final)
+    return build_harness(target, root, extra_cflags, program)
 
 
 # --------------------------------------------------------------------------

@@ -21,6 +21,8 @@
 #define MCUBERT_RES_MIN (-(1L << 23))
 #define MCUBERT_RES_MAX ((1L << 23) - 1)
 #define MCUBERT_SCORE_FRAC 8
+/* tiled schedule: query rows per attention call (the DSP kernels' row block); planner.ATTN_ROWS */
+#define MCUBERT_ATTN_ROWS 4
 #define MCUBERT_PROB_MAX 32767
 #define MCUBERT_LN_INV_BITS 46
 #define MCUBERT_LN_NORM_FRAC 16
@@ -125,6 +127,52 @@ void mcubert_requant_s32_s8(const int32_t *acc, uint16_t n, int32_t mult, int32_
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
 			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
 			      int8_t *ctx, int32_t *s, int16_t *p);
+
+/*
+ * Row-batched kernels (one per file under kernels/, each with a portable and a DSP path giving
+ * the same bits; the DSP path handles 4 rows per pass over the weights, see mcubert_dsp.h).
+ */
+
+/**
+ * @brief mcubert_linear_s8() with a transposed output: yt[j * yt_stride + r] (V stored (d, L)).
+ */
+void mcubert_linear_s8_t(const int8_t *x, uint16_t rows, const struct mcubert_linear *lin, int8_t *yt,
+			 uint16_t yt_stride);
+
+/**
+ * @brief Scores of @p rows query rows: s[r * s_stride + j] = q_r . k_j over @p head_dim,
+ *        query rows @p q_stride and key rows @p k_stride bytes apart.
+ */
+void mcubert_scores_rows_s8(const int8_t *q, uint16_t rows, uint16_t q_stride, const int8_t *k,
+			    uint16_t k_stride, uint16_t len, uint16_t head_dim, int32_t *s,
+			    uint16_t s_stride);
+
+/**
+ * @brief Context of @p rows query rows from probabilities and transposed values:
+ *        ctx[r * ctx_stride + c] = sat8(requant(sum_j p[r * p_stride + j] * vt[c * vt_stride + j])).
+ */
+void mcubert_pv_rows_s16_s8(const int16_t *p, uint16_t rows, uint16_t p_stride, const int8_t *vt,
+			    uint16_t vt_stride, uint16_t len, uint16_t head_dim, int32_t mult,
+			    int32_t shift, int8_t *ctx, uint16_t ctx_stride);
+
+/**
+ * @brief acc[r * acc_stride + c] += sum_j p[r * p_stride + j] * vt[c * vt_stride + j].
+ */
+void mcubert_pv_acc_rows_s16(const int16_t *p, uint16_t rows, uint16_t p_stride, const int8_t *vt,
+			     uint16_t vt_stride, uint16_t len, uint16_t head_dim, int32_t *acc,
+			     uint16_t acc_stride);
+
+/**
+ * @brief Attention of @p rows query rows of one head: scores, softmax per row, context.
+ *
+ * @param vt The head's values transposed: (head_dim, len), rows @p vt_stride apart.
+ * @param ctx Output rows @p ctx_stride apart; may alias @p q (same stride).
+ * @param s Scratch: rows * len int32. @param p Scratch: rows * len int16.
+ */
+void mcubert_attention_rows_s8(const int8_t *q, uint16_t rows, uint16_t q_stride, const int8_t *k,
+			       uint16_t k_stride, const int8_t *vt, uint16_t vt_stride, uint16_t len,
+			       uint16_t head_dim, const struct mcub_layer_params *lp, int8_t *ctx,
+			       uint16_t ctx_stride, int32_t *s, int16_t *p);
 
 /* plan.c */
 size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan, uint16_t len,

@@ -262,21 +262,17 @@ static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_con
 
 	mcubert_linear_s8(b->h, len, &ly->q, b->q);
 	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8(b->h, len, &ly->v, b->v);
+	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		for (uint16_t i = 0; i < len; i++) {
-			mcubert_scores_s8(b->q + (size_t)i * d + hd * dh, b->k + hd * dh, len, dh, d,
-					  b->s + ((size_t)hd * len + i) * len);
-		}
+		mcubert_scores_rows_s8(b->q + hd * dh, len, d, b->k + hd * dh, d, len, dh,
+				       b->s + (size_t)hd * len * len, len);
 	}
 	for (size_t row = 0; row < (size_t)c->n_heads * len; row++) {
 		mcubert_softmax_s32_s16(b->s + row * len, len, ly->p, b->p + row * len);
 	}
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		for (uint16_t i = 0; i < len; i++) {
-			mcubert_pv_s16_s8(b->p + ((size_t)hd * len + i) * len, b->v + hd * dh, len, dh, d,
-					  ly->p->ctx_mult, ly->p->ctx_shift, b->ctx + (size_t)i * d + hd * dh);
-		}
+		mcubert_pv_rows_s16_s8(b->p + (size_t)hd * len * len, len, len, b->v + (size_t)hd * dh * len,
+				       len, len, dh, ly->p->ctx_mult, ly->p->ctx_shift, b->ctx + hd * dh, d);
 	}
 	mcubert_linear_s8_s32(b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
 	residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, len, b->h, b->h);
@@ -290,19 +286,20 @@ static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_con
 	const uint16_t dh = c->head_dim;
 
 	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8(b->h, len, &ly->v, b->v);
+	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t i0 = 0; i0 < len; i0 += group) {
 		uint16_t g = MIN(group, len - i0);
 		int8_t *hg = b->h + (size_t)i0 * d;
 
 		mcubert_linear_s8(hg, g, &ly->q, b->q);
 		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-			for (uint16_t r = 0; r < g; r++) {
-				int8_t *qr = b->q + (size_t)r * d + hd * dh;
+			/* S and P hold MCUBERT_ATTN_ROWS rows; the context overwrites exactly its queries */
+			for (uint16_t r0 = 0; r0 < g; r0 += MCUBERT_ATTN_ROWS) {
+				int8_t *qh = b->q + (size_t)r0 * d + hd * dh;
 
-				/* the context overwrites exactly the query it came from */
-				mcubert_attention_row_s8(qr, b->k + hd * dh, b->v + hd * dh, len, dh, d,
-							 ly->p, qr, b->s, b->p);
+				mcubert_attention_rows_s8(qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d, b->k + hd * dh, d,
+							  b->v + (size_t)hd * dh * len, len, len, dh, ly->p, qh, d,
+							  b->s, b->p);
 			}
 		}
 		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
@@ -345,10 +342,7 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 				uint16_t nb = MIN(block, len - j0);
 
 				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &kh, b->kb);
-				for (uint16_t r = 0; r < g; r++) {
-					mcubert_scores_s8(b->q + (size_t)r * d + hd * dh, b->kb, nb, dh, dh,
-							  b->s + (size_t)r * len + j0);
-				}
+				mcubert_scores_rows_s8(b->q + hd * dh, g, d, b->kb, dh, nb, dh, b->s + j0, len);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_softmax_s32_s16(b->s + (size_t)r * len, len, ly->p,
@@ -359,11 +353,8 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 			for (uint16_t j0 = 0; j0 < len; j0 += block) {
 				uint16_t nb = MIN(block, len - j0);
 
-				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &vh, b->vb);
-				for (uint16_t r = 0; r < g; r++) {
-					mcubert_pv_acc_s16(b->p + (size_t)r * len + j0, b->vb, nb, dh, dh,
-							   b->acc + (size_t)r * dh);
-				}
+				mcubert_linear_s8_t(h_in + (size_t)j0 * d, nb, &vh, b->vb, nb); /* (dh, nb) */
+				mcubert_pv_acc_rows_s16(b->p + j0, g, len, b->vb, nb, nb, dh, b->acc, dh);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_requant_s32_s8(b->acc + (size_t)r * dh, dh, ly->p->ctx_mult,

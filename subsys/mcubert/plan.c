@@ -26,6 +26,8 @@ size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_p
 	const size_t g = plan->q_group;
 	const size_t t = plan->ffn_tile;
 	const size_t b = plan->key_block;
+	/* the tiled schedule runs attention on blocks of up to MCUBERT_ATTN_ROWS query rows */
+	const size_t ar = plan->q_group < MCUBERT_ATTN_ROWS ? plan->q_group : MCUBERT_ATTN_ROWS;
 	const int naive = plan->schedule == MCUB_SCHED_NAIVE;
 	const int lean = plan->schedule == MCUB_SCHED_LEAN;
 	size_t n = 0;
@@ -45,10 +47,10 @@ size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_p
 		n = lean ? 0 : l * d;
 		break;
 	case MCUB_BUF_S:
-		n = naive ? 4 * nh * l * l : (lean ? 4 * g * l : 4 * l);
+		n = naive ? 4 * nh * l * l : (lean ? 4 * g * l : 4 * ar * l);
 		break;
 	case MCUB_BUF_P:
-		n = naive ? 2 * nh * l * l : (lean ? 2 * g * l : 2 * l);
+		n = naive ? 2 * nh * l * l : (lean ? 2 * g * l : 2 * ar * l);
 		break;
 	case MCUB_BUF_CTX:
 		n = naive ? l * d : 0;

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bit-exact equality on emulated Cortex-M: numpy reference == C on host == C on QEMU.
 
-mps2-an500 (Cortex-M7) for every model shape of test_bitexact.py, mps2-an385 (M3) and mps2-an521 (M33)
-for one. Skips (saying why) where arm-none-eabi-gcc or qemu-system-arm is missing.
+mps2-an500 (Cortex-M7: the DSP kernels) for every model shape of test_bitexact.py; mps2-an385 (M3) and
+mps2-an521 (M33 without DSP: the portable kernels), mps2-an505 (M33 with DSP) and the M7 with the DSP
+kernels switched off (m7p) for one. Skips (saying why) where arm-none-eabi-gcc or qemu-system-arm is missing.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def test_m7_equals_reference(blob_of, name):
     check(data, "m7", cases(cfg.vocab_size, cfg.max_seq_len))
 
 
-@pytest.mark.parametrize("target", ["m3", "m33"])
+@pytest.mark.parametrize("target", ["m3", "m33", "m33dsp", "m7p"])
 def test_other_cores_equal_reference(blob_of, target):
     _, data = blob_of("odd")
     cfg = blob.unpack(data).cfg
@@ -68,3 +69,21 @@ def test_errors_on_target_match_host(blob_of):
     assert qemu.init_errno(data[:-16]) == -errno.ENODATA
     r = qemu.run(data, [([0, 99999], None), (list(range(129)), None)], target="m7")
     assert [x["rc"] for x in r] == [-errno.ERANGE, -errno.E2BIG]
+
+
+def test_every_schedule_on_the_dsp_path(blob_of):
+    """Naive, tiled and lean schedules with tiles that split the DSP kernels' 4-row blocks and
+    column groups (query groups of 1, 3, 5 rows; key blocks of 7 and 47 keys) on the M7 and on the
+    M33 with DSP: bit-exact with the reference."""
+    from mcubert import planner
+    from mcubert.blob import Schedule
+    from mcubert.planner import Tiles
+
+    _, base = blob_of("odd")
+    for sched, tiles in ((Schedule.NAIVE, Tiles(48, 48, 48)), (Schedule.TILED, Tiles(3, 5, 48)),
+                         (Schedule.TILED, Tiles(16, 16, 48)), (Schedule.LEAN, Tiles(5, 16, 7)),
+                         (Schedule.LEAN, Tiles(1, 1, 47))):
+        data = planner.replan(base, seq_len=48, schedule=sched, tiles=tiles)
+        cfg = blob.unpack(data).cfg
+        for target in ("m7", "m33dsp"):
+            check(data, target, cases(cfg.vocab_size, 48))

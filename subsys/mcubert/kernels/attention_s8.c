@@ -6,9 +6,11 @@
 
 /*
  * Attention pieces for one query row of one head, bit-exact with mcubert.arith:
- * scores (q . k_j), softmax (base-2 exp table, int16 probabilities), context (P . V).
- * Schedules compose them: all at once per row (tiled), over key blocks (lean) or over whole
- * L x L matrices (naive).
+ * scores (q . k_j), softmax (base-2 exp table, int16 probabilities: softmax_s32_s16.c),
+ * context (P . V). Schedules compose them: all at once per row (tiled), over key blocks (lean)
+ * or over whole L x L matrices (naive). These per-row forms are portable C only; the
+ * row-batched kernels (scores_rows_s8.c, pv_rows_s16_s8.c, pv_acc_rows_s16.c,
+ * attention_rows_s8.c) have the DSP path.
  */
 
 #include "mcubert_internal.h"
@@ -24,35 +26,6 @@ void mcubert_scores_s8(const int8_t *q, const int8_t *k, uint16_t len, uint16_t 
 			acc += (int32_t)q[c] * kj[c];
 		}
 		s[j] = acc;
-	}
-}
-
-void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
-{
-	uint32_t *e = (uint32_t *)s;
-	int32_t smax = INT32_MIN;
-	uint32_t sum = 0;
-
-	for (uint16_t j = 0; j < len; j++) {
-		if (s[j] > smax) {
-			smax = s[j];
-		}
-	}
-	/* e_j = 2^(u_j) in Q15 with u_j <= 0 the base-2 exponent in Q8, in place of the scores */
-	for (uint16_t j = 0; j < len; j++) {
-		int64_t t = -mcubert_requant((int64_t)s[j] - smax, lp->score_mult, lp->score_shift);
-		int64_t n = t >> MCUBERT_SCORE_FRAC;
-		uint32_t ej = 0;
-
-		if (n < 16) {
-			ej = (uint32_t)mcubert_exp2_lut[t & ((1 << MCUBERT_SCORE_FRAC) - 1)] >> n;
-		}
-		e[j] = ej;
-		sum += ej;
-	}
-	/* int16 probabilities, scale 1/32767, rounded; they sum to ~32767 */
-	for (uint16_t j = 0; j < len; j++) {
-		p[j] = (int16_t)((e[j] * (2 * MCUBERT_PROB_MAX) + sum) / (2 * sum));
 	}
 }
 

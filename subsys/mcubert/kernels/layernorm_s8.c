@@ -4,7 +4,27 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 
-#include "mcubert_internal.h"
+/*
+ * mcubert_layernorm_s32_s8(): integer LayerNorm of one row of d int32 residual sums to int8,
+ * exactly mcubert.arith.layernorm (docs/arithmetic.md):
+ *
+ *   mean = floor((2 sum + d) / 2d), var = floor(sum (x - mean)^2 / d), std = max(isqrt(var), 1)
+ *   norm = (c * floor(2^46 / std) + 2^29) >> 30, c = x - mean       (Q16)
+ *   y    = sat8((norm * gamma + (beta << 12) + 2^27) >> 28)
+ *
+ * Ranges: residual sums and embedding sums are below 2^25 in magnitude (RES clamp 2^23 plus
+ * h * res_mult <= 2^18; embedding rows < 3 * 2^21); the portable path is exact for any int32
+ * x whose squares about the mean sum below 2^64. gamma, beta: any int32.
+ *
+ * DSP path, for rows with |x| <= 2^25, d < 2^11 and std > 2^15 (checked per row, else the
+ * portable path runs): one pass for sum(x) and sum(x^2) (SMLAL), the centred sum of squares
+ * from sum(x^2) - 2 mean sum(x) + d mean^2 (exact: every int64 intermediate stays below 2^63
+ * under these bounds), and per element norm = SMMULR((x - mean) << 2, inv) (inv < 2^31,
+ * |x - mean| <= 2^26: exact), then
+ * the 64-bit affine part by SMLAL and SSAT of its top bits (see layernorm_dsp()).
+ */
+
+#include "mcubert_dsp.h"
 
 /* floor(a / b) for b > 0 */
 static int64_t div_floor(int64_t a, int64_t b)
@@ -38,9 +58,120 @@ static uint64_t isqrt_u64(uint64_t v)
 	return res;
 }
 
+#if MCUBERT_DSP
+/* floor(sqrt(v)) for v < 2^62, exact: the bit-by-bit method from the top set bit pair */
+static uint32_t isqrt_u62(uint64_t v)
+{
+	uint64_t res = 0;
+	int b = 63 - (v >> 32 ? __builtin_clz((uint32_t)(v >> 32)) : 32 + __builtin_clz((uint32_t)v | 1));
+	uint64_t bit = (uint64_t)1 << (b & ~1);
+
+	while (bit != 0) {
+		if (v >= res + bit) {
+			v -= res + bit;
+			res = (res >> 1) + bit;
+		} else {
+			res >>= 1;
+		}
+		bit >>= 2;
+	}
+	return (uint32_t)res;
+}
+
+/* (hi:lo) += a * b, signed 32 x 32 -> 64 */
+#define SMLAL(lo, hi, a, b) __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b))
+
+/* The DSP path; 0 when the row's statistics are outside its exact range (nothing written). */
+static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln, int8_t *y)
+{
+	const int32_t *gamma = ln->gamma;
+	const int32_t *beta = ln->beta;
+	const int32_t one = 1;
+	uint32_t s_lo = 0, q_lo = 0, mag = 0;
+	int32_t s_hi = 0, q_hi = 0;
+	const int32_t *px = x;
+	int32_t t0, t1;
+
+	/* sum(x), sum(x^2) (64-bit), and OR of |x| (or |x| - 1): 11 instructions per 2 elements */
+	if (d >= 2) {
+		__asm__ volatile("1:	ldrd	%[t0], %[t1], [%[p]], #8\n"
+				 "	smlal	%[slo], %[shi], %[t0], %[one]\n"
+				 "	smlal	%[qlo], %[qhi], %[t0], %[t0]\n"
+				 "	eor	%[t0], %[t0], %[t0], asr #31\n"
+				 "	orr	%[mag], %[mag], %[t0]\n"
+				 "	smlal	%[slo], %[shi], %[t1], %[one]\n"
+				 "	smlal	%[qlo], %[qhi], %[t1], %[t1]\n"
+				 "	eor	%[t1], %[t1], %[t1], asr #31\n"
+				 "	orr	%[mag], %[mag], %[t1]\n"
+				 "	cmp	%[p], %[end]\n"
+				 "	bne	1b\n"
+				 : [slo] "+r"(s_lo), [shi] "+r"(s_hi), [qlo] "+r"(q_lo), [qhi] "+r"(q_hi),
+				   [mag] "+r"(mag), [p] "+r"(px), [t0] "=&r"(t0), [t1] "=&r"(t1)
+				 : [one] "r"(one), [end] "r"(x + (d & ~1U))
+				 : "cc", "memory");
+	}
+	if (d & 1) {
+		int32_t xk = x[d - 1];
+
+		SMLAL(s_lo, s_hi, xk, one);
+		SMLAL(q_lo, q_hi, xk, xk);
+		mag |= (uint32_t)(xk ^ (xk >> 31));
+	}
+	const int64_t sum = (int64_t)(((uint64_t)(uint32_t)s_hi << 32) | s_lo);
+	const int64_t sq = (int64_t)(((uint64_t)(uint32_t)q_hi << 32) | q_lo);
+
+	if (mag >= (1U << 25) || d >= (1U << 11)) {
+		return 0;
+	}
+	/* |2 sum + d| < 2^37: mean by 32-bit division when it fits */
+	int64_t num = 2 * sum + d;
+	int32_t mean;
+
+	if (num >= INT32_MIN && num <= INT32_MAX) {
+		int32_t q = (int32_t)num / (2 * (int32_t)d);
+
+		mean = q - ((int32_t)num < q * 2 * (int32_t)d);
+	} else {
+		mean = (int32_t)div_floor(num, 2 * (int64_t)d);
+	}
+	/* |x|, |mean| <= 2^25 and d < 2^11: sq, 2 mean sum, d mean^2 < 2^62, sum (x - mean)^2 < 2^63 */
+	uint64_t css = (uint64_t)(sq - 2 * (int64_t)mean * sum + (int64_t)d * ((int64_t)mean * mean));
+	uint64_t var = css / d;
+
+	if (var < (((uint64_t)1 << 15) + 1) * (((uint64_t)1 << 15) + 1)) {
+		return 0; /* std <= 2^15: 2^46 / std would not fit 31 bits */
+	}
+	uint32_t std = isqrt_u62(var); /* > 2^15 */
+
+	const int32_t inv = (int32_t)(((uint64_t)1 << MCUBERT_LN_INV_BITS) / std);
+	const int32_t mean4 = mean * 4;
+	const int32_t c4096 = 1 << (MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC - MCUBERT_LN_BETA_FRAC);
+
+	for (uint16_t k = 0; k < d; k++) {
+		/* norm = floor((c * inv + 2^29) / 2^30) = floor((4c * inv + 2^31) / 2^32) */
+		int32_t norm = mcubert_smmulr(x[k] * 4 - mean4, inv);
+		/* a = 2^27 + beta * 2^12 + norm * gamma (int64), then y = sat8(a >> 28) */
+		uint32_t lo = 1U << 27;
+		int32_t hi = 0;
+
+		SMLAL(lo, hi, beta[k], c4096);
+		SMLAL(lo, hi, norm, gamma[k]);
+		hi = __ssat(hi, 5); /* [-16, 15]: a >> 28 saturates the same way */
+		y[k] = (int8_t)__ssat((int32_t)(((uint32_t)hi << 4) | (lo >> 28)), 8);
+	}
+	return 1;
+}
+#undef SMLAL
+#endif
+
 void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln,
 			      int8_t *y)
 {
+#if MCUBERT_DSP
+	if (layernorm_dsp(x, d, ln, y)) {
+		return;
+	}
+#endif
 	const int sh = MCUBERT_LN_INV_BITS - MCUBERT_LN_NORM_FRAC;
 	const int sh2 = MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC;
 	int64_t sum = 0;

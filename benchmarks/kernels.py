@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Exact instruction counts of the kernels: BERT-tiny on emulated Cortex-M cores, DSP path vs portable path.
+
+BERT-tiny shape (2 layers, hidden 128, 2 heads, FFN 512; random weights, calibrated like the tests'
+build_blob("tiny", 512)), one inference of L = 64, 128, 256, 512 tokens (ids as `mcubert bench`), on:
+
+  m7      Cortex-M7 (mps2-an500), DSP kernels (SMLAD...)
+  m7p     the same core and build with the DSP kernels switched off (-DMCUBERT_PORTABLE)
+  m3      Cortex-M3 (mps2-an385), portable kernels
+  m33     Cortex-M33 without DSP (mps2-an521), portable kernels
+  m33dsp  Cortex-M33 with DSP (mps2-an505), DSP kernels
+
+Per run: total instructions (exact, QEMU TCG plugin), instructions per op group (from the per-function
+histogram), MACs, matrix-product instructions per MAC and the SMLAD bound (MACs / 2: one dual 16-bit
+MAC per instruction), softmax instructions per score, the ratio to the CMSIS-NN anchors (m7) and to the
+portable path on the same core (m7 / m7p), kernel flash (bytes of every symbol defined by
+subsys/mcubert/kernels/*.c that the linked image keeps, via pyelftools) and RAM (stack peak of the
+inference, which holds the DSP kernels' packing buffers; the arena is the blob's plan, the same for
+every path).
+
+  python benchmarks/kernels.py [--quick] [--targets m7,m3] [--lengths 128,512] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mcubert import blob, checkpoint, qemu, quantize
+from mcubert.cli import macs_per_inference
+
+TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")
+LENGTHS = (64, 128, 256, 512)
+DSP_TARGETS = {"m7", "m33dsp"}
+# CMSIS-NN instruction counts of the same model on the M7 (the issue's anchors)
+CMSIS_NN = {64: 73.3e6, 128: 172.3e6, 256: 444.9e6, 512: 1283.6e6}
+
+GROUPS = {
+    "matmul": ("mcubert_linear", "mcubert_mm", "mcubert_pack4", "mcubert_scores", "mcubert_pv",
+               "mcubert_attention_rows", "mcubert_attention_row_s8"),
+    "softmax": ("mcubert_softmax",),
+    "layernorm": ("mcubert_layernorm", "__aeabi_uldivmod", "__udivmoddi4", "__aeabi_ldivmod", "isqrt",
+                  "layernorm_dsp"),
+    "act": ("mcubert_act_interp",),
+}
+
+
+def make_blob(L: int = 512) -> bytes:
+    """BERT-tiny, random weights, as tests/python/conftest.py:build_blob("tiny", L)."""
+    ck = checkpoint.random_checkpoint(vocab_size=30522, hidden=128, n_layers=2, n_heads=2, ffn=512, n_labels=2,
+                                      max_pos=max(512, L), seed=0)
+    rng = np.random.default_rng(1)
+    seqs = [(rng.integers(0, 30522, size=n), rng.integers(0, 2, size=n)) for n in (3, 17, L)]
+    return quantize.quantize(ck, quantize.calibrate(ck, seqs), L)
+
+
+def group_of(fn: str) -> str:
+    for g, prefixes in GROUPS.items():
+        if fn.startswith(prefixes):
+            return g
+    return "other"
+
+
+def kernel_flash(target: str) -> int:
+    """Bytes of the kernels (subsys/mcubert/kernels/*.c) in the linked harness image of @target."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    def symbols(path: Path, defined_only: bool) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with path.open("rb") as f:
+            for sec in ELFFile(f).iter_sections():
+                if not isinstance(sec, SymbolTableSection):
+                    continue
+                for s in sec.iter_symbols():
+                    if s["st_info"]["type"] not in ("STT_FUNC", "STT_OBJECT") or not s.name:
+                        continue
+                    if defined_only and s["st_shndx"] == "SHN_UNDEF":
+                        continue
+                    out[s.name] = max(out.get(s.name, 0), int(s["st_size"]))
+        return out
+
+    h = qemu.build_harness(target)
+    names: set[str] = set()
+    for obj in h.elf.parent.glob("subsys__mcubert__kernels__*.o"):
+        names |= set(symbols(obj, True))
+    linked = symbols(h.elf, True)
+    return sum(size for name, size in linked.items() if name in names)
+
+
+def measure(data: bytes, target: str, L: int) -> dict:
+    cfg = blob.unpack(data).cfg
+    rng = np.random.default_rng(0)  # the ids `mcubert bench --seq-len L` uses
+    ids = rng.integers(1000, min(cfg.vocab_size, 30000), size=L)
+    r = qemu.run(data, [(ids.tolist(), None)], target=target, per_op=True)[0]
+    if r["rc"] != 0:
+        raise SystemExit(f"inference failed on {target}: {r['err']}")
+    groups = dict.fromkeys((*GROUPS, "other"), 0)
+    for fn, n in r["per_op"].items():
+        groups[group_of(fn)] += int(n)
+    # per_op sums to insns_raw (the marker pair's calibration included): report it against insns
+    groups["other"] -= int(r["insns_raw"]) - int(r["insns"])
+    macs = macs_per_inference(cfg, L)
+    scores = cfg.n_layers * cfg.n_heads * L * L
+    row = {"target": target, "path": "dsp" if target in DSP_TARGETS else "portable", "seq_len": L,
+           "insns": int(r["insns"]), "per_group": groups, "per_op": r["per_op"], "macs": macs,
+           "smlad_bound": macs // 2, "matmul_per_mac": groups["matmul"] / macs,
+           "insns_per_mac": int(r["insns"]) / macs, "softmax_per_score": groups["softmax"] / scores,
+           "stack_peak": int(r["stack_peak"]), "arena_peak": int(r["arena_peak"]),
+           "static_ram": int(r["static_ram"]), "label": r["label"]}
+    if target == "m7":
+        row["cmsis_nn"] = CMSIS_NN.get(L)
+        row["vs_cmsis_nn"] = CMSIS_NN[L] / row["insns"] if L in CMSIS_NN else None
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--targets", default=",".join(TARGETS), help="comma-separated (default: all)")
+    ap.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="comma-separated sequence lengths")
+    ap.add_argument("--quick", action="store_true", help="m7 and m7p at 128 tokens only")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    args = ap.parse_args()
+    targets = ["m7", "m7p"] if args.quick else [t for t in args.targets.split(",") if t]
+    lengths = [128] if args.quick else [int(v) for v in args.lengths.split(",") if v]
+    missing = qemu.missing_prerequisites()
+    if missing:
+        sys.exit("QEMU/Arm toolchain missing: " + ", ".join(missing))
+    data = make_blob(max(512, max(lengths)))
+    rows = [measure(data, t, L) for t in targets for L in lengths]
+    by = {(r["target"], r["seq_len"]): r for r in rows}
+    for r in rows:
+        if r["target"] == "m7" and ("m7p", r["seq_len"]) in by:
+            r["vs_portable"] = by[("m7p", r["seq_len"])]["insns"] / r["insns"]
+        if r["target"] == "m33dsp" and ("m33", r["seq_len"]) in by:
+            r["vs_portable"] = by[("m33", r["seq_len"])]["insns"] / r["insns"]
+    flash = {t: kernel_flash(t) for t in targets}
+    for r in rows:
+        r["kernel_flash"] = flash[r["target"]]
+    if args.json:
+        print(json.dumps({"model": "bert-tiny (2/128/2/512)", "rows": rows}, indent=1))
+        return
+    print("BERT-tiny (2 layers, hidden 128, 2 heads, FFN 512), one inference, exact QEMU instruction counts")
+    hdr = (f"{'target':7s} {'L':>4s} {'instructions':>14s} {'matmul':>13s} {'/MAC':>5s} {'softmax':>11s} {'/score':>6s}"
+           f" {'layernorm':>10s} {'act':>10s} {'other':>10s} {'MACs':>12s} {'SMLAD bnd':>12s}"
+           f" {'vs CMSIS':>8s} {'vs port.':>8s} {'stack':>6s} {'flash':>6s}")
+    print(hdr)
+    print("-" * len(hdr))
+    for r in rows:
+        g = r["per_group"]
+        cm = f"{r['vs_cmsis_nn']:.2f}x" if r.get("vs_cmsis_nn") else "-"
+        vp = f"{r['vs_portable']:.2f}x" if r.get("vs_portable") else "-"
+        print(f"{r['target']:7s} {r['seq_len']:4d} {r['insns']:14,} {g['matmul']:13,} {r['matmul_per_mac']:5.2f}"
+              f" {g['softmax']:11,} {r['softmax_per_score']:6.1f} {g['layernorm']:10,} {g['act']:10,}"
+              f" {g['other']:10,} {r['macs']:12,} {r['smlad_bound']:12,} {cm:>8s} {vp:>8s}"
+              f" {r['stack_peak']:6,} {r['kernel_flash']:6,}")
+    print("matmul: linear layers, Q.K^T and P.V with their packing and requantisation; /MAC over all MACs.")
+    print("vs CMSIS: CMSIS-NN anchor / instructions (M7); vs port.: same core with the portable kernels "
+          "(m7p for m7, m33 for m33dsp).")
+    print("stack: bytes of stack the inference used (DSP: includes the kernels' packing buffers); "
+          "flash: kernel code + tables in the image.")
+    print(f"arena (memory plan, every path): {rows[0]['arena_peak']:,} bytes at max_seq_len 512.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * mcubert_softmax_s32_s16(): softmax of one row of attention scores into int16 probabilities,
+ * scale 1/32767, exactly mcubert.arith.softmax_exp + softmax_probs:
+ *
+ *   z_j = s_j - max(s)                                  (<= 0)
+ *   t_j = -requant(z_j, score_mult, score_shift)        (base-2 exponent, Q8, >= 0)
+ *   e_j = EXP2_LUT[t_j & 255] >> (t_j >> 8), 0 once t_j >> 8 >= 16   (Q15)
+ *   p_j = (e_j * 65534 + sum(e)) / (2 * sum(e))         (uint32 arithmetic, rounded)
+ *
+ * Ranges: |s| <= 2^30 (scores of int8 q, k: |s| <= head_dim * 2^14); len <= 65535 keeps
+ * e_j * 65534 + sum(e) < 2^32. @p s is overwritten with e. One udiv per element (no 64-bit
+ * division anywhere).
+ *
+ * DSP path (score_shift >= 33, the usual case): t_j = (2^k - 1 - a - floor(z_j * m / 2^32)) >> k
+ * with a = 2^(shift-33), k = shift-32 (the exact negation of the SMMLA form of requant()), then
+ * USAT to 13 bits so that the shift t >> 8 stays below 32 while every t >= 4096 still gives 0.
+ * Other shifts take the portable int64 expression.
+ */
+
+#include "mcubert_dsp.h"
+
+#if MCUBERT_DSP
+static MCUBERT_ALWAYS_INLINE int32_t smmul(int32_t x, int32_t m)
+{
+	int32_t r;
+
+	__asm__("smmul %0, %1, %2" : "=r"(r) : "r"(x), "r"(m));
+	return r;
+}
+#endif
+
+void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
+{
+	uint32_t *e = (uint32_t *)s;
+	int32_t smax = INT32_MIN;
+	uint32_t sum = 0;
+	uint16_t j = 0;
+
+#if MCUBERT_DSP
+	if (lp->score_shift >= 33 && len >= 2) {
+		const int32_t m = lp->score_mult;
+		const int32_t k = lp->score_shift - 32;
+		const int32_t c = (int32_t)((1UL << k) - 1 - (1UL << (k - 1)));
+		const uint16_t *lut = mcubert_exp2_lut;
+		const int32_t *end2 = s + (len & ~1U);
+		const int32_t *sp;
+		uint32_t *ep;
+		int16_t *pp;
+
+		for (sp = s; sp != end2; sp += 2) {
+			int32_t a = sp[0], b = sp[1];
+
+			smax = a > smax ? a : smax;
+			smax = b > smax ? b : smax;
+		}
+		if (len & 1) {
+			smax = s[len - 1] > smax ? s[len - 1] : smax;
+		}
+		for (sp = s, ep = e; sp != end2; sp += 2, ep += 2) {
+			uint32_t u0 = (uint32_t)__usat((c - smmul(sp[0] - smax, m)) >> k, 13);
+			uint32_t u1 = (uint32_t)__usat((c - smmul(sp[1] - smax, m)) >> k, 13);
+			uint32_t e0 = (uint32_t)lut[u0 & 255] >> (u0 >> 8);
+			uint32_t e1 = (uint32_t)lut[u1 & 255] >> (u1 >> 8);
+
+			ep[0] = e0;
+			ep[1] = e1;
+			sum += e0 + e1;
+		}
+		if (len & 1) {
+			uint32_t u = (uint32_t)__usat((c - smmul(s[len - 1] - smax, m)) >> k, 13);
+
+			e[len - 1] = (uint32_t)lut[u & 255] >> (u >> 8);
+			sum += e[len - 1];
+		}
+		const uint32_t sum2 = 2 * sum;
+		const uint32_t *eend = e + (len & ~1U);
+		uint32_t two_max = 2 * MCUBERT_PROB_MAX;
+
+		__asm__("" : "+r"(two_max)); /* one MLA, not two shifted adds */
+		for (ep = e, pp = p; ep != eend; ep += 2, pp += 2) {
+			uint32_t a = ep[0], b = ep[1];
+
+			pp[0] = (int16_t)((a * two_max + sum) / sum2);
+			pp[1] = (int16_t)((b * two_max + sum) / sum2);
+		}
+		if (len & 1) {
+			p[len - 1] = (int16_t)((e[len - 1] * (2 * MCUBERT_PROB_MAX) + sum) / sum2);
+		}
+		return;
+	}
+#endif
+	for (j = 0; j < len; j++) {
+		if (s[j] > smax) {
+			smax = s[j];
+		}
+	}
+	/* e_j = 2^(u_j) in Q15 with u_j <= 0 the base-2 exponent in Q8, in place of the scores */
+	for (j = 0; j < len; j++) {
+		int64_t t = -mcubert_requant((int64_t)s[j] - smax, lp->score_mult, lp->score_shift);
+		int64_t n = t >> MCUBERT_SCORE_FRAC;
+		uint32_t ej = 0;
+
+		if (n < 16) {
+			ej = (uint32_t)mcubert_exp2_lut[t & ((1 << MCUBERT_SCORE_FRAC) - 1)] >> n;
+		}
+		e[j] = ej;
+		sum += ej;
+	}
+	/* int16 probabilities, scale 1/32767, rounded; they sum to ~32767 */
+	for (j = 0; j < len; j++) {
+		p[j] = (int16_t)((e[j] * (2 * MCUBERT_PROB_MAX) + sum) / (2 * sum));
+	}
+}
