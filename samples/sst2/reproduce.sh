@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Reproduce the shipped compressed SST-2 model (samples/sst2/compressed/model.pt) from ../shared/data:
+#   1. the uncompressed BERT-tiny-shape student (samples/sst2/model; retrained only with RETRAIN=1),
+#   2. search: token importance, cluster assignment (stage 1) and ranks under the budget (stage 2),
+#   3. fine-tuning with distillation from the uncompressed student,
+#   4. conversion to an int8 blob and its accuracy on the C runtime (needs a converter that takes
+#      clustered low-rank embeddings),
+#   5. with BASELINES=1: the SVD and vocabulary-pruning baselines at the same budget and the comparison table.
+#
+# Everything runs on the CPU in one thread; on the 2-core development machine step 1 takes ~10 min,
+# step 2 ~2 min, step 3 ~7 min (2 epochs), each baseline ~7 min.
+#
+#   samples/sst2/reproduce.sh            # WORK=/tmp/mcubert-sst2-compress by default
+#   RETRAIN=1 BASELINES=1 samples/sst2/reproduce.sh
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+DATA="${MCUBERT_DATA:-$ROOT/../shared/data}"
+WORK="${WORK:-/tmp/mcubert-sst2-compress}"
+SEED="${SEED:-0}"
+export PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}"
+export MCUBERT_DATA="$DATA"
+PY="${PYTHON:-python3}"
+mkdir -p "$WORK"
+
+# The compression settings of the shipped model (see samples/sst2/compressed/README.md).
+COMPRESS_ARGS=(--ratio 7 --max-pos 128 --clusters 16,32,64 --importance fisher --unseen-share 0.02
+               --epochs 2 --lr 1e-4 --emb-lr 1e-3 --kd-alpha 1.0 --kd-temperature 2 --hidden-mse 1.0
+               --eval-every 500 --seed "$SEED")
+
+# 1. the uncompressed student (the teacher)
+TEACHER="$HERE/model"
+if [[ "${RETRAIN:-0}" == 1 ]]; then
+    TEACHER="$WORK/student"
+    "$PY" -m mcubert.train --out "$TEACHER" --init-from "$DATA/weights/all-MiniLM-L6-v2" \
+        --init-encoder random --init-layers spread --epochs 2 --batch-size 32 --max-len 64 --lr 5e-4 \
+        --emb-lr 5e-4 --eval-every 700 --save-every 0 --seed "$SEED" --no-progress
+fi
+
+# 2 + 3. search, then distillation fine-tuning (resumable: rerun with --resume after an interruption)
+"$PY" -m mcubert.compress compress --teacher "$TEACHER" --out "$WORK/clustered" "${COMPRESS_ARGS[@]}" \
+    --save-dtype float16 --no-progress ${RESUME:+--resume}
+mkdir -p "$HERE/compressed"
+cp "$WORK/clustered/model.pt" "$HERE/compressed/model.pt"
+"$PY" -m mcubert.compress info "$HERE/compressed/model.pt"
+"$PY" -m mcubert.compress eval "$HERE/compressed/model.pt"
+
+# 4. int8 blob and its accuracy on the C runtime
+if grep -q clustered "$ROOT/scripts/mcubert/quantize.py"; then
+    "$PY" -m mcubert convert "$HERE/compressed/model.pt" -o "$WORK/sst2-compressed.mcub" \
+        --vocab "$DATA/vocab/bert-base-uncased-vocab.txt" --calib "$HERE/calib.txt"
+    "$PY" -m mcubert eval "$WORK/sst2-compressed.mcub" --data "$DATA/glue/SST-2/dev.tsv" --engine c
+else
+    echo "int8 blob: n/a (the converter does not take clustered low-rank embeddings yet)"
+fi
+
+# 5. baselines at the same budget, and the table
+if [[ "${BASELINES:-0}" == 1 ]]; then
+    for m in svd prune; do
+        "$PY" -m mcubert.compress compress --method "$m" --teacher "$TEACHER" --out "$WORK/$m" \
+            "${COMPRESS_ARGS[@]}" --no-progress ${RESUME:+--resume}
+    done
+    "$PY" "$ROOT/benchmarks/compression.py" --runs "$WORK" --teacher "$TEACHER"
+fi

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Smoke tests of the clustered low-rank embedding (mcubert.compress): the module, the SVD
+initialisation, the budgeted search, the contract file format and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    import mcubert  # noqa: F401
+except ImportError:  # running from a checkout without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from mcubert import compress  # noqa: E402
+from mcubert.compress import ClusteredLowRankEmbedding  # noqa: E402
+
+EMB = "bert.embeddings.word_embeddings."
+
+
+def _random_module(V: int = 97, d: int = 16, K: int = 4, seed: int = 0) -> ClusteredLowRankEmbedding:
+    g = torch.Generator().manual_seed(seed)
+    cluster = torch.randint(0, K, (V,), generator=g)
+    cluster[:K] = torch.arange(K)  # none empty
+    E = torch.randn(V, d, generator=g)
+    ranks = [1 + i * (d - 1) // max(K - 1, 1) for i in range(K)]
+    return compress.ClusteredLowRankEmbedding.from_dense(E, cluster, ranks)
+
+
+def test_forward_equals_dense_equivalent() -> None:
+    mod = _random_module()
+    with torch.no_grad():  # train the factors a little away from the SVD init: any values must agree
+        for t in mod.table:
+            t.add_(0.1 * torch.randn_like(t))
+    sd = {EMB + k: v for k, v in mod.state_dict().items()}
+    dense = compress.dense_equivalent(sd)
+    ids = torch.randint(0, mod.num_embeddings, (3, 11))
+    out = mod(ids)
+    assert out.shape == (3, 11, 16)
+    torch.testing.assert_close(out, torch.nn.functional.embedding(ids, dense), rtol=0, atol=1e-6)
+    torch.testing.assert_close(mod.dense(), dense, rtol=0, atol=1e-6)
+    # gradients reach every table row that was used, and the projections
+    mod(ids).sum().backward()
+    used = set(ids.flatten().tolist())
+    for t in used:
+        c, r = int(mod.cluster[t]), int(mod.row[t])
+        assert mod.table[c].grad[r].abs().sum() > 0
+
+
+def test_full_rank_svd_reproduces_the_table() -> None:
+    g = torch.Generator().manual_seed(1)
+    V, d = 50, 8
+    E = torch.randn(V, d, generator=g)
+    cluster = torch.tensor([i % 3 for i in range(V)])
+    w = torch.rand(V, generator=g)
+    mod = ClusteredLowRankEmbedding.from_dense(E, cluster, [d, d, d], importance=w)
+    torch.testing.assert_close(mod.dense(), E, rtol=0, atol=1e-5)
+    # truncated: the error is the sum of the discarded weighted singular values
+    mod2 = ClusteredLowRankEmbedding.from_dense(E, cluster, [2, 3, 4], importance=w)
+    err = (w[:, None].double() * (mod2.dense().detach().double() - E.double()) ** 2).sum()
+    s2s, _, norms = compress.cluster_spectra(E, w.double(), cluster, 3)
+    assert float(err) == pytest.approx(compress._error_at(s2s, norms, [2, 3, 4]), rel=1e-4)
+
+
+def test_svd_in_a_metric() -> None:
+    g = torch.Generator().manual_seed(3)
+    V, d = 40, 6
+    E = torch.randn(V, d, generator=g)
+    A = torch.randn(d, d, generator=g)
+    L = compress.metric_factor((A @ A.T).numpy(), 0.1)
+    cluster = torch.tensor([i % 2 for i in range(V)])
+    full = ClusteredLowRankEmbedding.from_dense(E, cluster, [d, d], metric_l=L)
+    torch.testing.assert_close(full.dense(), E, rtol=0, atol=1e-4)
+    low = ClusteredLowRankEmbedding.from_dense(E, cluster, [2, 3], metric_l=L)
+    torch.testing.assert_close(low.proj[0].norm(dim=1), torch.ones(2))  # balanced: unit projection rows
+    # the error in the metric is the discarded spectrum of E L, and below the plain SVD's
+    err_m = (((low.dense().detach().double() - E.double()) @ L) ** 2).sum()
+    s2s, _, norms = compress.cluster_spectra(E.double() @ L, torch.ones(V, dtype=torch.float64), cluster, 2)
+    assert float(err_m) == pytest.approx(compress._error_at(s2s, norms, [2, 3]), rel=1e-4)
+    plain = ClusteredLowRankEmbedding.from_dense(E, cluster, [2, 3])
+    assert float(err_m) <= float((((plain.dense().detach().double() - E.double()) @ L) ** 2).sum()) + 1e-9
+
+
+@pytest.mark.parametrize("units", [3_000, 9_000, 40_000])
+def test_search_respects_the_budget(units: int) -> None:
+    g = torch.Generator().manual_seed(2)
+    V, d = 400, 32
+    E = torch.randn(V, 6, generator=g) @ torch.randn(6, d, generator=g) + 0.1 * torch.randn(V, d, generator=g)
+    w = torch.rand(V, generator=g).double() ** 3
+    budget = compress.Budget(units=units, kind="params", total=units, fixed=0)
+    fit, hist = compress.search_clusters(E, w, budget, 8, bands=(50, 150), seed=0, iters=4, progress=False)
+    used = sum((n + d) * r for n, r in zip(fit.sizes, fit.ranks))
+    assert used == fit.units <= units
+    assert sum(fit.sizes) == V and min(fit.ranks) >= 1
+    assert fit.error <= hist[0]["error"] + 1e-9  # refinement never returns worse than its start
+    mod = ClusteredLowRankEmbedding.from_dense(E, fit.cluster, fit.ranks, w)
+    assert mod.n_params() == used
+    # more budget, no more error
+    if units < 40_000:
+        fit2, _ = compress.search_clusters(E, w, compress.Budget(units * 2, "params", units * 2, 0), 8,
+                                           bands=(50, 150), seed=0, iters=4, progress=False)
+        assert fit2.error <= fit.error
+
+
+def test_rank_allocation_is_greedy_optimal_on_concave_gains() -> None:
+    s2s = [torch.tensor([9.0, 4.0, 1.0, 0.5]), torch.tensor([5.0, 5.0, 5.0, 0.1])]
+    ranks, price = compress.allocate_ranks(s2s, [10, 10], 4, units=(10 + 4) * 5)
+    assert sum((10 + 4) * r for r in ranks) <= (10 + 4) * 5
+    assert ranks == [2, 3] and price > 0
+    with pytest.raises(compress.CompressError):
+        compress.allocate_ranks(s2s, [10, 10], 4, units=20)
+
+
+def _tiny_model(V: int = 60, d: int = 16):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=V, hidden_size=d, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                     max_position_embeddings=32, num_labels=2, id2label={0: "negative", 1: "positive"},
+                     label2id={"negative": 0, "positive": 1})
+    return BertForSequenceClassification(cfg).eval()
+
+
+def test_save_load_round_trip_in_the_contract_format(tmp_path: Path) -> None:
+    teacher = _tiny_model()
+    E = teacher.bert.embeddings.word_embeddings.weight.detach()
+    cluster = torch.tensor([i % 3 for i in range(E.shape[0])])
+    emb = ClusteredLowRankEmbedding.from_dense(E, cluster, [4, 2, 1])
+    student = compress.compressed_student(teacher, emb, max_pos=16).eval()
+    path = tmp_path / "model.pt"
+    compress.save_compressed(path, student, compress.model_config(student))
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    sd, cfg = raw["state_dict"], raw["config"]
+    assert EMB + "weight" not in sd
+    assert sd[EMB + "cluster"].dtype == torch.int64 and sd[EMB + "cluster"].shape == (60,)
+    assert sd[EMB + "row"].dtype == torch.int64
+    assert [tuple(sd[EMB + f"table.{i}"].shape) for i in range(3)] == [(20, 4), (20, 2), (20, 1)]
+    assert [tuple(sd[EMB + f"proj.{i}"].shape) for i in range(3)] == [(4, 16), (2, 16), (1, 16)]
+    assert cfg["mcubert_embedding"] == {"kind": "clustered_low_rank", "clusters": 3, "ranks": [4, 2, 1],
+                                        "sizes": [20, 20, 20]}
+    assert cfg["max_position_embeddings"] == 16
+    config, sd2 = compress.load_compressed(path)
+    torch.testing.assert_close(compress.dense_equivalent(sd2), emb.dense().detach())
+    _, again = compress.load_any(path)
+    ids = torch.tensor([[2, 7, 33, 59, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(again(input_ids=ids).logits, student(input_ids=ids).logits)
+    # float16 storage halves the file and stays close
+    compress.save_compressed(tmp_path / "half.pt", student, compress.model_config(student), dtype=torch.float16)
+    _, half = compress.load_any(tmp_path / "half.pt")
+    with torch.no_grad():
+        torch.testing.assert_close(half(input_ids=ids).logits, student(input_ids=ids).logits, atol=5e-3, rtol=0)
+
+
+def _write_task(root: Path) -> dict[str, Path]:
+    pos, neg = ["good", "great", "fine", "fun"], ["bad", "awful", "dull", "weak"]
+    fill = ["the", "a", "film", "movie", "is", "was", "very", "and", "story", "plot", "it", "not"]
+    extra = [f"w{i}" for i in range(40)]  # rare words, a tail for the clusters
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", "."] + pos + neg + fill + extra
+    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    rng = random.Random(1)
+
+    def rows(n: int) -> str:
+        out = ["sentence\tlabel"]
+        for _ in range(n):
+            y = rng.randint(0, 1)
+            words = [rng.choice(fill + extra[:10]) for _ in range(rng.randint(2, 8))]
+            words.insert(rng.randint(0, len(words)), rng.choice(pos if y else neg))
+            out.append(" ".join(words) + " \t" + str(y))
+        return "\n".join(out) + "\n"
+
+    (root / "train.tsv").write_text(rows(160))
+    (root / "dev.tsv").write_text(rows(40))
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64, num_labels=2,
+                     id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})
+    BertForSequenceClassification(cfg).save_pretrained(str(root / "teacher"))
+    return {"train": root / "train.tsv", "dev": root / "dev.tsv", "vocab": root / "vocab.txt",
+            "teacher": root / "teacher"}
+
+
+def test_compress_end_to_end_and_resume(tmp_path: Path) -> None:
+    f = _write_task(tmp_path)
+    common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
+              "--teacher", str(f["teacher"])]
+    search = ["--param-budget", "0", "--clusters", "2,4", "--bands", "8,20", "--max-pos", "32", "--iters", "3"]
+    from mcubert.compress import nonword_params
+
+    cfg = json.loads((f["teacher"] / "config.json").read_text())
+    budget = nonword_params(cfg, 32) + 900
+    search[1] = str(budget)
+    out = tmp_path / "run"
+    assert compress.main(["compress", "--out", str(out), "--epochs", "3", "--max-steps", "12", "--eval-every", "5", "--save-every",
+                          "4", "--stop-after", "8"] + search + common) == 0
+    assert (out / compress.STATE_FILE).is_file()
+    assert compress.main(["compress", "--out", str(out), "--epochs", "3", "--max-steps", "12", "--eval-every", "5", "--resume"]
+                         + search + common) == 0
+    resumed = json.loads((out / "finetune.json").read_text())
+    assert resumed["step"] == 12 and resumed["finished"]
+    info = compress.describe(out / "model.pt")
+    assert info["params"] <= budget
+    # an uninterrupted run gives the same history
+    out2 = tmp_path / "run2"
+    assert compress.main(["compress", "--out", str(out2), "--epochs", "3", "--max-steps", "12", "--eval-every", "5",
+                          "--save-every", "4"] + search + common) == 0
+    straight = json.loads((out2 / "finetune.json").read_text())
+    assert [h["dev_accuracy"] for h in straight["history"]] == [h["dev_accuracy"] for h in resumed["history"]]
+    s1 = torch.load(out / "model.pt", weights_only=True)["state_dict"]
+    s2 = torch.load(out2 / "model.pt", weights_only=True)["state_dict"]
+    for k in s1:
+        torch.testing.assert_close(s1[k], s2[k], rtol=0, atol=0)
+    for method in ("svd", "prune"):
+        o = tmp_path / method
+        assert compress.main(["search", "--out", str(o), "--method", method] + search + common) == 0
+        assert compress.describe(o / "init.pt")["params"] <= budget
+
+
+def test_the_converter_reads_the_contract_format(tmp_path: Path) -> None:
+    from mcubert import checkpoint, quantize
+
+    if not hasattr(checkpoint.Checkpoint, "clustered"):
+        pytest.skip("converter without clustered low-rank embeddings")
+    teacher = _tiny_model()
+    E = teacher.bert.embeddings.word_embeddings.weight.detach()
+    emb = ClusteredLowRankEmbedding.from_dense(E, torch.tensor([i % 3 for i in range(E.shape[0])]), [4, 2, 1])
+    student = compress.compressed_student(teacher, emb, max_pos=16).eval()
+    path = tmp_path / "model.pt"
+    compress.save_compressed(path, student, compress.model_config(student), dtype=torch.float16)
+    ck = checkpoint.load(path)
+    assert ck.clustered
+    _, sd = compress.load_compressed(path)
+    np.testing.assert_allclose(ck.word_embeddings(), compress.dense_equivalent(sd).numpy(), atol=1e-6)
+    rng = np.random.default_rng(0)
+    seqs = [(rng.integers(0, 60, size=n), np.zeros(n, dtype=np.int64)) for n in (3, 9, 16)]
+    data = quantize.quantize(ck, quantize.calibrate(ck, seqs), 16)
+    assert len(data) > 0
