@@ -591,11 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="exact instruction count and peak RAM on an emulated Cortex-M",
                        description="Run one inference of SEQ_LEN tokens on QEMU (mps2-an500 = Cortex-M7, "
-                                   "mps2-an385 = M3, mps2-an521 = M33) and count executed instructions exactly "
+                                   "mps2-an385 = M3, mps2-an521 = M33, mps2-an505 = M33 with DSP; m7p: the M7 "
+                                   "with the DSP kernels off) and count executed instructions exactly "
                                    "with a TCG plugin. Peak RAM = arena high-water + stack high-water + statics.")
     p.add_argument("blob")
     p.add_argument("--seq-len", type=int, default=128)
-    p.add_argument("--target", choices=("m7", "m3", "m33"), default="m7")
+    p.add_argument("--target", choices=("m7", "m3", "m33", "m33dsp", "m7p"), default="m7")
     p.add_argument("--per-op", action="store_true", help="break instructions down by kernel function")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
