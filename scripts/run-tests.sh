@@ -11,7 +11,7 @@ PY=${PYTHON:-python3}
 
 zephyr_base="${ZEPHYR_BASE:-$HOME/zephyrproject/zephyr}"
 if [ -f "$zephyr_base/VERSION" ]; then
-	echo "== Zephyr tree found at $zephyr_base: the Zephyr checks (tests/python/test_zephyr*.py) will run"
+	echo "== Zephyr tree found at $zephyr_base: the quick Zephyr checks run (MCUBERT_ZEPHYR_FULL=1 adds the full Twister pass)"
 	export ZEPHYR_BASE="$zephyr_base"
 else
 	echo "== Zephyr check SKIPPED: no Zephyr tree (set ZEPHYR_BASE or create ~/zephyrproject/zephyr)"

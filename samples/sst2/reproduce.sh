@@ -27,7 +27,7 @@ PY="${PYTHON:-python3}"
 mkdir -p "$WORK"
 
 # The compression settings of the shipped model (see samples/sst2/compressed/README.md).
-COMPRESS_ARGS=(--ratio 7 --max-pos 128 --clusters 16,32,64 --importance fisher --unseen-share 0.02
+COMPRESS_ARGS=(--ratio 7 --max-pos 128 --clusters 16,32,64 --importance fisher --metric fisher --unseen-share 0.02
                --epochs 2 --lr 1e-4 --emb-lr 1e-3 --kd-alpha 1.0 --kd-temperature 2 --hidden-mse 1.0
                --eval-every 500 --seed "$SEED")
 

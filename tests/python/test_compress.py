@@ -201,19 +201,18 @@ def test_compress_end_to_end_and_resume(tmp_path: Path) -> None:
     budget = nonword_params(cfg, 32) + 900
     search[1] = str(budget)
     out = tmp_path / "run"
-    assert compress.main(["compress", "--out", str(out), "--epochs", "3", "--max-steps", "12", "--eval-every", "5", "--save-every",
-                          "4", "--stop-after", "8"] + search + common) == 0
-    assert (out / compress.STATE_FILE).is_file()
-    assert compress.main(["compress", "--out", str(out), "--epochs", "3", "--max-steps", "12", "--eval-every", "5", "--resume"]
+    steps = ["--epochs", "3", "--max-steps", "12", "--eval-every", "5"]
+    assert compress.main(["compress", "--out", str(out)] + steps + ["--save-every", "4", "--stop-after", "8"]
                          + search + common) == 0
+    assert (out / compress.STATE_FILE).is_file()
+    assert compress.main(["compress", "--out", str(out)] + steps + ["--resume"] + search + common) == 0
     resumed = json.loads((out / "finetune.json").read_text())
     assert resumed["step"] == 12 and resumed["finished"]
     info = compress.describe(out / "model.pt")
     assert info["params"] <= budget
     # an uninterrupted run gives the same history
     out2 = tmp_path / "run2"
-    assert compress.main(["compress", "--out", str(out2), "--epochs", "3", "--max-steps", "12", "--eval-every", "5",
-                          "--save-every", "4"] + search + common) == 0
+    assert compress.main(["compress", "--out", str(out2)] + steps + ["--save-every", "4"] + search + common) == 0
     straight = json.loads((out2 / "finetune.json").read_text())
     assert [h["dev_accuracy"] for h in straight["history"]] == [h["dev_accuracy"] for h in resumed["history"]]
     s1 = torch.load(out / "model.pt", weights_only=True)["state_dict"]

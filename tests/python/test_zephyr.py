@@ -1,0 +1,415 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Zephyr integration: Twister over tests/zephyr and samples/sst2, and the module's build lists.
+
+Runs when a Zephyr tree is found (ZEPHYR_BASE, or ~/zephyrproject/zephyr, with a VERSION file) and
+`west` is importable; skips with the reason otherwise. One focused Twister run (module scope) covers:
+
+* tests/zephyr (kernels, blob, e2e) on qemu_cortex_m3, native_sim and this module's QEMU Cortex-M7 board
+  mps2_an500 (portable and DSP kernels), plus mps2/an521/cpu0 with MCUBERT_ZEPHYR_FULL=1;
+* samples/sst2 on the same QEMU boards, and built only for nucleo_f767zi;
+
+then checks that every configuration passed, that the labels the sample prints on the QEMU M7 equal
+the host runtime's for the same blob and sentences, and that `mcubert classify` answers in the shell.
+The module's boards (mps2_an500) are visible to Twister only when mcubert is a project of the west
+workspace (Twister does not read ZEPHYR_EXTRA_MODULES): the test uses such a workspace when it finds
+one ($MCUBERT_ZEPHYR_WORKSPACE, the workspace of ZEPHYR_BASE, or ~/mcubert-ws) and otherwise runs
+without mps2_an500 (and says so). MCUBERT_ZEPHYR_PLATFORMS (comma-separated) narrows the platforms.
+Some 15 minutes on 2 idle cores (17 builds); the output directory is fixed (build/zephyr-tests under
+the repository) so that a rerun finds ccache warm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+M7 = "mps2_an500/mcubert_an500"
+QEMU_PLATFORMS = ["qemu_cortex_m3/ti_lm3s6965", "native_sim/native", "mps2/an521/cpu0", M7]
+BUILD_ONLY = ["nucleo_f767zi/stm32f767xx"]
+OUT = ROOT / "build" / "zephyr-tests"
+SENTENCES = [
+    "a gripping , beautifully acted film that stays with you .",
+    "the plot is thin and the jokes are painfully flat .",
+    "not the best movie of the year , but a lot of fun .",
+    "i wanted to like it , but it is a dull , lifeless mess .",
+]
+
+
+# ---------------------------------------------------------------- the module's source lists (no Zephyr needed)
+
+def _cmake_sources(text: str) -> set[str]:
+    """Every file named in zephyr_library_sources*() calls (comments dropped)."""
+    text = re.sub(r"#[^\n]*", "", text)
+    out: set[str] = set()
+    for m in re.finditer(r"zephyr_library_sources(?:_ifdef|_ifndef)?\s*\(([^)]*)\)", text):
+        words = m.group(1).split()
+        if m.group(0).startswith("zephyr_library_sources_if"):
+            words = words[1:]  # the Kconfig option
+        out |= {w for w in words if w.endswith(".c")}
+    return out
+
+
+def test_cmake_sources_match_c_files():
+    """subsys/mcubert/CMakeLists.txt lists exactly the .c files the host build globs (native.c_sources)."""
+    sub = ROOT / "subsys" / "mcubert"
+    listed = _cmake_sources((sub / "CMakeLists.txt").read_text())
+    present = {p.relative_to(sub).as_posix() for p in list(sub.glob("*.c")) + list((sub / "kernels").glob("*.c"))}
+    assert listed - present == set(), f"listed in CMakeLists.txt but missing: {sorted(listed - present)}"
+    assert present - listed == set(), f"C files the Zephyr build leaves out: {sorted(present - listed)}"
+
+
+def test_cmake_source_parser():
+    text = "zephyr_library_sources(\n a.c # b.c\n k/c.c)\nzephyr_library_sources_ifdef(CONFIG_X\n d.c\n)\n"
+    assert _cmake_sources(text) == {"a.c", "k/c.c", "d.c"}
+
+
+# ---------------------------------------------------------------- zephyr-overlay, hil (no Zephyr needed)
+
+def _fake_blob(tmp_path: Path, n: int) -> Path:
+    from mcubert import blob
+
+    p = tmp_path / f"b{n}.mcub"
+    p.write_bytes(blob.MAGIC + bytes(n - 4))
+    return p
+
+
+@pytest.mark.parametrize("size,sectors,offset,deleted,shrunk", [
+    (1000, 1, 0x1C0000, ["scratch_partition"], {}),
+    (256 * 1024 + 1, 2, 0x180000, ["scratch_partition"], {"slot1_partition": 0x80000}),
+    (1_301_216, 5, 0xC0000, ["slot1_partition", "scratch_partition"], {"slot0_partition": 0x80000}),
+])
+def test_overlay_f767(tmp_path, size, sectors, offset, deleted, shrunk):
+    """Last whole sectors of the F767's 2 MB; overlapped board partitions deleted or shrunk."""
+    from mcubert import zephyr
+
+    text, p = zephyr.overlay_for(_fake_blob(tmp_path, size), "nucleo_f767zi/stm32f767xx")
+    assert (p.sectors, p.offset, p.deleted, p.shrunk) == (sectors, offset, deleted, shrunk)
+    assert p.size >= size and p.offset + p.size == 2 * 1024 * 1024
+    assert f"partition@{offset:x}" in text and "mcubert,model = &mcubert_model_partition;" in text
+    for d in deleted:
+        assert f"/delete-node/ &{d};" in text
+    assert text.startswith("/*\n * SPDX-License-Identifier: Apache-2.0")
+
+
+def test_overlay_qemu_psram_and_errors(tmp_path, capsys):
+    from mcubert import zephyr
+
+    text, p = zephyr.overlay_for(_fake_blob(tmp_path, 4_655_120), "mps2_an500")
+    assert (p.address, p.size % 4096, p.size - 4_655_120 < 4096) == (0x60000000, 0, True)
+    assert 'compatible = "fixed-partitions";' in text and "&psram {" in text
+    with pytest.raises(zephyr.ZephyrError, match="does not fit|leaves"):
+        zephyr.overlay_for(_fake_blob(tmp_path, 4_655_120), "nucleo_f767zi")
+    with pytest.raises(zephyr.ZephyrError, match="no flash layout"):
+        zephyr.overlay_for(_fake_blob(tmp_path, 100), "frdm_k64f")
+    bad = tmp_path / "x.bin"
+    bad.write_bytes(b"nope")
+    with pytest.raises(zephyr.ZephyrError, match="not an mcubert blob"):
+        zephyr.overlay_for(bad, "mps2_an500")
+
+
+def test_overlay_cli(tmp_path, capsys):
+    import argparse
+
+    from mcubert import zephyr
+
+    ap = argparse.ArgumentParser()
+    zephyr.add_parser(ap.add_subparsers())
+    out = tmp_path / "m.overlay"
+    args = ap.parse_args(["zephyr-overlay", str(_fake_blob(tmp_path, 5000)), "--board", "frdm_k64f", "-o", str(out),
+                          "--flash-node", "flash0", "--flash-base", "0", "--flash-size", "1M", "--erase-size", "4K",
+                          "--json"])
+    assert args.func(args) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert (r["offset"], r["size"], r["node"]) == (1024 * 1024 - 8192, 8192, "flash0")
+    assert "partition@fe000" in out.read_text()
+    args = ap.parse_args(["zephyr-overlay", str(tmp_path / "missing.mcub"), "--board", "mps2_an500"])
+    assert args.func(args) == 1
+    assert "error" in capsys.readouterr().err
+
+
+def test_hil_dry_run(tmp_path, capsys, monkeypatch):
+    import argparse
+
+    from mcubert import hil
+
+    zb = hil.zephyr_base()
+    if zb is None:
+        pytest.skip("no Zephyr tree: set ZEPHYR_BASE")
+    if not hil.mcubert_in_workspace(zb):
+        ws = Path.home() / "mcubert-ws" / "zephyr"
+        if not hil.mcubert_in_workspace(ws):
+            pytest.skip("no west workspace with mcubert as a project (needed for the emulated board)")
+        monkeypatch.setenv("ZEPHYR_BASE", str(ws))
+    ap = argparse.ArgumentParser()
+    hil.add_parser(ap.add_subparsers())
+    args = ap.parse_args(["hil", "--emulated", "2", "-O", str(tmp_path), "-n", "--", "-j", "2"])
+    assert args.func(args) == 0
+    cmd = capsys.readouterr().err
+    assert "--device-testing --hardware-map" in cmd and "-p mps2_an500/mcubert_an500" in cmd and cmd.endswith("-j 2\n")
+    hw = (tmp_path / "emulated-map.yml").read_text()
+    assert hw.count("runner: misc-flasher") == 2 and "qemu_dut.py serve --mailbox=" in hw
+
+
+def test_qemu_dut_handshake(tmp_path):
+    """The emulated board: `serve` waits in its mailbox, `qemu-dut-flash BUILD` hands it a build, and the
+    board runs that build's `run` command (here a stand-in that prints) on its stdout."""
+    if shutil.which("ninja") is None:
+        pytest.skip("ninja not installed")
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "build.ninja").write_text("rule say\n  command = echo hello from the emulated board\nbuild run: say\n")
+    mailbox = tmp_path / "mb"
+    dut = ROOT / "scripts" / "hil" / "qemu_dut.py"
+    serve = subprocess.Popen([sys.executable, str(dut), "serve", f"--mailbox={mailbox}", "--timeout", "60"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        flash = subprocess.run([str(ROOT / "scripts" / "hil" / "qemu-dut-flash"), str(build), f"--mailbox={mailbox}",
+                                "--timeout", "30"], capture_output=True, text=True, timeout=60)
+        assert flash.returncode == 0, flash.stderr
+        out, _ = serve.communicate(timeout=60)
+    finally:
+        serve.kill()
+    assert "hello from the emulated board" in out
+    assert serve.returncode == 0
+    # nobody waiting: the flasher says so and fails
+    r = subprocess.run([str(ROOT / "scripts" / "hil" / "qemu-dut-flash"), str(build), f"--mailbox={mailbox}",
+                        "--timeout", "0.5"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "no emulated board is waiting" in r.stderr
+
+
+# ---------------------------------------------------------------- finding Zephyr
+
+def _zephyr_base() -> Path | None:
+    for cand in (os.environ.get("ZEPHYR_BASE"), str(Path.home() / "zephyrproject" / "zephyr")):
+        if cand and (Path(cand) / "VERSION").is_file() and (Path(cand) / "scripts" / "twister").is_file():
+            return Path(cand).resolve()
+    return None
+
+
+def _workspace_has_mcubert(zbase: Path) -> bool:
+    """Whether mcubert is a project of zbase's west workspace (then Twister sees its boards)."""
+    from mcubert.hil import mcubert_in_workspace
+
+    return mcubert_in_workspace(zbase)
+
+
+def _setup() -> tuple[Path, bool, str]:
+    """(ZEPHYR_BASE, mcubert is a workspace project, note) or skip."""
+    try:
+        import west  # noqa: F401
+    except ImportError:
+        pytest.skip("no Zephyr tree: `west` is not importable (pip install west; set ZEPHYR_BASE to a Zephyr "
+                    "checkout)")
+    cands = []
+    if os.environ.get("MCUBERT_ZEPHYR_WORKSPACE"):
+        cands.append(Path(os.environ["MCUBERT_ZEPHYR_WORKSPACE"]) / "zephyr")
+    zb = _zephyr_base()
+    if zb:
+        cands.append(zb)
+    cands.append(Path.home() / "mcubert-ws" / "zephyr")
+    for c in cands:
+        if (c / "VERSION").is_file() and _workspace_has_mcubert(c):
+            return c.resolve(), True, f"west workspace of {c}"
+    if zb is None:
+        pytest.skip("no Zephyr tree: set ZEPHYR_BASE to a Zephyr checkout (or put one at ~/zephyrproject/zephyr)")
+    return zb, False, (f"{zb} with ZEPHYR_EXTRA_MODULES (mcubert is not a project of its west workspace, so "
+                       "Twister cannot see the mps2_an500 board: it is left out)")
+
+
+def _env(zbase: Path) -> dict[str, str]:
+    env = dict(os.environ, ZEPHYR_BASE=str(zbase))
+    if "ZEPHYR_TOOLCHAIN_VARIANT" not in env and shutil.which("arm-none-eabi-gcc"):
+        env["ZEPHYR_TOOLCHAIN_VARIANT"] = "gnuarmemb"
+        env["GNUARMEMB_TOOLCHAIN_PATH"] = str(Path(shutil.which("arm-none-eabi-gcc")).resolve().parents[1])
+    return env
+
+
+def _platforms(in_workspace: bool) -> tuple[list[str], list[str]]:
+    """QEMU platforms to run, platforms to build only. Default: the suites' integration platforms
+    (qemu_cortex_m3, native_sim, mps2_an500; mps2/an521/cpu0 instead of mps2_an500 when Twister cannot
+    see the module's board); MCUBERT_ZEPHYR_FULL=1: all four; MCUBERT_ZEPHYR_PLATFORMS: a subset."""
+    full = os.environ.get("MCUBERT_ZEPHYR_FULL", "") not in ("", "0")
+    run = [p for p in QEMU_PLATFORMS if (in_workspace or p != M7) and (full or p != "mps2/an521/cpu0" or not in_workspace)]
+    build = list(BUILD_ONLY)
+    narrow = os.environ.get("MCUBERT_ZEPHYR_PLATFORMS")
+    if narrow:
+        keep = {p.strip() for p in narrow.split(",") if p.strip()}
+        sel = lambda p: p in keep or p.split("/")[0] in keep  # noqa: E731
+        run, build = [p for p in QEMU_PLATFORMS if sel(p) and (in_workspace or p != M7)], [p for p in build if sel(p)]
+    return run, build
+
+
+def _twister(zbase: Path, env: dict[str, str], out: Path, roots: list[str], platforms: list[str],
+             extra_module: bool, *args: str) -> tuple[int, dict]:
+    cmd = [sys.executable, str(zbase / "scripts" / "twister"), "-O", str(out), "--clobber-output", "-j", "2",
+           "--inline-logs", *[a for r in roots for a in ("-T", str(ROOT / r))],
+           *[a for p in platforms for a in ("-p", p)], *args]
+    if extra_module:
+        cmd += ["-x", f"ZEPHYR_EXTRA_MODULES={ROOT}"]
+    log = out.parent / (out.name + ".log")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        rc = subprocess.call(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+    report = out / "twister.json"
+    return rc, (json.loads(report.read_text()) if report.is_file() else {})
+
+
+@pytest.fixture(scope="module")
+def twister():
+    """The Twister runs (once per session of this module); skips when no Zephyr tree is found.
+
+    The full Twister pass (ztest suites and the sample on the QEMU boards, nucleo_f767zi build) takes 10-20
+    minutes on a 2-core machine; it runs when MCUBERT_ZEPHYR_FULL=1. The quick Zephyr checks above run
+    whenever a Zephyr tree is found.
+    """
+    if os.environ.get("MCUBERT_ZEPHYR_FULL") != "1":
+        pytest.skip("full Twister run skipped: set MCUBERT_ZEPHYR_FULL=1 to build and run the ztest suites and "
+                    "samples/sst2 on the QEMU boards (10-20 min)")
+    zbase, in_ws, note = _setup()
+    env = _env(zbase)
+    run, build = _platforms(in_ws)
+    results = {"zephyr_base": zbase, "note": note, "env": env, "runs": {}}
+    if run:
+        results["runs"]["qemu"] = _twister(zbase, env, OUT / "qemu", ["tests/zephyr", "samples/sst2"], run,
+                                           not in_ws)
+    if build:
+        results["runs"]["build"] = _twister(zbase, env, OUT / "build", ["samples/sst2"], build, not in_ws,
+                                            "--build-only")
+    return results
+
+
+def _suites(report: dict) -> list[dict]:
+    return report.get("testsuites", [])
+
+
+@pytest.mark.zephyr
+def test_twister_passes(twister):
+    print(twister["note"])
+    bad = []
+    for name, (rc, report) in twister["runs"].items():
+        assert report, f"twister ({name}) wrote no report (exit {rc}); see {OUT / (name + '.log')}"
+        for ts in _suites(report):
+            status = ts.get("status")
+            print(f"  {ts.get('platform'):32s} {ts.get('name'):52s} {status}")
+            if status not in ("passed", "filtered", "skipped", "not run"):
+                bad.append(f"{ts.get('platform')} {ts.get('name')}: {status} ({ts.get('reason')})")
+        assert rc == 0 or bad, f"twister ({name}) exited {rc}; see {OUT / (name + '.log')}"
+    assert not bad, "\n".join(bad)
+
+
+def _sample_build(twister, platform: str) -> Path:
+    rc, report = twister["runs"].get("qemu", (None, {}))
+    for ts in _suites(report):
+        if ts.get("platform") == platform and ts.get("name", "").endswith("sample.mcubert.sst2"):
+            if ts.get("status") != "passed":
+                pytest.fail(f"the sample did not pass on {platform}")
+            d = OUT / "qemu" / platform.replace("/", "_") / ts["name"].split("/")[-2] / ts["name"].split("/")[-1]
+            if not d.is_dir():
+                hits = list((OUT / "qemu").glob(f"{platform.replace('/', '_')}/**/sample.mcubert.sst2"))
+                d = hits[0] if hits else d
+            return d
+    pytest.skip(f"the sample did not run on {platform} here")
+
+
+def _host_labels(blob: Path) -> list[str]:
+    out = []
+    for s in SENTENCES:
+        r = subprocess.run([sys.executable, "-m", "mcubert", "run", str(blob), s, "--json"], capture_output=True,
+                           text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "scripts")))
+        out.append(json.loads(r.stdout)["label_name"])
+    return out
+
+
+@pytest.mark.zephyr
+@pytest.mark.parametrize("platform", [M7, "native_sim/native", "mps2/an521/cpu0"])
+def test_sample_labels_equal_host(twister, platform):
+    build = _sample_build(twister, platform)
+    log = (build / "handler.log").read_text(errors="replace")
+    board = dict(re.findall(r"^\[(\d)\] label \d+ (\S+),", log, flags=re.M))
+    labels = [board.get(str(i + 1)) for i in range(len(SENTENCES))]
+    host = _host_labels(build / "mcubert" / "model.mcub")
+    print(f"{platform}: board {labels}, host {host}")
+    assert labels == host
+
+
+@pytest.mark.zephyr
+def test_shell_classify_on_m7(twister):
+    """`mcubert classify ...` typed into the shell of the QEMU M7 answers with the host's label."""
+    build = _sample_build(twister, M7)
+    cmd = subprocess.run(["ninja", "-C", str(build), "-t", "commands", "run"], capture_output=True, text=True,
+                         check=True).stdout.strip().splitlines()[-1]
+    text = "a gripping , funny film"
+    proc = subprocess.Popen(cmd, shell=True, cwd=build, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    seen: list[str] = []
+    got = threading.Event()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for raw in iter(proc.stdout.readline, b""):
+            seen.append(raw.decode(errors="replace"))
+            if re.search(r"^\[0\] label", seen[-1]):
+                got.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 240
+        while not any("mcubert sample done" in s for s in seen) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        assert proc.stdin is not None
+        proc.stdin.write(f"mcubert classify {text}\r".encode())
+        proc.stdin.flush()
+        assert got.wait(max(1.0, deadline - time.monotonic())), "".join(seen[-20:])
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(10)
+    line = next(s for s in seen if s.startswith("[0] label"))
+    label = re.match(r"\[0\] label \d+ (\S+),", line).group(1)
+    assert label == _host_labels_for(build / "mcubert" / "model.mcub", text)
+
+
+def _host_labels_for(blob: Path, text: str) -> str:
+    r = subprocess.run([sys.executable, "-m", "mcubert", "run", str(blob), text, "--json"], capture_output=True,
+                       text=True, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "scripts")))
+    return json.loads(r.stdout)["label_name"]
+
+
+@pytest.mark.zephyr
+def test_f767_builds_and_fits(twister):
+    """nucleo_f767zi (built only): the model sits in its flash partition, the application below it."""
+    rc, report = twister["runs"].get("build", (None, {}))
+    suites = [ts for ts in _suites(report) if ts.get("name", "").endswith("sample.mcubert.sst2")]
+    if not suites:
+        pytest.skip("nucleo_f767zi not selected")
+    ts = suites[0]
+    assert ts["status"] in ("passed", "not run"), ts
+    build = next((OUT / "build").glob("nucleo_f767zi*/**/sample.mcubert.sst2"))
+    overlay = (build / "mcubert" / "model.overlay").read_text()
+    part = re.search(r"reg = <(0x[0-9a-f]+) (0x[0-9a-f]+)>;\s*read-only", overlay)
+    assert part, overlay
+    model_addr = 0x08000000 + int(part.group(1), 16)
+    stat = (build / "zephyr" / "zephyr.stat").read_text()
+    sec = re.search(r"\.mcubert_model\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", stat)
+    assert sec, "the model partition is not in the image"
+    assert int(sec.group(1), 16) == model_addr
+    assert int(sec.group(2), 16) == (build / "mcubert" / "model.mcub").stat().st_size
+    # everything else in flash ends below the model
+    ends = [int(a, 16) + int(n, 16) for name, a, n in
+            re.findall(r"\] (\S+)\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", stat)
+            if name != ".mcubert_model" and 0x08000000 <= int(a, 16) < 0x08200000]
+    assert max(ends) <= model_addr
+    print(f"nucleo_f767zi: application flash up to 0x{max(ends):08x}, model at 0x{model_addr:08x} "
+          f"({int(sec.group(2), 16):,} B); twister used_rom {ts.get('used_rom')}, used_ram {ts.get('used_ram')}")
