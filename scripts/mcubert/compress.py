@@ -649,6 +649,7 @@ class Fit:
     error: float  # weighted reconstruction error at these ranks
     units: int  # what the tables + projections take (params or flash bytes)
     price: float  # lambda: error reduction per unit of the last rank bought
+    pools: list[int] | None = None  # pool of each cluster (tokens move only between clusters of their pool)
 
 
 def cluster_spectra(E: torch.Tensor, w: torch.Tensor, cluster: torch.Tensor, K: int
@@ -666,18 +667,22 @@ def cluster_spectra(E: torch.Tensor, w: torch.Tensor, cluster: torch.Tensor, K: 
 
 
 def allocate_ranks(s2s: Sequence[torch.Tensor], sizes: Sequence[int], d: int, units: int,
-                   rank_step: int = 1, max_rank: int | None = None) -> tuple[list[int], float]:
+                   rank_step: int = 1, max_rank: int | None = None,
+                   min_ranks: Sequence[int] | None = None) -> tuple[list[int], float]:
     """Stage 2: greedy ranks under `units` (tables n_i r_i + projections r_i d; int8, so params = bytes).
 
-    Every cluster starts at rank `rank_step` (at least 1); then the rank increment with the largest
-    error reduction per unit is bought while it fits. Returns (ranks, price of the last increment)."""
+    Every cluster starts at rank `rank_step` (at least 1, or its `min_ranks` floor); then the rank
+    increment with the largest error reduction per unit is bought while it fits. Returns (ranks, price of
+    the last increment)."""
     K = len(sizes)
     max_rank = min(max_rank or d, d)
     step0 = max(1, rank_step)
-    ranks = [min(step0, sizes[i], max_rank) for i in range(K)]
+    floors = [max(step0, int(min_ranks[i]) if min_ranks is not None else 1) for i in range(K)]
+    ranks = [min(floors[i], sizes[i], max_rank) for i in range(K)]
     used = sum((sizes[i] + d) * ranks[i] for i in range(K))
     if used > units:
-        raise CompressError(f"budget of {units:,} does not cover rank {step0} in every cluster ({used:,.0f})")
+        raise CompressError(f"budget of {units:,} does not cover the minimum ranks {sorted(set(floors))} "
+                            f"({used:,.0f} needed)")
 
     def gain(i: int) -> tuple[float, int]:
         r = ranks[i]
@@ -711,25 +716,36 @@ def _error_at(s2s: Sequence[torch.Tensor], norms: Sequence[float], ranks: Sequen
     return float(sum(n - float(s[:r].sum()) for s, n, r in zip(s2s, norms, ranks)))
 
 
+def _cluster_pools(cluster: torch.Tensor, pool: torch.Tensor, K: int) -> list[int]:
+    """The pool of each cluster (clusters never mix pools)."""
+    return [int(pool[torch.nonzero(cluster == c)[0, 0]]) for c in range(K)]
+
+
 def fit_ranks(E: torch.Tensor, w: torch.Tensor, cluster: torch.Tensor, units: int, rank_step: int = 1,
-              max_rank: int | None = None) -> tuple[Fit, list[torch.Tensor]]:
+              max_rank: int | None = None, pool: torch.Tensor | None = None,
+              pool_min_rank: Sequence[int] | None = None) -> tuple[Fit, list[torch.Tensor]]:
     _, cluster = torch.unique(cluster, return_inverse=True)
     K = int(cluster.max()) + 1
     sizes = torch.bincount(cluster, minlength=K).tolist()
     s2s, bases, norms = cluster_spectra(E, w, cluster, K)
-    ranks, price = allocate_ranks(s2s, sizes, E.shape[1], units, rank_step, max_rank)
+    pools = _cluster_pools(cluster, pool, K) if pool is not None else None
+    floors = [pool_min_rank[p] for p in pools] if pools is not None and pool_min_rank is not None else None
+    ranks, price = allocate_ranks(s2s, sizes, E.shape[1], units, rank_step, max_rank, floors)
     used = sum((n + E.shape[1]) * r for n, r in zip(sizes, ranks))
-    return Fit(cluster, ranks, sizes, _error_at(s2s, norms, ranks), used, price), bases
+    return Fit(cluster, ranks, sizes, _error_at(s2s, norms, ranks), used, price, pools), bases
 
 
 def reassign(E: torch.Tensor, w: torch.Tensor, fit: Fit, bases: Sequence[torch.Tensor],
-             min_size: int = 1) -> torch.Tensor:
-    """Every token to argmin_c w_t |e_t - proj_c e_t|^2 + price * r_c (its table row costs r_c units)."""
+             min_size: int = 1, pool: torch.Tensor | None = None) -> torch.Tensor:
+    """Every token to argmin_c w_t |e_t - proj_c e_t|^2 + price * r_c (its table row costs r_c units),
+    among the clusters of its own pool."""
     E = E.double()
     K = len(fit.ranks)
     captured = torch.stack([(E @ bases[c][:fit.ranks[c]].T).pow(2).sum(1) for c in range(K)], 1)  # (V, K)
     err = (E.pow(2).sum(1, keepdim=True) - captured).clamp_min(0)
     cost = w.double()[:, None] * err + fit.price * torch.tensor(fit.ranks, dtype=torch.float64)[None, :]
+    if pool is not None and fit.pools is not None:
+        cost[pool[:, None] != torch.tensor(fit.pools)[None, :]] = math.inf
     new = torch.argmin(cost, 1)
     # keep clusters from emptying below min_size: their tokens stay
     counts = torch.bincount(new, minlength=K)
@@ -742,20 +758,37 @@ def reassign(E: torch.Tensor, w: torch.Tensor, fit: Fit, bases: Sequence[torch.T
 
 def search_clusters(E: torch.Tensor, w: torch.Tensor, budget: Budget, K: int, *, bands: Sequence[int],
                     seed: int, iters: int = 12, rank_step: int = 1, max_rank: int | None = None,
-                    tail_share: float = 1.0, init: str = "mixed", progress: bool = True
+                    tail_share: float = 1.0, init: str = "mixed", pool: torch.Tensor | None = None,
+                    pool_min_rank: Sequence[int] | None = None, progress: bool = True
                     ) -> tuple[Fit, list[dict[str, Any]]]:
     """Stage 1 + 2 for one cluster count: init, then alternate subspace fit / rank allocation / reassignment.
-    Returns the best fit (lowest weighted error within the budget) and the per-iteration history."""
+    Returns the best fit (lowest weighted error within the budget) and the per-iteration history.
+
+    pool (V,), pool_min_rank: optional token pools (e.g. 0 = seen in training, 1 = unseen) with a minimum
+    rank each; clusters never mix pools and the init gives each pool clusters in proportion to its size."""
     t0 = time.perf_counter()
-    cluster = init_clusters(E, w.numpy() if isinstance(w, torch.Tensor) else np.asarray(w), K, bands, seed,
-                            tail_share, init)
+    wn = w.numpy() if isinstance(w, torch.Tensor) else np.asarray(w)
+    if pool is None:
+        cluster = init_clusters(E, wn, K, bands, seed, tail_share, init)
+    else:
+        cluster = torch.zeros(E.shape[0], dtype=torch.long)
+        nxt, n_pools = 0, int(pool.max()) + 1
+        for p in range(n_pools):
+            idx = torch.nonzero(pool == p).squeeze(1)
+            if idx.numel() == 0:
+                continue
+            k_p = max(1, round(K * idx.numel() / E.shape[0]))
+            sub = init_clusters(E[idx], wn[idx.numpy()], k_p, bands if p == 0 else (), seed + p, tail_share,
+                                init if p == 0 else "kmeans")
+            cluster[idx] = sub + nxt
+            nxt += int(sub.max()) + 1
     w = torch.as_tensor(w, dtype=torch.float64)
     best: Fit | None = None
     history = []
     bar = tqdm(range(iters + 1), desc=f"search K={K}", unit="it", disable=not progress, dynamic_ncols=True,
                leave=False)
     for it in bar:
-        fit, bases = fit_ranks(E, w, cluster, budget.units, rank_step, max_rank)
+        fit, bases = fit_ranks(E, w, cluster, budget.units, rank_step, max_rank, pool, pool_min_rank)
         history.append({"iter": it, "clusters": len(fit.ranks), "error": fit.error, "units": fit.units,
                         "price": fit.price})
         bar.set_postfix(err=f"{fit.error:.4g}", K=len(fit.ranks), refresh=False)
@@ -763,7 +796,7 @@ def search_clusters(E: torch.Tensor, w: torch.Tensor, budget: Budget, K: int, *,
             best = fit
         if it == iters:
             break
-        new = reassign(E, w, fit, bases)
+        new = reassign(E, w, fit, bases, pool=pool)
         moved = int((new != fit.cluster).sum())
         history[-1]["moved"] = moved
         if moved == 0:
@@ -877,6 +910,7 @@ class SearchConfig:
     iters: int = 12
     rank_step: int = 1
     max_rank: int | None = None
+    min_rank_seen: int = 0  # >0: tokens seen in training sit in clusters of at least this rank
     max_len: int = 64
     limit_train: int | None = None
     seed: int = 0
@@ -926,11 +960,15 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         wt = torch.as_tensor(w, dtype=torch.float64)
         Es = E if L is None else (E.double() @ L).float()  # the search measures errors in the metric
+        pool = pool_min = None
+        if cfg.min_rank_seen > 0:  # trainability: fine-tuning can only re-learn what has rank to hold it
+            pool = torch.as_tensor(counts == 0, dtype=torch.long)
+            pool_min = [cfg.min_rank_seen, 1]
         fits = []
         for K in cfg.clusters:
             fit, hist = search_clusters(Es, wt, budget, K, bands=cfg.bands, seed=cfg.seed, iters=cfg.iters,
                                         rank_step=cfg.rank_step, max_rank=cfg.max_rank, tail_share=cfg.tail_share,
-                                        init=cfg.init, progress=cfg.progress)
+                                        init=cfg.init, pool=pool, pool_min_rank=pool_min, progress=cfg.progress)
             fits.append((fit, K, hist))
         fit, K, hist = min(fits, key=lambda f: f[0].error)
         result["candidates"] = [{"K": k, "clusters": len(f.ranks), "weighted_error": f.error, "units": f.units,
@@ -1255,6 +1293,9 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters", type=int, default=SearchConfig.iters, help="k-subspace refinement rounds")
     p.add_argument("--rank-step", type=int, default=1, help="ranks in multiples of this (e.g. 4 for SIMD)")
     p.add_argument("--max-rank", type=int, help="cap on any cluster's rank")
+    p.add_argument("--min-rank-seen", type=int, default=0,
+                   help="tokens seen in the training text get clusters of at least this rank, those unseen "
+                        "their own clusters (fine-tuning re-learns seen tokens' rows; 0: off)")
 
 
 def _finetune_args(p: argparse.ArgumentParser) -> None:
@@ -1329,7 +1370,7 @@ def _search_config(args: argparse.Namespace) -> SearchConfig:
         importance=args.importance, importance_power=args.importance_power, metric=args.metric,
         metric_floor=args.metric_floor,
         unseen_share=None if args.unseen_share < 0 else args.unseen_share, fisher_cache=args.fisher_cache,
-        iters=args.iters, rank_step=args.rank_step, max_rank=args.max_rank,
+        iters=args.iters, rank_step=args.rank_step, max_rank=args.max_rank, min_rank_seen=args.min_rank_seen,
         max_len=args.max_len, limit_train=args.limit_train, seed=args.seed, threads=args.threads,
         progress=not args.no_progress)
 

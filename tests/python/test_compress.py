@@ -110,6 +110,22 @@ def test_search_respects_the_budget(units: int) -> None:
         assert fit2.error <= fit.error
 
 
+def test_search_with_token_pools_and_rank_floors() -> None:
+    g = torch.Generator().manual_seed(4)
+    V, d = 300, 16
+    E = torch.randn(V, d, generator=g)
+    w = torch.rand(V, generator=g).double()
+    pool = (torch.arange(V) >= 200).long()  # 200 "seen" tokens, 100 "unseen"
+    budget = compress.Budget(units=3_000, kind="params", total=3_000, fixed=0)
+    fit, _ = compress.search_clusters(E, w, budget, 6, bands=(20,), seed=0, iters=3, pool=pool,
+                                      pool_min_rank=[3, 1], progress=False)
+    assert fit.units <= 3_000 and fit.pools is not None
+    for c, (p, r) in enumerate(zip(fit.pools, fit.ranks)):
+        members = pool[fit.cluster == c]
+        assert bool((members == p).all())  # no cluster mixes pools
+        assert r >= (3 if p == 0 else 1)
+
+
 def test_rank_allocation_is_greedy_optimal_on_concave_gains() -> None:
     s2s = [torch.tensor([9.0, 4.0, 1.0, 0.5]), torch.tensor([5.0, 5.0, 5.0, 0.1])]
     ranks, price = compress.allocate_ranks(s2s, [10, 10], 4, units=(10 + 4) * 5)
