@@ -127,7 +127,8 @@ def build(runs: Path, teacher: Path, epochs: float, threads: int, extra: list[st
         log.info("%s built in %.0f s", m, time.perf_counter() - t0)
 
 
-def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Namespace) -> list[dict[str, Any]]:
+def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Namespace,
+             with_teacher: bool = True) -> list[dict[str, Any]]:
     t_cfg, t_model = compress.load_any(teacher)
     ref = compress.count_params(t_model)
     shape = (f"{t_cfg['num_hidden_layers']}/{t_cfg['hidden_size']}/{t_cfg['num_attention_heads']}/"
@@ -137,14 +138,15 @@ def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Name
     rows = []
     acc = compress.evaluate(t_model, data.dev_x, data.dev_y)
     t_pred = predictions(t_model, data)
-    row: dict[str, Any] = {"shape": shape, "method": "uncompressed", "params": ref, "ratio": 1.0,
+    row: dict[str, Any] = {"runs": runs.name, "shape": shape, "method": "uncompressed", "params": ref, "ratio": 1.0,
                            "embedding_params": V * d, "float_dev_accuracy": acc, "float_dev_accuracy_init": acc,
                            "agreement": 1.0,
                            "flash_estimate": compress.flash_estimate(t_cfg, [V], [d], V) - d * d
                            - compress.CLUSTER_RECORD_BYTES - 2 * V}
-    if args.int8:
+    if args.int8 and with_teacher:
         row.update(int8_figures(teacher, args.work / tag / "uncompressed.mcub", args.dev, args.vocab, args.calib))
-    rows.append(row)
+    if with_teacher:
+        rows.append(row)
     for m in METHODS:
         path = runs / m / "model.pt"
         if not path.is_file():
@@ -155,7 +157,7 @@ def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Name
         acc = compress.evaluate(model, data.dev_x, data.dev_y)
         search = json.loads((runs / m / "search.json").read_text()) if (runs / m / "search.json").is_file() else {}
         ft = json.loads((runs / m / "finetune.json").read_text()) if (runs / m / "finetune.json").is_file() else {}
-        row = {"shape": shape, "method": m, "params": info["params"], "ratio": ref / info["params"],
+        row = {"runs": runs.name, "shape": shape, "method": m, "params": info["params"], "ratio": ref / info["params"],
                "embedding_params": info["embedding_params"], "clusters": info["clusters"],
                "float_dev_accuracy": acc,
                "float_dev_accuracy_init": search.get("dev_accuracy_init", ft.get("dev_accuracy_init")),
@@ -182,11 +184,11 @@ def _fmt(v: Any, pct: bool = False) -> str:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = ["shape", "method", "parameters", "x smaller", "word emb.", "float dev (init)", "float dev",
+    head = ["runs", "shape", "method", "parameters", "x smaller", "word emb.", "float dev (init)", "float dev",
             "(last-epoch mean)", "agree", "flash est. B", "blob B", "int8 C dev"]
     table = [head]
     for r in rows:
-        table.append([r["shape"], LABEL[r["method"]], _fmt(r["params"]), f"{r['ratio']:.2f}",
+        table.append([r["runs"], r["shape"], LABEL[r["method"]], _fmt(r["params"]), f"{r['ratio']:.2f}",
                       _fmt(r["embedding_params"]), _fmt(r.get("float_dev_accuracy_init"), True),
                       _fmt(r["float_dev_accuracy"], True), _fmt(r.get("float_dev_accuracy_last_epoch_mean"), True),
                       _fmt(r.get("agreement"), True),
@@ -195,7 +197,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                       _fmt(r.get("int8_c_accuracy", "n/a (not run)"), True)])
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for n, row in enumerate(table):
-        print("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
         if n == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -230,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
                  else "n/a (converter pending)")
     data = compress.load_data(args.train, args.dev, args.vocab, 64, limit=1)
     rows: list[dict[str, Any]] = []
+    done: set[Path] = set()
     for runs, teacher in zip(args.runs, teachers):
         if args.build:
             build(runs, teacher, args.epochs, args.threads, args.build_args.split())
-        rows += rows_for(runs, teacher, data, args)
+        rows += rows_for(runs, teacher, data, args, with_teacher=teacher.resolve() not in done)
+        done.add(teacher.resolve())
     if not args.int8:
         pending = "n/a (converter pending)" if not converter_supports_clustered() else "n/a (pass --int8)"
         for r in rows:

@@ -9,8 +9,8 @@
 #      clustered low-rank embeddings),
 #   5. with BASELINES=1: the SVD and vocabulary-pruning baselines at the same budget and the comparison table.
 #
-# Everything runs on the CPU in one thread; on the 2-core development machine step 1 takes ~10 min,
-# step 2 ~2 min, step 3 ~7 min (2 epochs), each baseline ~7 min.
+# Everything runs on the CPU in one thread; on the shared 2-core development machine step 1 takes ~10 min,
+# step 2 1-3 min, step 3 3-10 min (2 epochs; the spread is other jobs' load), each baseline the same.
 #
 #   samples/sst2/reproduce.sh            # WORK=/tmp/mcubert-sst2-compress by default
 #   RETRAIN=1 BASELINES=1 samples/sst2/reproduce.sh
