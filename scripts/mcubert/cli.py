@@ -579,10 +579,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
-    for name, (module, text) in DELEGATED.items():
+    for name, (module, text, _prefix) in DELEGATED.items():
         p = sub.add_parser(name, help=text, add_help=False, description=f"{text} (see `mcubert {name} --help`)")
         p.add_argument("args", nargs=argparse.REMAINDER)
         p.set_defaults(func=_delegate)
+
+    from . import hil, zephyr
+
+    zephyr.add_parser(sub)
+    hil.add_parser(sub)
 
     p = sub.add_parser("info", help="describe a blob")
     p.add_argument("blob")
@@ -605,16 +610,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands whose own modules parse their arguments (they have their own --help).
+# name: (module, help, arguments put before the user's).
 DELEGATED = {
-    "train": ("mcubert.train", "train a small BERT classifier on the CPU (SST-2 style TSV)"),
+    "train": ("mcubert.train", "train a small BERT classifier on the CPU (SST-2 style TSV)", ()),
+    "compress": ("mcubert.compress",
+                 "clustered low-rank embeddings: search, finetune (distil), compress (both), eval, info", ()),
+    "search": ("mcubert.compress",
+               "two-stage search: clusters (stage 1) and ranks under a budget (stage 2) = `compress search`",
+               ("search",)),
+    "distill": ("mcubert.compress", "distil a teacher into a searched compressed model = `compress finetune`",
+                ("finetune",)),
 }
 
 
 def _delegate(args: argparse.Namespace) -> int:
     import importlib
 
-    module = importlib.import_module(DELEGATED[args.command][0])
-    return int(module.main(list(args.args)) or 0)
+    name, _text, prefix = DELEGATED[args.command]
+    module = importlib.import_module(name)
+    return int(module.main([*prefix, *args.args]) or 0)
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:

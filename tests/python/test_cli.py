@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -174,3 +175,18 @@ def test_float_model_matches_transformers(hf_dir):
     out = fm.forward(ids, types)
     np.testing.assert_allclose(out["hidden"].numpy(), ref.hidden_states[-1][0].numpy(), atol=1e-5)
     np.testing.assert_allclose(out["logits"].numpy(), ref.logits[0].numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("argv, expect", [
+    (["search", "--help"], "usage: mcubert compress search"),
+    (["distill", "--help"], "usage: mcubert compress finetune"),
+    (["compress", "--help"], "usage: mcubert compress"),
+    (["zephyr-overlay", "--help"], "usage: mcubert zephyr-overlay"),
+    (["hil", "--help"], "usage: mcubert hil"),
+])
+def test_every_pipeline_command_is_on_the_command_line(argv, expect):
+    """`mcubert search|distill|compress|zephyr-overlay|hil` (and so `west mcubert ...`) reach their modules."""
+    r = subprocess.run([sys.executable, "-m", "mcubert", *argv], capture_output=True, text=True,
+                       cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(expect), r.stdout[:200]
