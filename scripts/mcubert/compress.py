@@ -40,6 +40,13 @@ Method (`search`, then `finetune`; `compress` runs both):
               costs n_i + d int8 weights; the sigma decrease, so the gains are concave and
               the greedy choice is optimal up to the last increment. `--rank-step 4`
               keeps ranks in multiples of 4 (SIMD-friendly lookups).
+  shape       (`--ffn 96,128,160`) the encoder's shape is searched under the same budget: the
+              teacher's FFN neurons of least output energy E[a_j^2] |W_out[:, j]|^2 are
+              pruned to each width, the word embedding gets what the budget leaves, each
+              candidate is distilled for `--shape-steps` steps and scored on training
+              sentences held out of those steps; the best wins (ties: fewer MACs). This is
+              what fits a BERT-mini-class model (4 layers, hidden 256) in the F767's 2 MB:
+              its attention alone is 1.05 M int8 weights.
   fine-tune   the compressed student (tables, projections, the whole encoder) learns
               from the uncompressed teacher on SST-2 train: T^2 KL(teacher || student)
               at T=2 (`--kd-alpha` mixes in cross-entropy) + MSE of all hidden states.
@@ -846,6 +853,69 @@ def embedding_units(mod: ClusteredLowRankEmbedding, method: str) -> int:
     return mod.n_params()
 
 
+# ---------------------------------------------------------------- encoder shape: FFN width
+
+@torch.no_grad()
+def ffn_output_energy(model: nn.Module, seqs: Sequence[Sequence[int]], limit: int = 4000, batch_size: int = 64,
+                      progress: bool = True) -> list[torch.Tensor]:
+    """Per layer and FFN neuron j: E[a_j^2] |W_out[:, j]|^2 over the tokens of `seqs` (the first `limit`),
+    a_j the neuron's activation: the mean energy neuron j adds to the layer's output."""
+    from .train import collate
+
+    model.eval()
+    layers = model.bert.encoder.layer
+    sums = [torch.zeros(int(lay.intermediate.dense.out_features), dtype=torch.float64) for lay in layers]
+    mask: list[torch.Tensor] = []
+    handles = []
+    for i, lay in enumerate(layers):
+        def hook(_m: nn.Module, _inp: Any, out: torch.Tensor, i: int = i) -> None:
+            sums[i] += out[mask[0]].double().pow(2).sum(0)
+        handles.append(lay.intermediate.register_forward_hook(hook))
+    order = sorted(range(min(limit, len(seqs))), key=lambda i: len(seqs[i]))
+    n_tok = 0
+    try:
+        for s in tqdm(range(0, len(order), batch_size), desc="FFN energy", unit="batch", disable=not progress,
+                      dynamic_ncols=True, leave=False):
+            batch = collate([seqs[i] for i in order[s:s + batch_size]])
+            mask[:] = [batch["attention_mask"].bool()]
+            n_tok += int(mask[0].sum())
+            model(**batch)
+    finally:
+        for h in handles:
+            h.remove()
+    return [sm / max(n_tok, 1) * lay.output.dense.weight.detach().double().pow(2).sum(0)
+            for sm, lay in zip(sums, layers)]
+
+
+@torch.no_grad()
+def prune_ffn(model: nn.Module, width: int, energy: Sequence[torch.Tensor]) -> nn.Module:
+    """A copy of `model` whose FFNs keep the `width` neurons of highest output energy (structured pruning:
+    the layers stay dense, only narrower; the runtime needs nothing new)."""
+    out = copy.deepcopy(model)
+    d = int(out.config.hidden_size)
+    for lay, e in zip(out.bert.encoder.layer, energy):
+        f = int(lay.intermediate.dense.out_features)
+        if not 0 < width <= f:
+            raise CompressError(f"FFN width {width} is not between 1 and the teacher's {f}")
+        keep = torch.sort(torch.topk(e, width).indices).values
+        up, down = lay.intermediate.dense, lay.output.dense
+        new_up, new_down = nn.Linear(d, width), nn.Linear(width, d)
+        new_up.weight.copy_(up.weight[keep])
+        new_up.bias.copy_(up.bias[keep])
+        new_down.weight.copy_(down.weight[:, keep])
+        new_down.bias.copy_(down.bias)
+        lay.intermediate.dense, lay.output.dense = new_up, new_down
+    out.config.intermediate_size = width
+    return out
+
+
+def encoder_macs(config: Mapping[str, Any], seq_len: int) -> int:
+    """Multiply-accumulates of one forward pass of `seq_len` tokens (the instruction-count model: the DSP
+    kernels run ~0.93 instructions per MAC on the Cortex-M7, docs/kernels.md)."""
+    d, L, f = int(config["hidden_size"]), int(config["num_hidden_layers"]), int(config["intermediate_size"])
+    return L * seq_len * (4 * d * d + 2 * d * f + 2 * seq_len * d) + d * d
+
+
 # ---------------------------------------------------------------- models
 
 def compressed_student(teacher: nn.Module, emb: ClusteredLowRankEmbedding, max_pos: int | None) -> nn.Module:
@@ -911,6 +981,9 @@ class SearchConfig:
     rank_step: int = 1
     max_rank: int | None = None
     min_rank_seen: int = 0  # >0: tokens seen in training sit in clusters of at least this rank
+    ffn: tuple[int, ...] = ()  # FFN widths to consider (structured pruning of the teacher's); () keeps it
+    shape_steps: int = 300  # proxy distillation steps per FFN width when there are several
+    shape_holdout: int = 2000  # training sentences held out to score the widths
     max_len: int = 64
     limit_train: int | None = None
     seed: int = 0
@@ -923,31 +996,107 @@ class SearchConfig:
 
 
 def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
-    """Build the SVD-initialised compressed model (no fine-tuning): OUT/init.pt and OUT/search.json."""
+    """Build the SVD-initialised compressed model (no fine-tuning): OUT/init.pt and OUT/search.json.
+
+    With several `cfg.ffn` widths the encoder's shape is searched too: for each width the teacher's FFNs
+    are pruned to it, the word embedding gets what the budget leaves, the candidate is distilled for
+    `shape_steps` steps and scored on training sentences held out of those steps; the best one is kept."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     t_all = time.perf_counter()
-    timings: dict[str, float] = {}
     t0 = time.perf_counter()
     tcfg, teacher = load_any(cfg.teacher)
     teacher.eval()
-    V, d = teacher.config.vocab_size, teacher.config.hidden_size
     data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train)
-    timings["load"] = time.perf_counter() - t0
+    load_s = time.perf_counter() - t0
+    widths = tuple(dict.fromkeys(cfg.ffn)) or (int(tcfg["intermediate_size"]),)
+    energy = None
+    if any(w != int(tcfg["intermediate_size"]) for w in widths):
+        t0 = time.perf_counter()
+        energy = ffn_output_energy(teacher, data.train_x, progress=cfg.progress)
+        log.info("FFN neuron energies: %.1f s", time.perf_counter() - t0)
+    if len(widths) == 1:
+        result = _search_one(cfg, tcfg, teacher, data, widths[0], energy, cfg.out)
+    else:
+        result = _search_shape(cfg, tcfg, teacher, data, widths, energy)
+    result["timings_s"]["load"] = round(load_s, 1)
+    result["timings_s"]["total"] = round(time.perf_counter() - t_all, 1)
+    (cfg.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _search_shape(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, data: Data,
+                  widths: Sequence[int], energy: Sequence[torch.Tensor] | None) -> dict[str, Any]:
+    """One search per FFN width (in OUT/ffn<W>), a short distillation each, the best held-out score wins."""
+    n = min(cfg.shape_holdout, len(data.train_x) // 10)
+    if n < 1:
+        raise CompressError("too few training sentences to score encoder shapes")
+    proxy = Data(data.tokenizer, data.train_x[:-n], data.train_y[:-n], data.train_x[-n:], data.train_y[-n:],
+                 data.vocab_path)
+    cands: list[dict[str, Any]] = []
+    for w in widths:
+        out = cfg.out / f"ffn{w}"
+        try:
+            res = _search_one(cfg, tcfg, teacher, data, w, energy, out, fisher_cache=cfg.out / "fisher.npz")
+        except CompressError as e:
+            log.info("FFN width %d: %s", w, e)
+            cands.append({"ffn": w, "fits": False, "why": str(e)})
+            continue
+        t0 = time.perf_counter()
+        ft = finetune(FinetuneConfig(init=out / "init.pt", teacher=cfg.teacher, out=out, train=cfg.train,
+                                     dev=cfg.dev, vocab=cfg.vocab, epochs=1.0, max_steps=cfg.shape_steps,
+                                     max_len=cfg.max_len, eval_every=0, save_every=0, seed=cfg.seed,
+                                     threads=cfg.threads, progress=cfg.progress), data=proxy)
+        score = ft["history"][-1]["dev_accuracy"]
+        (out / "model.pt").unlink(missing_ok=True)
+        cands.append({"ffn": w, "fits": True, "params": res["params"], "embedding_params": res["embedding_params"],
+                      "flash_estimate": res["flash_estimate"], "macs_128": res["macs_128"],
+                      "heldout_accuracy_init": ft["dev_accuracy_init"], "heldout_accuracy": score,
+                      "proxy_seconds": round(time.perf_counter() - t0, 1)})
+        log.info("FFN width %d: %d parameters (%d in the word embedding), %.1f M MACs at 128 tokens, held-out "
+                 "accuracy %.4f after %d steps", w, res["params"], res["embedding_params"], res["macs_128"] / 1e6,
+                 score, cfg.shape_steps)
+    ok = [c for c in cands if c["fits"]]
+    if not ok:
+        raise CompressError(f"no FFN width of {list(widths)} fits the budget")
+    # best held-out accuracy; ties go to fewer multiply-accumulates
+    best = max(ok, key=lambda c: (round(c["heldout_accuracy"], 4), -c["macs_128"]))
+    chosen = cfg.out / f"ffn{best['ffn']}"
+    result = json.loads((chosen / "search.json").read_text())
+    (cfg.out / "init.pt").write_bytes((chosen / "init.pt").read_bytes())
+    result["shape_candidates"] = cands
+    result["chosen_ffn"] = best["ffn"]
+    result["timings_s"]["shape_proxy"] = round(sum(c.get("proxy_seconds", 0.0) for c in cands), 1)
+    log.info("encoder shape: FFN %d chosen among %s", best["ffn"], [c["ffn"] for c in ok])
+    return result
+
+
+def _search_one(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, data: Data, width: int,
+                energy: Sequence[torch.Tensor] | None, out: Path, fisher_cache: Path | None = None
+                ) -> dict[str, Any]:
+    """Stage 1 + 2 for one encoder shape (the teacher's FFNs pruned to `width`): OUT/init.pt, OUT/search.json."""
+    timings: dict[str, float] = {}
+    V, d = teacher.config.vocab_size, teacher.config.hidden_size
+    base, bcfg = teacher, dict(tcfg)
+    if width != int(tcfg["intermediate_size"]):
+        assert energy is not None
+        base = prune_ffn(teacher, width, energy)
+        bcfg["intermediate_size"] = width
     E = teacher.bert.embeddings.word_embeddings.weight.detach().float()
     ref_params = count_params(teacher)
-    budget = make_budget(tcfg, vocab=V, max_pos=cfg.max_pos, param_budget=cfg.param_budget,
+    budget = make_budget(bcfg, vocab=V, max_pos=cfg.max_pos, param_budget=cfg.param_budget,
                          flash_budget=cfg.flash_budget, ratio=cfg.ratio, reference_params=ref_params,
                          vocab_bytes=packed_vocab_bytes(cfg.vocab) if cfg.flash_budget and cfg.budget_vocab else 0,
                          clusters=max(cfg.clusters))
-    log.info("teacher %s: %d parameters; budget %d %s leaves %d for the word embedding",
-             cfg.teacher, ref_params, budget.total, budget.kind, budget.units)
+    log.info("teacher %s: %d parameters; FFN %d; budget %d %s leaves %d for the word embedding",
+             cfg.teacher, ref_params, width, budget.total, budget.kind, budget.units)
     counts = token_counts(data.train_x, V)
-    result: dict[str, Any] = {"config": cfg.to_json(), "budget": budget.to_json(), "teacher_params": ref_params}
+    result: dict[str, Any] = {"config": cfg.to_json(), "budget": budget.to_json(), "teacher_params": ref_params,
+                              "ffn": width}
     vocab_tokens = data.tokenizer.get_vocab()
     t0 = time.perf_counter()
     if cfg.method == "clustered":
-        cache = cfg.fisher_cache or cfg.out / "fisher.npz"
+        cache = fisher_cache or cfg.fisher_cache or out / "fisher.npz"
         w = token_importance(cfg.importance, teacher, data, V, power=cfg.importance_power,
                              unseen_share=cfg.unseen_share, cache=cache, progress=cfg.progress)
         L = None
@@ -994,9 +1143,9 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
         timings["search"] = time.perf_counter() - t0
     else:
         raise CompressError(f"unknown method '{cfg.method}' (clustered, svd, prune)")
-    student = compressed_student(teacher, emb, cfg.max_pos)
+    student = compressed_student(base, emb, cfg.max_pos)
     emb_units = embedding_units(emb, cfg.method)
-    params = nonword_params(tcfg, cfg.max_pos) + emb_units
+    params = nonword_params(bcfg, cfg.max_pos) + emb_units
     t0 = time.perf_counter()
     acc = evaluate(student, data.dev_x, data.dev_y)
     teacher_acc = evaluate(teacher, data.dev_x, data.dev_y)
@@ -1005,18 +1154,17 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
     rel = float((dense - E).pow(2).sum() / E.pow(2).sum())
     result.update(method=cfg.method, embedding=emb.embedding_meta(), embedding_params=emb_units, params=params,
                   ratio=ref_params / params,
-                  flash_estimate=flash_estimate(tcfg, emb.sizes, emb.ranks, V, cfg.max_pos),
+                  flash_estimate=flash_estimate(bcfg, emb.sizes, emb.ranks, V, cfg.max_pos),
+                  macs_128=encoder_macs(bcfg, 128),
                   relative_error=rel, dev_accuracy_init=acc, teacher_dev_accuracy=teacher_acc)
-    timings["total"] = time.perf_counter() - t_all
     result["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    save_compressed(cfg.out / "init.pt", student, model_config(student),
-                    extra={"method": cfg.method, "params": params, "embedding_params": emb_units})
-    (cfg.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    out.mkdir(parents=True, exist_ok=True)
+    save_compressed(out / "init.pt", student, model_config(student),
+                    extra={"method": cfg.method, "params": params, "embedding_params": emb_units, "ffn": width})
+    (out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
     log.info("%s: %d clusters, ranks %s...; %d parameters (%.2fx smaller), relative error %.3f, "
-             "dev accuracy before fine-tuning %.4f (teacher %.4f); %.1f s",
-             cfg.method, emb.clusters, emb.ranks[:8], params, ref_params / params, rel, acc, teacher_acc,
-             timings["total"])
+             "dev accuracy before fine-tuning %.4f (teacher %.4f)",
+             cfg.method, emb.clusters, emb.ranks[:8], params, ref_params / params, rel, acc, teacher_acc)
     return result
 
 
@@ -1293,6 +1441,13 @@ def _search_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iters", type=int, default=SearchConfig.iters, help="k-subspace refinement rounds")
     p.add_argument("--rank-step", type=int, default=1, help="ranks in multiples of this (e.g. 4 for SIMD)")
     p.add_argument("--max-rank", type=int, help="cap on any cluster's rank")
+    p.add_argument("--ffn", type=_ints, default=(),
+                   help="FFN widths to consider, e.g. 128,192,256: the teacher's FFN neurons of least output "
+                        "energy are pruned (the encoder's shape is part of the search, the budget pays for it); "
+                        "with several, each is distilled for --shape-steps steps and scored on held-out training "
+                        "sentences, the best is kept (default: the teacher's width)")
+    p.add_argument("--shape-steps", type=int, default=SearchConfig.shape_steps,
+                   help="proxy distillation steps per FFN width (default: %(default)s)")
     p.add_argument("--min-rank-seen", type=int, default=0,
                    help="tokens seen in the training text get clusters of at least this rank, those unseen "
                         "their own clusters (fine-tuning re-learns seen tokens' rows; 0: off)")
@@ -1371,7 +1526,7 @@ def _search_config(args: argparse.Namespace) -> SearchConfig:
         metric_floor=args.metric_floor,
         unseen_share=None if args.unseen_share < 0 else args.unseen_share, fisher_cache=args.fisher_cache,
         iters=args.iters, rank_step=args.rank_step, max_rank=args.max_rank, min_rank_seen=args.min_rank_seen,
-        max_len=args.max_len, limit_train=args.limit_train, seed=args.seed, threads=args.threads,
+        ffn=tuple(args.ffn), shape_steps=args.shape_steps, max_len=args.max_len, limit_train=args.limit_train, seed=args.seed, threads=args.threads,
         progress=not args.no_progress)
 
 

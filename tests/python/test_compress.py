@@ -4,6 +4,7 @@ initialisation, the budgeted search, the contract file format and a tiny end-to-
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import sys
@@ -260,3 +261,56 @@ def test_the_converter_reads_the_contract_format(tmp_path: Path) -> None:
     seqs = [(rng.integers(0, 60, size=n), np.zeros(n, dtype=np.int64)) for n in (3, 9, 16)]
     data = quantize.quantize(ck, quantize.calibrate(ck, seqs), 16)
     assert len(data) > 0
+
+
+def test_ffn_pruning_keeps_the_highest_energy_neurons_exactly() -> None:
+    """prune_ffn at full width is the identity; pruning drops exactly the neurons of least output energy."""
+    from mcubert.train import collate
+
+    teacher = _tiny_model()
+    seqs = [[2, 7, 33, 59, 3], [2, 11, 3], [2, 40, 41, 42, 43, 44, 3]]
+    energy = compress.ffn_output_energy(teacher, seqs, progress=False)
+    f = teacher.config.intermediate_size
+    assert [tuple(e.shape) for e in energy] == [(f,)] * teacher.config.num_hidden_layers
+    batch = collate(seqs)
+    with torch.no_grad():
+        same = compress.prune_ffn(teacher, f, energy)
+        torch.testing.assert_close(same(**batch).logits, teacher(**batch).logits, rtol=0, atol=0)
+        # zero the up-projection of the lowest-energy neurons by hand: pruning them gives the same network
+        w = f // 2
+        drop = torch.argsort(energy[0])[: f - w]
+        ref = copy.deepcopy(teacher)
+        lay = ref.bert.encoder.layer[0]
+        lay.output.dense.weight[:, drop] = 0
+        pruned = compress.prune_ffn(teacher, w, [energy[0]] + [torch.ones(f)] * (len(energy) - 1))
+        assert pruned.config.intermediate_size == w
+        assert pruned.bert.encoder.layer[0].intermediate.dense.weight.shape == (w, teacher.config.hidden_size)
+        torch.testing.assert_close(pruned.bert.encoder.layer[0](
+            ref.bert.embeddings(batch["input_ids"]))[0], lay(ref.bert.embeddings(batch["input_ids"]))[0])
+    with pytest.raises(compress.CompressError, match="FFN width"):
+        compress.prune_ffn(teacher, f + 1, energy)
+
+
+def test_shape_search_picks_a_width_within_the_budget(tmp_path: Path) -> None:
+    f = _write_task(tmp_path)
+    common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
+              "--teacher", str(f["teacher"])]
+    cfg = json.loads((f["teacher"] / "config.json").read_text())
+    budget = compress.nonword_params(cfg, 32) + 900
+    out = tmp_path / "shape"
+    assert compress.main(["search", "--out", str(out), "--param-budget", str(budget), "--clusters", "2",
+                          "--bands", "8,20", "--max-pos", "32", "--iters", "2", "--ffn", "16,32,64",
+                          "--shape-steps", "3"] + common) == 0
+    res = json.loads((out / "search.json").read_text())
+    assert [c["ffn"] for c in res["shape_candidates"]] == [16, 32, 64]
+    chosen = res["chosen_ffn"]
+    assert chosen in (16, 32, 64) and res["ffn"] == chosen
+    best = max(c["heldout_accuracy"] for c in res["shape_candidates"])
+    assert next(c for c in res["shape_candidates"] if c["ffn"] == chosen)["heldout_accuracy"] == best
+    info = compress.describe(out / "init.pt")
+    assert info["params"] <= budget and info["params"] == res["params"]
+    config, _ = compress.load_compressed(out / "init.pt")
+    assert config["intermediate_size"] == chosen
+    # narrower FFNs leave more of the budget to the word embedding
+    emb = {c["ffn"]: c["embedding_params"] for c in res["shape_candidates"]}
+    assert emb[16] > emb[32] > emb[64]
