@@ -69,3 +69,32 @@ def test_int8_accuracy_within_one_point_of_float(sample_blob, data_dir, tmp_path
     assert int8["labelled"] == flt["labelled"] == 872
     assert int8["accuracy"] >= flt["accuracy"] - 0.01
     assert int8["accuracy"] >= 0.82
+
+
+SHIPPED = ROOT / "samples" / "sst2" / "compressed" / "model.mcub"
+
+
+def test_shipped_compressed_blob_is_current_and_bit_exact():
+    """samples/sst2/compressed/model.mcub (made by `mcubert convert compressed/model.pt`) still loads in this
+    runtime (format and checks current), carries its vocabulary, and the C runtime equals the reference."""
+    data = SHIPPED.read_bytes()
+    b = blob.unpack(data)
+    assert b.cfg.vocab_size == 30522 and b.cfg.hidden == 128 and b.cfg.max_seq_len == 128
+    rt, ref = Runtime(data), Reference(b)
+    labels = []
+    for ids, types in encoded(data):
+        o = ref.run(ids, types)
+        rt.infer(ids, types)
+        np.testing.assert_array_equal(rt.hidden(len(ids), b.cfg.hidden), o.hidden)
+        np.testing.assert_array_equal(rt.logits(2), o.logits)
+        labels.append(o.label)
+    assert labels[:2] == [1, 0]
+
+
+def test_shipped_compressed_blob_accuracy(data_dir, capsys):
+    import json
+
+    dev = str(data_dir / "glue" / "SST-2" / "dev.tsv")
+    assert main(["eval", str(SHIPPED), "--data", dev, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["labelled"] == 872 and res["accuracy"] >= 0.82
