@@ -5,7 +5,9 @@
 For each student shape, side by side: the uncompressed student (the teacher), one global truncated SVD of
 the word embedding, vocabulary pruning (the most frequent SST-2 train tokens kept, the rest mapped to
 [UNK]) and the clustered low-rank embedding (mcubert.compress), all at the same parameter budget and all
-fine-tuned the same way (distillation from the uncompressed student). Columns: parameters, SST-2 dev
+fine-tuned the same way (distillation from the uncompressed student). The shape column is each model's
+own (layers/hidden/heads/FFN): under a flash budget the search may narrow the FFN (`--ffn`), and the
+baselines are then run at the shape it chose. Columns: parameters, SST-2 dev
 accuracy in float before fine-tuning, of the kept (best-on-dev) checkpoint, and averaged over the last
 fine-tuning epoch's evaluations (dev has 872 sentences: one is 0.11 points, and checkpoints of one run
 differ by +-0.5); agreement of the kept model's dev predictions with the uncompressed student's; the
@@ -157,7 +159,9 @@ def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Name
         acc = compress.evaluate(model, data.dev_x, data.dev_y)
         search = json.loads((runs / m / "search.json").read_text()) if (runs / m / "search.json").is_file() else {}
         ft = json.loads((runs / m / "finetune.json").read_text()) if (runs / m / "finetune.json").is_file() else {}
-        row = {"runs": runs.name, "shape": shape, "method": m, "params": info["params"], "ratio": ref / info["params"],
+        c = model.config
+        m_shape = f"{c.num_hidden_layers}/{c.hidden_size}/{c.num_attention_heads}/{c.intermediate_size}"
+        row = {"runs": runs.name, "shape": m_shape, "method": m, "params": info["params"], "ratio": ref / info["params"],
                "embedding_params": info["embedding_params"], "clusters": info["clusters"],
                "float_dev_accuracy": acc,
                "float_dev_accuracy_init": search.get("dev_accuracy_init", ft.get("dev_accuracy_init")),

@@ -88,6 +88,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .cli import _size  # sizes with K/M suffixes, as `mcubert convert --sram` takes them
+
 log = logging.getLogger(__name__)
 
 EMB = "bert.embeddings.word_embeddings."
@@ -1361,20 +1363,6 @@ def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None 
 
 
 # ---------------------------------------------------------------- command line
-
-def _size(text: str) -> int:
-    """Bytes with an optional K/M/KB/MB/KiB/MiB suffix (1K = 1024)."""
-    t = text.strip().upper().replace("IB", "").replace("B", "")
-    mult = 1
-    if t.endswith("K"):
-        mult, t = 1024, t[:-1]
-    elif t.endswith("M"):
-        mult, t = 1024 * 1024, t[:-1]
-    try:
-        return int(float(t) * mult)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text}") from None
-
 
 def _ints(text: str) -> tuple[int, ...]:
     try:
