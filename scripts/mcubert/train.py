@@ -58,6 +58,7 @@ LABELS = {0: "negative", 1: "positive"}
 SHAPES = {  # name: (layers, hidden, heads, ffn)
     "tiny": (2, 128, 2, 512),
     "mini": (4, 256, 4, 1024),
+    "minilm-l6": (6, 384, 12, 1536),  # the source itself: fine-tunes MiniLM-L6 (the distillation teacher)
     "small": (4, 512, 8, 2048),
 }
 
@@ -257,6 +258,14 @@ def init_from_source(model: Any, src_cfg: dict[str, Any], src: dict[str, torch.T
     if d > D:
         raise TrainError(f"student hidden {d} is wider than the source's {D}")
     bert = model.bert
+    if encoder == "minilm" and all(int(src_cfg[k]) == int(getattr(cfg, k)) for k in
+                                   ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")):
+        # the student has the source's shape: copy it unchanged (this fine-tunes the source itself)
+        missing, unexpected = bert.load_state_dict(src, strict=False)
+        missing = [k for k in missing if not k.endswith(("position_ids", "token_type_ids"))]
+        if missing or unexpected:
+            raise TrainError(f"source weights do not fit (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        return {"encoder": "copy"}
     mu, P = pca_basis(src["embeddings.word_embeddings.weight"], d)
     emb = bert.embeddings
     emb.word_embeddings.weight.copy_((src["embeddings.word_embeddings.weight"] - mu) @ P)

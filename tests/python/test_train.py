@@ -132,3 +132,18 @@ def test_random_init_and_errors(task: dict[str, Path], tmp_path: Path) -> None:
     assert checkpoint.load(out).shape.hidden == 32
     # a student wider than its source cannot be projected
     assert train.main(_argv(task, tmp_path / "w", "--hidden", "128", "--heads", "2", "--ffn", "64")) == 2
+
+
+def test_a_student_of_the_source_shape_starts_as_the_source(task: dict[str, Path]) -> None:
+    """Fine-tuning the source itself (e.g. `--shape minilm-l6`, the teacher): its weights are copied unchanged."""
+    from transformers import BertModel
+
+    cfg = train.TrainConfig(out=Path("unused"), train=task["train"], dev=task["dev"], vocab=task["vocab"],
+                            init_from=task["source"], layers=3, hidden=64, heads=4, ffn=128, max_pos=64)
+    model, summary = train.build_model(cfg, vocab_size=len(task["vocab"].read_text().split()))
+    assert summary["encoder"] == "copy"
+    src = BertModel.from_pretrained(str(task["source"])).eval()
+    ids = torch.tensor([[2, 9, 14, 20, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(model.bert.eval()(input_ids=ids).last_hidden_state,
+                                   src(input_ids=ids).last_hidden_state, rtol=0, atol=0)
