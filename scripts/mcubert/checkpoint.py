@@ -306,3 +306,17 @@ def extend_positions(ckpt: Checkpoint, n: int) -> Checkpoint:
     w["embeddings.position_embeddings.weight"] = np.concatenate([pos[np.arange(n) % pos.shape[0]]])
     config = dict(ckpt.config, max_position_embeddings=n)
     return Checkpoint(config, w, ckpt.source)
+
+
+def trim_positions(ckpt: Checkpoint, n: int) -> Checkpoint:
+    """A checkpoint whose position table keeps its first n rows only (n >= its rows: unchanged).
+
+    A blob converted for --max-seq-len n never reads the other rows; without them it is (rows - n) x hidden
+    bytes smaller, and it can no longer be re-planned for sequences longer than n."""
+    w = dict(ckpt.weights)
+    pos = w["embeddings.position_embeddings.weight"]
+    if n >= pos.shape[0]:
+        return ckpt
+    w["embeddings.position_embeddings.weight"] = np.ascontiguousarray(pos[:n])
+    config = dict(ckpt.config, max_position_embeddings=n)
+    return Checkpoint(config, w, ckpt.source)

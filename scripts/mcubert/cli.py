@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -187,6 +188,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
         ckpt = extend_positions(ckpt, args.extend_positions)
     shape = ckpt.shape
     max_seq_len = args.max_seq_len or min(128, shape.max_pos)
+    if args.trim_positions and max_seq_len <= shape.max_pos:
+        from .checkpoint import trim_positions
+
+        ckpt = trim_positions(ckpt, max_seq_len)
+        shape = ckpt.shape
     vocab = args.vocab
     if vocab is None and Path(args.model).is_dir() and (Path(args.model) / "vocab.txt").is_file():
         vocab = str(Path(args.model) / "vocab.txt")
@@ -527,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not embed the packed vocabulary (the on-device tokenizer's, ~170 KB for BERT's)")
     p.add_argument("--extend-positions", type=int, metavar="N",
                    help="extend the position table to N rows (cycling the trained rows) to run longer sequences")
+    p.add_argument("--trim-positions", action="store_true",
+                   help="store only the first --max-seq-len rows of the position table: (rows - max_seq_len) x "
+                        "hidden bytes less flash; the blob then cannot be re-planned for longer sequences")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_convert)
 
@@ -679,4 +688,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `mcubert info x.mcub | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

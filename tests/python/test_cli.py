@@ -190,3 +190,14 @@ def test_every_pipeline_command_is_on_the_command_line(argv, expect):
                        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")})
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(expect), r.stdout[:200]
+
+
+def test_trim_positions_keeps_the_outputs_and_saves_flash(hf_dir, tmp_path, capsys):
+    """--trim-positions stores max_seq_len position rows only; the first max_seq_len positions are unchanged."""
+    full = convert(hf_dir, tmp_path / "full.mcub", capsys)
+    trimmed = convert(hf_dir, tmp_path / "trim.mcub", capsys, "--trim-positions")
+    a, b = blob.unpack((tmp_path / "full.mcub").read_bytes()), blob.unpack((tmp_path / "trim.mcub").read_bytes())
+    assert (a.cfg.max_pos, b.cfg.max_pos) == (64, 32) and b.cfg.max_seq_len == 32
+    assert full["blob_bytes"] - trimmed["blob_bytes"] == (64 - 32) * 64
+    rc, out, err = run_cli(["run", str(tmp_path / "trim.mcub"), "--ids", ",".join(["7"] * 33)], capsys)
+    assert rc == 1 and "E2BIG" in err
