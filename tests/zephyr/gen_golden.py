@@ -339,6 +339,10 @@ def gen_model() -> str:
     h.array(np.frombuffer(good, np.uint8), np.uint8, "model_blob", align=16)
     packed = pack_vocab(vocab_txt)
     h.array(np.frombuffer(packed, np.uint8), np.uint8, "model_vocab", align=4)
+    # `mcubert convert` stores the packed vocabulary in the blob: the same bytes (test_vocab_in_blob)
+    in_blob = b.sections.get(int(blobmod.Sec.VOCAB))
+    assert in_blob is not None, "the tiny test blob has no VOCAB section"
+    assert bytes(in_blob) == packed, "the blob's vocabulary section differs from pack_vocab(vocab.txt)"
     h.raw(f"#define MODEL_VOCAB_SIZE {cfg.vocab_size}", f"#define MODEL_HIDDEN {cfg.hidden}",
           f"#define MODEL_N_LABELS {cfg.n_labels}", f"#define MODEL_MAX_SEQ_LEN {cfg.max_seq_len}",
           f"#define MODEL_TYPE_VOCAB {cfg.type_vocab}", f"#define MODEL_ARENA_BYTES {b.arena_bytes}", "")

@@ -43,11 +43,15 @@ static const uint8_t *const model = mcubert_sample_model;
 #define model_len ((size_t)(mcubert_sample_model_end - mcubert_sample_model))
 #endif
 
-/* ---- the packed vocabulary (mcubert.vocab.pack_vocab), embedded */
+/* ---- the packed vocabulary (mcubert.vocab.pack_vocab): the blob's own, or embedded apart */
 
-static const uint8_t vocab[] __aligned(4) = {
+#if !MODEL_VOCAB_IN_BLOB
+static const uint8_t vocab_image[] __aligned(4) = {
 #include <mcubert_vocab.inc>
 };
+#endif
+static const void *vocab;
+static size_t vocab_len;
 
 /* ---- the arena: DTCM where there is one and it is asked for */
 
@@ -87,9 +91,15 @@ int classify_init(void)
 		k_mutex_unlock(&lock);
 		return 0;
 	}
-	err = mcubert_tok_init(&tok, vocab, sizeof(vocab));
+	err = mcubert_init(&mb, model, model_len, arena, sizeof(arena), 0);
 	if (err == 0) {
-		err = mcubert_init(&mb, model, model_len, arena, sizeof(arena), 0);
+#if MODEL_VOCAB_IN_BLOB
+		vocab = mcubert_vocab(&mb, &vocab_len);
+#else
+		vocab = vocab_image;
+		vocab_len = sizeof(vocab_image);
+#endif
+		err = vocab ? mcubert_tok_init(&tok, vocab, vocab_len) : -ENOENT;
 	}
 	if (err == 0 && mcubert_tok_vocab_size(&tok) != mb.cfg.vocab_size) {
 		err = -EINVAL;
@@ -229,11 +239,12 @@ int classify_describe(char *buf, size_t cap)
 {
 	return snprintf(buf, cap,
 			"model: %s\n"
-			"model: %u B blob %s at %p, %u B vocabulary (%u ids), max %d tokens\n"
+			"model: %u B blob %s at %p, %u B vocabulary %s (%u ids), max %d tokens\n"
 			"model: %d layers, hidden %d, %d heads, FFN %d; arena %u B in %s "
 			"(the model needs %u B)",
 			MODEL_DESCRIPTION, MODEL_BLOB_BYTES, MODEL_WHERE, (const void *)model,
-			(unsigned int)sizeof(vocab), (unsigned int)mcubert_tok_vocab_size(&tok),
+			(unsigned int)vocab_len, MODEL_VOCAB_IN_BLOB ? "in the blob" : "embedded",
+			(unsigned int)mcubert_tok_vocab_size(&tok),
 			MODEL_MAX_SEQ_LEN, mb.cfg.n_layers, mb.cfg.hidden, mb.cfg.n_heads,
 			mb.cfg.ffn, (unsigned int)sizeof(arena), ARENA_WHERE, MODEL_ARENA_BYTES);
 }

@@ -93,4 +93,21 @@ ZTEST(mcubert_e2e, test_text_to_logits)
 	}
 }
 
+ZTEST(mcubert_e2e, test_vocab_in_blob)
+{
+	size_t len = 0;
+	const void *v;
+
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0), 0);
+	v = mcubert_vocab(&mb, &len);
+	/* the blob's packed vocabulary, in place: the same bytes as pack_vocab(vocab.txt) */
+	zassert_not_null(v);
+	zassert_true((const uint8_t *)v > model_blob &&
+		     (const uint8_t *)v + len <= model_blob + sizeof(model_blob));
+	zassert_equal(len, sizeof(model_vocab));
+	zassert_mem_equal(v, model_vocab, len);
+	zassert_equal(mcubert_tok_init(&tok, v, len), 0);
+	zassert_equal(mcubert_tok_vocab_size(&tok), MODEL_VOCAB_SIZE);
+}
+
 ZTEST_SUITE(mcubert_e2e, NULL, NULL, NULL, NULL, NULL);
