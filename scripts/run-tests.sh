@@ -11,10 +11,16 @@ PY=${PYTHON:-python3}
 
 zephyr_base="${ZEPHYR_BASE:-$HOME/zephyrproject/zephyr}"
 if [ -f "$zephyr_base/VERSION" ]; then
-	echo "== Zephyr tree found at $zephyr_base: the quick Zephyr checks run (MCUBERT_ZEPHYR_FULL=1 adds the full Twister pass)"
 	export ZEPHYR_BASE="$zephyr_base"
+	if [ "${MCUBERT_ZEPHYR_FULL:-}" = "1" ]; then
+		echo "== Zephyr tree found at $zephyr_base: Zephyr checks and the full Twister pass run (MCUBERT_ZEPHYR_FULL=1, ~15 min on 2 cores)"
+	else
+		echo "== Zephyr tree found at $zephyr_base: the quick Zephyr checks run; the full Twister pass is" \
+			"SKIPPED (set MCUBERT_ZEPHYR_FULL=1 to build and run tests/zephyr and samples/sst2 on the QEMU boards)"
+	fi
 else
-	echo "== Zephyr check SKIPPED: no Zephyr tree (set ZEPHYR_BASE or create ~/zephyrproject/zephyr)"
+	echo "== Zephyr check SKIPPED: no Zephyr tree at $zephyr_base (ZEPHYR_BASE is ${ZEPHYR_BASE:-unset};" \
+		"set it to a Zephyr checkout to run the Zephyr check)"
 fi
 
 status=0
