@@ -75,14 +75,16 @@ def _cli_json(argv: list[str]) -> dict[str, Any] | None:
         return None
 
 
-def int8_figures(model: Path, blob: Path, dev: Path, vocab: Path, calib: Path) -> dict[str, Any]:
+def int8_figures(model: Path, blob: Path, dev: Path, vocab: Path, calib: Path,
+                 convert_args: list[str] | None = None) -> dict[str, Any]:
     """Blob bytes and int8 accuracy on the C runtime via the converter, or 'n/a (converter pending)'."""
     pending = {"blob_bytes": "n/a (converter pending)", "int8_c_accuracy": "n/a (converter pending)"}
     if model.suffix == ".pt" and not converter_supports_clustered():
         return pending
     blob.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conv = _cli_json(["convert", str(model), "-o", str(blob), "--vocab", str(vocab), "--calib", str(calib)])
+        conv = _cli_json(["convert", str(model), "-o", str(blob), "--vocab", str(vocab), "--calib", str(calib),
+                          *(convert_args or [])])
         if conv is None or not blob.is_file():
             return {"blob_bytes": "n/a (conversion failed)", "int8_c_accuracy": "n/a (conversion failed)"}
         ev = _cli_json(["eval", str(blob), "--data", str(dev), "--engine", "c"])
@@ -146,10 +148,12 @@ def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Name
                            "flash_estimate": compress.flash_estimate(t_cfg, [V], [d], V) - d * d
                            - compress.CLUSTER_RECORD_BYTES - 2 * V}
     if args.int8 and with_teacher:
-        row.update(int8_figures(teacher, args.work / tag / "uncompressed.mcub", args.dev, args.vocab, args.calib))
+        row.update(int8_figures(teacher, args.work / tag / "uncompressed.mcub", args.dev, args.vocab, args.calib,
+                                args.convert_args.split()))
     if with_teacher:
         rows.append(row)
-    for m in METHODS:
+    variants = sorted(p.name for p in runs.glob("clustered_*") if (p / "model.pt").is_file())
+    for m in (*METHODS, *variants):
         path = runs / m / "model.pt"
         if not path.is_file():
             log.warning("%s: missing (make it with --build)", path)
@@ -172,7 +176,8 @@ def rows_for(runs: Path, teacher: Path, data: compress.Data, args: argparse.Name
                "search_seconds": (search.get("timings_s") or {}).get("total"),
                "finetune_seconds_per_epoch": ft.get("seconds_per_epoch")}
         if args.int8:
-            row.update(int8_figures(path, args.work / tag / f"{m}.mcub", args.dev, args.vocab, args.calib))
+            row.update(int8_figures(path, args.work / tag / f"{m}.mcub", args.dev, args.vocab, args.calib,
+                                    args.convert_args.split()))
         rows.append(row)
     return rows
 
@@ -192,7 +197,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             "(last-epoch mean)", "agree", "flash est. B", "blob B", "int8 C dev"]
     table = [head]
     for r in rows:
-        table.append([r["runs"], r["shape"], LABEL[r["method"]], _fmt(r["params"]), f"{r['ratio']:.2f}",
+        label = LABEL.get(r["method"]) or f"clustered low-rank (ours, {r['method'].split('_', 1)[1]})"
+        table.append([r["runs"], r["shape"], label, _fmt(r["params"]), f"{r['ratio']:.2f}",
                       _fmt(r["embedding_params"]), _fmt(r.get("float_dev_accuracy_init"), True),
                       _fmt(r["float_dev_accuracy"], True), _fmt(r.get("float_dev_accuracy_last_epoch_mean"), True),
                       _fmt(r.get("agreement"), True),
@@ -207,7 +213,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    root = Path(os.environ.get("MCUBERT_DATA", "/work/shared/data"))
+    root = Path(os.environ.get("MCUBERT_DATA") or HERE.parent / "shared" / "data")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=Path, action="append", required=True,
                     help="directory with svd/, prune/, clustered/ runs of mcubert.compress (repeatable)")
@@ -218,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-args", default="", help="extra mcubert.compress arguments for --build, one string")
     ap.add_argument("--int8", action="store_true",
                     help="also convert with the mcubert converter and measure int8 accuracy on the C runtime")
+    ap.add_argument("--convert-args", default="",
+                    help="extra `mcubert convert` arguments for --int8, one string (e.g. \"--max-seq-len 64 "
+                         "--trim-positions\")")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mcubert-compression-bench"), help="blobs go here")
     ap.add_argument("--train", type=Path, default=root / "glue/SST-2/train.tsv")
     ap.add_argument("--dev", type=Path, default=root / "glue/SST-2/dev.tsv")
