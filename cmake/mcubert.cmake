@@ -88,6 +88,8 @@ function(mcubert_place_partition)
 	KEEP(*(.mcubert_model))
 }
 ASSERT(SIZEOF(.mcubert_model) <= ${ARG_SIZE}, \"mcubert: the model is larger than its partition\")
+ASSERT(__rom_region_start + _flash_used <= ${ARG_ADDRESS} || __rom_region_start >= ${ARG_ADDRESS} + ${ARG_SIZE},
+       \"mcubert: the application overlaps the model partition: use a smaller model or a smaller image\")
 " @ONLY)
   zephyr_linker_sources(SECTIONS ${ld})
   set(hex ${ZEPHYR_BINARY_DIR}/mcubert_model.hex)

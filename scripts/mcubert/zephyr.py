@@ -77,6 +77,7 @@ class Layout:
     partitions: tuple[Partition, ...] = ()
     has_partitions: bool = False
     note: str = ""
+    code_partition: str = ""  # the partition the board's chosen zephyr,code-partition names, if any
 
     def sector_list(self) -> list[tuple[int, int]]:
         """(offset, size) of every erase sector."""
@@ -100,7 +101,8 @@ BOARDS: dict[str, Layout] = {
                     Partition("slot0_partition", 0x40000, 768 * KiB),
                     Partition("slot1_partition", 0x100000, 768 * KiB),
                     Partition("scratch_partition", 0x1C0000, 256 * KiB)),
-        note="STM32F767ZI single-bank flash; the application starts at 0x08000000"),
+        note="STM32F767ZI single-bank flash; the application starts at 0x08000000",
+        code_partition="slot0_partition"),
     # boards/mcubert/mps2_an500 (this module): 16 MiB PSRAM that QEMU's ELF loader fills.
     "mps2_an500": Layout(
         board="mps2_an500", node="psram", base=0x60000000, size=16 * MiB, sectors=((4096, 4 * KiB),),
@@ -210,14 +212,12 @@ def render_overlay(p: Placement, layout: Layout, source: str = "") -> str:
         lines.append(f"/delete-node/ &{label};")
     if p.deleted:
         lines.append("")
-    lines += [
-        "/ {",
-        "\tchosen {",
-        f"\t\t{CHOSEN} = &{PARTITION_LABEL};",
-        "\t};",
-        "};",
-        "",
-    ]
+    chosen = ["/ {", "\tchosen {", f"\t\t{CHOSEN} = &{PARTITION_LABEL};"]
+    if layout.code_partition and layout.code_partition in p.deleted:
+        # the application links from the start of flash (no MCUboot: there is no room for its slots);
+        # the build checks that it ends below the model partition
+        chosen.append("\t\t/delete-property/ zephyr,code-partition;")
+    lines += chosen + ["\t};", "};", ""]
     for label, size in p.shrunk.items():
         off = next(q.offset for q in layout.partitions if q.label == label)
         lines += [f"&{label} {{", f"\treg = <0x{off:x} 0x{size:x}>;", "};", ""]

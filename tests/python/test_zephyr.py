@@ -92,6 +92,8 @@ def _fake_blob(tmp_path: Path, n: int) -> Path:
     (1000, 1, 0x1C0000, ["scratch_partition"], {}),
     (256 * 1024 + 1, 2, 0x180000, ["scratch_partition"], {"slot1_partition": 0x80000}),
     (1_301_216, 5, 0xC0000, ["slot1_partition", "scratch_partition"], {"slot0_partition": 0x80000}),
+    # the BERT-mini-class model (1,950,336 B): 1920 KiB from sector 4; the application keeps sectors 0-3
+    (1_950_336, 8, 0x20000, ["slot0_partition", "slot1_partition", "scratch_partition"], {}),
 ])
 def test_overlay_f767(tmp_path, size, sectors, offset, deleted, shrunk):
     """Last whole sectors of the F767's 2 MB; overlapped board partitions deleted or shrunk."""
@@ -103,6 +105,8 @@ def test_overlay_f767(tmp_path, size, sectors, offset, deleted, shrunk):
     assert f"partition@{offset:x}" in text and "mcubert,model = &mcubert_model_partition;" in text
     for d in deleted:
         assert f"/delete-node/ &{d};" in text
+    # the board's chosen code partition (slot0) may not dangle once it is deleted
+    assert ("/delete-property/ zephyr,code-partition;" in text) == ("slot0_partition" in deleted)
     assert text.startswith("/*\n * SPDX-License-Identifier: Apache-2.0")
 
 
