@@ -314,3 +314,28 @@ def test_shape_search_picks_a_width_within_the_budget(tmp_path: Path) -> None:
     # narrower FFNs leave more of the budget to the word embedding
     emb = {c["ffn"]: c["embedding_params"] for c in res["shape_candidates"]}
     assert emb[16] > emb[32] > emb[64]
+
+
+def test_a_logit_teacher_is_cached_once(tmp_path: Path) -> None:
+    f = _write_task(tmp_path)
+    common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
+              "--teacher", str(f["teacher"])]
+    cfg = json.loads((f["teacher"] / "config.json").read_text())
+    search = ["--param-budget", str(compress.nonword_params(cfg, 32) + 900), "--clusters", "2", "--bands", "8,20",
+              "--max-pos", "32", "--iters", "2"]
+    out = tmp_path / "run"
+    argv = ["compress", "--out", str(out), "--max-steps", "4", "--logit-teacher", str(f["teacher"]),
+            "--hidden-mse", "0"] + search + common
+    assert compress.main(argv) == 0
+    cache = torch.load(out / "teacher_logits.pt", weights_only=True)
+    assert tuple(cache["logits"].shape) == (160, 2)
+    # the cache holds the teacher's logits of every training sentence, in file order
+    data = compress.load_data(f["train"], f["dev"], f["vocab"], 64)
+    _, teacher = compress.load_any(f["teacher"])
+    from mcubert.train import collate
+
+    with torch.no_grad():
+        for i in (0, 7, 159):
+            ref = teacher.eval()(**collate([data.train_x[i]])).logits[0]
+            torch.testing.assert_close(cache["logits"][i], ref, rtol=1e-4, atol=1e-5)
+    assert json.loads((out / "finetune.json").read_text())["step"] == 4
