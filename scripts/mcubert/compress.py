@@ -1265,7 +1265,7 @@ def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int =
 
 def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None = None) -> dict[str, Any]:
     """KD fine-tuning of a compressed model; the best (dev) model ends in OUT/model.pt."""
-    from .train import _schedule, collate, epoch_batches
+    from .train import StepLoop, _schedule, collate
 
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -1295,8 +1295,8 @@ def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None 
         raise CompressError("nothing to train: --epochs/--max-steps give 0 steps")
     opt = _optimizer(model, cfg)
     sched = _schedule(opt, total, int(cfg.warmup * total))
-    step, best, history, train_time = 0, -1.0, [], 0.0
-    best_state: dict[str, torch.Tensor] | None = None
+    loop = StepLoop(total, steps_per_epoch)
+    best, history = -1.0, []
     state_path = cfg.out / STATE_FILE
     if resume is not None:
         st = torch.load(resume, map_location="cpu", weights_only=False)
@@ -1304,35 +1304,35 @@ def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None 
         opt.load_state_dict(st["optimizer"])
         sched.load_state_dict(st["scheduler"])
         torch.set_rng_state(st["rng"])
-        step, best, history, train_time = st["step"], st["best"], st["history"], st["train_time"]
-        log.info("resumed from %s at step %d (best dev accuracy %.4f)", resume, step, best)
+        loop.step, best, history, loop.train_time = st["step"], st["best"], st["history"], st["train_time"]
+        log.info("resumed from %s at step %d (best dev accuracy %.4f)", resume, loop.step, best)
     cfg.out.mkdir(parents=True, exist_ok=True)
     dtype = {"float32": torch.float32, "float16": torch.float16}[cfg.save_dtype]
     mcfg = model_config(model)
     init_acc = history[0]["dev_accuracy"] if history else evaluate(model, data.dev_x, data.dev_y)
 
     def meta() -> dict[str, Any]:
-        return dict(meta_in, finetune=cfg.to_json(), step=step, total_steps=total, best_dev_accuracy=best,
-                    dev_accuracy_init=init_acc, history=history, train_seconds=round(train_time, 1))
+        return dict(meta_in, finetune=cfg.to_json(), step=loop.step, total_steps=total, best_dev_accuracy=best,
+                    dev_accuracy_init=init_acc, history=history, train_seconds=round(loop.train_time, 1))
 
     def save_state() -> None:
         tmp = state_path.with_suffix(".tmp")
         torch.save({"config": cfg.to_json(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "rng": torch.get_rng_state(), "step": step, "best": best,
-                    "history": history, "train_time": train_time}, tmp)
+                    "scheduler": sched.state_dict(), "rng": torch.get_rng_state(), "step": loop.step,
+                    "best": best, "history": history, "train_time": loop.train_time}, tmp)
         tmp.replace(state_path)
 
     def checkpoint_eval(epoch_end: bool) -> None:
         nonlocal best
         acc = evaluate(model, data.dev_x, data.dev_y)
-        rec = {"step": step, "epoch": round(step / steps_per_epoch, 3), "dev_accuracy": acc,
-               "train_seconds": round(train_time, 1), "epoch_end": epoch_end}
+        rec = {"step": loop.step, "epoch": round(loop.step / steps_per_epoch, 3), "dev_accuracy": acc,
+               "train_seconds": round(loop.train_time, 1), "epoch_end": epoch_end}
         history.append(rec)
         if acc > best:
             best = acc
             save_compressed(cfg.out / "model.pt", model, mcfg, dtype, extra=meta())
-        log.info("step %d (epoch %.2f): dev accuracy %.4f (best %.4f), %.0f s of training", step, rec["epoch"],
-                 acc, best, train_time)
+        log.info("step %d (epoch %.2f): dev accuracy %.4f (best %.4f), %.0f s of training", loop.step,
+                 rec["epoch"], acc, best, loop.train_time)
 
     if not history:
         history.append({"step": 0, "epoch": 0.0, "dev_accuracy": init_acc, "train_seconds": 0.0,
@@ -1343,59 +1343,30 @@ def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None 
     logits_of = None
     if cfg.logit_teacher is not None:
         logits_of = cached_logits(cfg.logit_teacher, data, cfg.out / "teacher_logits.pt", progress=cfg.progress)
-    run_steps, stopped = 0, False
-    while step < total and not stopped:
-        epoch, pos = divmod(step, steps_per_epoch)
-        batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)
-        n_here = min(steps_per_epoch, total - epoch * steps_per_epoch)
-        bar = tqdm(total=n_here, initial=pos, desc=f"finetune epoch {epoch + 1}", unit="step",
-                   disable=not cfg.progress, dynamic_ncols=True)
-        t0 = time.perf_counter()
-        avg = None
-        for b in batches[pos:n_here]:
-            batch = collate([data.train_x[i] for i in b])
-            y = torch.tensor([data.train_y[i] for i in b])
-            with torch.no_grad():
-                if logits_of is not None and not need_hidden:
-                    t_out = SimpleNamespace(logits=logits_of[torch.tensor(b)], hidden_states=None)
-                else:
-                    t_out = teacher(**batch, output_hidden_states=need_hidden)
-                    if logits_of is not None:
-                        t_out.logits = logits_of[torch.tensor(b)]
-            out = model(**batch, output_hidden_states=need_hidden)
-            loss = distill_loss(out, y, t_out, cfg)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            run_steps += 1
-            lv = float(loss.detach())
-            avg = lv if avg is None else 0.98 * avg + 0.02 * lv
-            bar.update(1)
-            bar.set_postfix(loss=f"{avg:.3f}", refresh=False)
-            at_end = step % steps_per_epoch == 0 or step == total
-            if cfg.eval_every and step % cfg.eval_every == 0 and not at_end:
-                train_time += time.perf_counter() - t0
-                checkpoint_eval(False)
-                t0 = time.perf_counter()
-            if cfg.save_every and step % cfg.save_every == 0 and not at_end:
-                train_time += time.perf_counter() - t0
-                save_state()
-                t0 = time.perf_counter()
-            if cfg.stop_after is not None and run_steps >= cfg.stop_after:
-                stopped = True
-                break
-        bar.close()
-        train_time += time.perf_counter() - t0
-        if step % steps_per_epoch == 0 or step == total:
-            checkpoint_eval(True)
-        save_state()
-        if stopped and step < total:
-            log.info("stopped after %d steps at step %d; resume with --resume", run_steps, step)
-        else:
-            stopped = False
+
+    def train_step(b: list[int]) -> float:
+        batch = collate([data.train_x[i] for i in b])
+        y = torch.tensor([data.train_y[i] for i in b])
+        with torch.no_grad():
+            if logits_of is not None and not need_hidden:  # the cached logits are all the teacher gives
+                t_out = SimpleNamespace(hidden_states=None)
+            else:
+                t_out = teacher(**batch, output_hidden_states=need_hidden)
+            if logits_of is not None:
+                t_out.logits = logits_of[torch.tensor(b)]
+        out = model(**batch, output_hidden_states=need_hidden)
+        loss = distill_loss(out, y, t_out, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        opt.step()
+        sched.step()
+        return float(loss.detach())
+
+    stopped = loop.run(lengths, cfg.batch_size, cfg.seed, train_step, checkpoint_eval=checkpoint_eval,
+                       save_state=save_state, eval_every=cfg.eval_every, save_every=cfg.save_every,
+                       stop_after=cfg.stop_after, progress=cfg.progress, desc="finetune epoch",
+                       resume_hint="--resume")
     if not stopped:
         state_path.unlink(missing_ok=True)
     summary = meta()
@@ -1403,7 +1374,7 @@ def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None 
     _, saved = load_any(cfg.out / "model.pt")
     summary["saved_dev_accuracy"] = evaluate(saved, data.dev_x, data.dev_y)
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
-                   seconds_per_epoch=round(train_time * steps_per_epoch / max(step, 1), 1))
+                   seconds_per_epoch=round(loop.train_time * steps_per_epoch / max(loop.step, 1), 1))
     (cfg.out / "finetune.json").write_text(json.dumps(summary, indent=2) + "\n")
     log.info("best dev accuracy %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
              best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"], cfg.out / "model.pt")

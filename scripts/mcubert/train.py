@@ -420,6 +420,64 @@ def _rng_state() -> dict[str, Any]:
     return {"torch": torch.get_rng_state()}
 
 
+@dataclasses.dataclass
+class StepLoop:
+    """The training loop of `mcubert train` and `mcubert distill`: epochs of length-bucketed batches
+    (epoch_batches, so a resumed run sees the same ones), an evaluation every `eval_every` steps and at each
+    epoch's end, the resumable state every `save_every` steps and at each epoch's end, an early stop after
+    `stop_after` steps of this run. `step` and `train_time` (seconds in training steps, evaluations and saves
+    excluded) are the callers' to read and, on resume, to set."""
+
+    total: int
+    steps_per_epoch: int
+    step: int = 0
+    train_time: float = 0.0
+
+    def run(self, lengths: Sequence[int], batch_size: int, seed: int, train_step: Callable[[list[int]], float], *,
+            checkpoint_eval: Callable[[bool], None], save_state: Callable[[], None], eval_every: int,
+            save_every: int, stop_after: int | None, progress: bool, desc: str, resume_hint: str,
+            postfix: Callable[[], dict[str, str]] | None = None) -> bool:
+        """Train until `total` steps (or `stop_after` more); True if it stopped early (resumable)."""
+        run_steps, stopped = 0, False
+        while self.step < self.total and not stopped:
+            epoch, pos = divmod(self.step, self.steps_per_epoch)
+            batches = epoch_batches(lengths, batch_size, seed, epoch)
+            n_here = min(self.steps_per_epoch, self.total - epoch * self.steps_per_epoch)
+            bar = tqdm(total=n_here, initial=pos, desc=f"{desc} {epoch + 1}", unit="step", disable=not progress,
+                       dynamic_ncols=True, leave=True)
+            avg = None
+            t0 = time.perf_counter()
+            for b in batches[pos:n_here]:
+                lv = train_step(b)
+                self.step += 1
+                run_steps += 1
+                avg = lv if avg is None else 0.98 * avg + 0.02 * lv
+                bar.update(1)
+                bar.set_postfix(loss=f"{avg:.3f}", **(postfix() if postfix else {}), refresh=False)
+                at_end = self.step % self.steps_per_epoch == 0 or self.step == self.total
+                if eval_every and self.step % eval_every == 0 and not at_end:
+                    self.train_time += time.perf_counter() - t0
+                    checkpoint_eval(False)
+                    t0 = time.perf_counter()
+                if save_every and self.step % save_every == 0 and not at_end:
+                    self.train_time += time.perf_counter() - t0
+                    save_state()
+                    t0 = time.perf_counter()
+                if stop_after is not None and run_steps >= stop_after:
+                    stopped = True
+                    break
+            bar.close()
+            self.train_time += time.perf_counter() - t0
+            if self.step % self.steps_per_epoch == 0 or self.step == self.total:
+                checkpoint_eval(True)
+            save_state()
+            if stopped and self.step < self.total:
+                log.info("stopped after %d steps at step %d; resume with %s", run_steps, self.step, resume_hint)
+            else:
+                stopped = False
+        return stopped
+
+
 def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     """Train; the best model (by dev accuracy) ends in cfg.out. Returns the run summary."""
     torch.set_num_threads(cfg.threads)
@@ -453,16 +511,16 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     opt = _optimizer(model, cfg)
     sched = _schedule(opt, total, int(cfg.warmup * total))
 
-    step, best, history = 0, -1.0, []
-    train_time = 0.0
+    loop = StepLoop(total, steps_per_epoch)
+    best, history = -1.0, []
     if resume is not None:
         state = torch.load(resume, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"]["torch"])
-        step, best, history, train_time = state["step"], state["best"], state["history"], state["train_time"]
-        log.info("resumed from %s at step %d (best dev accuracy so far %.4f)", resume, step, best)
+        loop.step, best, history, loop.train_time = state["step"], state["best"], state["history"], state["train_time"]
+        log.info("resumed from %s at step %d (best dev accuracy so far %.4f)", resume, loop.step, best)
 
     cfg.out.mkdir(parents=True, exist_ok=True)
     state_path = cfg.out / STATE_FILE
@@ -470,82 +528,52 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     def save_state() -> None:
         tmp = state_path.with_suffix(".tmp")
         torch.save({"config": cfg.to_json(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "rng": _rng_state(), "step": step, "best": best,
-                    "history": history, "train_time": train_time}, tmp)
+                    "scheduler": sched.state_dict(), "rng": _rng_state(), "step": loop.step, "best": best,
+                    "history": history, "train_time": loop.train_time}, tmp)
         tmp.replace(state_path)
 
     def meta() -> dict[str, Any]:
-        return {"config": cfg.to_json(), "init": init_summary, "parameters": n_params, "step": step,
+        return {"config": cfg.to_json(), "init": init_summary, "parameters": n_params, "step": loop.step,
                 "total_steps": total, "best_dev_accuracy": best, "history": history,
-                "train_seconds": round(train_time, 1)}
+                "train_seconds": round(loop.train_time, 1)}
 
     def checkpoint_eval(epoch_end: bool) -> None:
         nonlocal best
         acc = evaluate(model, dv_x, dv_y)
-        rec = {"step": step, "epoch": round(step / steps_per_epoch, 3), "dev_accuracy": acc,
-               "train_seconds": round(train_time, 1), "epoch_end": epoch_end}
+        rec = {"step": loop.step, "epoch": round(loop.step / steps_per_epoch, 3), "dev_accuracy": acc,
+               "train_seconds": round(loop.train_time, 1), "epoch_end": epoch_end}
         history.append(rec)
         improved = acc > best
         if improved:
             best = acc
             save_model(model, tok, cfg.vocab, cfg.out, meta())
-        log.info("step %d (epoch %.2f): dev accuracy %.4f%s, %.0f s of training", step, rec["epoch"], acc,
-                 " (best, saved)" if improved else f" (best {best:.4f})", train_time)
+        log.info("step %d (epoch %.2f): dev accuracy %.4f%s, %.0f s of training", loop.step, rec["epoch"], acc,
+                 " (best, saved)" if improved else f" (best {best:.4f})", loop.train_time)
 
-    run_steps = 0
-    stopped = False
-    while step < total and not stopped:
-        epoch, pos = divmod(step, steps_per_epoch)
-        batches = epoch_batches(lengths, cfg.batch_size, cfg.seed, epoch)
-        n_here = min(steps_per_epoch, total - epoch * steps_per_epoch)
-        bar = tqdm(total=n_here, initial=pos, desc=f"epoch {epoch + 1}", unit="step", disable=not cfg.progress,
-                   dynamic_ncols=True, leave=True)
-        loss_avg = None
-        t0 = time.perf_counter()
-        for b in batches[pos:n_here]:
-            batch = collate([tr_x[i] for i in b])
-            y = torch.tensor([tr_y[i] for i in b])
-            logits = model(**batch).logits
-            loss = _loss(logits, y, teacher(batch) if teacher else None, cfg.kd_alpha, cfg.kd_temperature)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            run_steps += 1
-            lv = float(loss.detach())
-            loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_avg:.3f}", lr=f"{sched.get_last_lr()[0]:.2e}", refresh=False)
-            at_end = step % steps_per_epoch == 0 or step == total
-            if cfg.eval_every and step % cfg.eval_every == 0 and not at_end:
-                train_time += time.perf_counter() - t0
-                checkpoint_eval(False)
-                t0 = time.perf_counter()
-            if cfg.save_every and step % cfg.save_every == 0 and not at_end:
-                train_time += time.perf_counter() - t0
-                save_state()
-                t0 = time.perf_counter()
-            if cfg.stop_after is not None and run_steps >= cfg.stop_after:
-                stopped = True
-                break
-        bar.close()
-        train_time += time.perf_counter() - t0
-        if step % steps_per_epoch == 0 or step == total:
-            checkpoint_eval(True)
-        save_state()
-        if stopped and step < total:
-            log.info("stopped after %d steps at step %d; resume with --resume %s", run_steps, step, state_path)
-        else:
-            stopped = False
+    def train_step(b: list[int]) -> float:
+        batch = collate([tr_x[i] for i in b])
+        y = torch.tensor([tr_y[i] for i in b])
+        logits = model(**batch).logits
+        loss = _loss(logits, y, teacher(batch) if teacher else None, cfg.kd_alpha, cfg.kd_temperature)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        return float(loss.detach())
+
+    stopped = loop.run(lengths, cfg.batch_size, cfg.seed, train_step, checkpoint_eval=checkpoint_eval,
+                       save_state=save_state, eval_every=cfg.eval_every, save_every=cfg.save_every,
+                       stop_after=cfg.stop_after, progress=cfg.progress, desc="epoch",
+                       resume_hint=f"--resume {state_path}",
+                       postfix=lambda: {"lr": f"{sched.get_last_lr()[0]:.2e}"})
     if not stopped:
         if not cfg.keep_state:
             state_path.unlink(missing_ok=True)
         (cfg.out / META_FILE).write_text(json.dumps(meta(), indent=2) + "\n")  # final history; weights = best
     summary = meta()
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
-                   seconds_per_epoch=round(train_time * steps_per_epoch / max(step, 1), 1))
+                   seconds_per_epoch=round(loop.train_time * steps_per_epoch / max(loop.step, 1), 1))
     log.info("best dev accuracy %.4f; %.1f s of training per epoch (%d steps); model in %s",
              best, summary["seconds_per_epoch"], steps_per_epoch, cfg.out)
     return summary
