@@ -1022,17 +1022,18 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         energy = ffn_output_energy(teacher, data.train_x, progress=cfg.progress)
         log.info("FFN neuron energies: %.1f s", time.perf_counter() - t0)
+    teacher_acc = evaluate(teacher, data.dev_x, data.dev_y)
     if len(widths) == 1:
-        result = _search_one(cfg, tcfg, teacher, data, widths[0], energy, cfg.out)
+        result = _search_one(cfg, tcfg, teacher, teacher_acc, data, widths[0], energy, cfg.out)
     else:
-        result = _search_shape(cfg, tcfg, teacher, data, widths, energy)
+        result = _search_shape(cfg, tcfg, teacher, teacher_acc, data, widths, energy)
     result["timings_s"]["load"] = round(load_s, 1)
     result["timings_s"]["total"] = round(time.perf_counter() - t_all, 1)
     (cfg.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
-def _search_shape(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, data: Data,
+def _search_shape(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, teacher_acc: float, data: Data,
                   widths: Sequence[int], energy: Sequence[torch.Tensor] | None) -> dict[str, Any]:
     """One search per FFN width (in OUT/ffn<W>), a short distillation each, the best held-out score wins."""
     n = min(cfg.shape_holdout, len(data.train_x) // 10)
@@ -1044,7 +1045,8 @@ def _search_shape(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module
     for w in widths:
         out = cfg.out / f"ffn{w}"
         try:
-            res = _search_one(cfg, tcfg, teacher, data, w, energy, out, fisher_cache=cfg.out / "fisher.npz")
+            res = _search_one(cfg, tcfg, teacher, teacher_acc, data, w, energy, out,
+                              fisher_cache=cfg.out / "fisher.npz")
         except CompressError as e:
             log.info("FFN width %d: %s", w, e)
             cands.append({"ffn": w, "fits": False, "why": str(e)})
@@ -1078,8 +1080,8 @@ def _search_shape(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module
     return result
 
 
-def _search_one(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, data: Data, width: int,
-                energy: Sequence[torch.Tensor] | None, out: Path, fisher_cache: Path | None = None
+def _search_one(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, teacher_acc: float, data: Data,
+                width: int, energy: Sequence[torch.Tensor] | None, out: Path, fisher_cache: Path | None = None
                 ) -> dict[str, Any]:
     """Stage 1 + 2 for one encoder shape (the teacher's FFNs pruned to `width`): OUT/init.pt, OUT/search.json."""
     timings: dict[str, float] = {}
@@ -1155,7 +1157,6 @@ def _search_one(cfg: SearchConfig, tcfg: Mapping[str, Any], teacher: nn.Module, 
     params = nonword_params(bcfg, cfg.max_pos) + emb_units
     t0 = time.perf_counter()
     acc = evaluate(student, data.dev_x, data.dev_y)
-    teacher_acc = evaluate(teacher, data.dev_x, data.dev_y)
     timings["eval"] = time.perf_counter() - t0
     dense = emb.dense().detach()
     rel = float((dense - E).pow(2).sum() / E.pow(2).sum())
