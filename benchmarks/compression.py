@@ -105,15 +105,10 @@ def last_epoch_mean(ft: dict[str, Any]) -> float | None:
     return sum(accs) / len(accs) if accs else None
 
 
-@torch.no_grad()
 def predictions(model: torch.nn.Module, data: compress.Data) -> list[int]:
-    from mcubert.train import collate
+    from mcubert.train import batched_logits
 
-    model.eval()
-    out = []
-    for s in range(0, len(data.dev_x), 128):
-        out += model(**collate(data.dev_x[s:s + 128])).logits.argmax(-1).tolist()
-    return out
+    return batched_logits(model.eval(), data.dev_x).argmax(-1).tolist()
 
 
 def build(runs: Path, teacher: Path, epochs: float, threads: int, extra: list[str]) -> None:

@@ -1240,7 +1240,7 @@ def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int =
                   progress: bool = True) -> torch.Tensor:
     """(n_train, labels) float32 logits of `teacher_path` on the training sentences, computed once into `cache`
     (a larger teacher, e.g. MiniLM-L6 fine-tuned on SST-2, costs one forward pass instead of one per step)."""
-    from .train import collate
+    from .train import batched_logits
 
     key = {"teacher": str(Path(teacher_path).resolve()), "n": len(data.train_x),
            "digest": hash(tuple(tuple(x) for x in data.train_x[:: max(1, len(data.train_x) // 512)]))}
@@ -1250,17 +1250,11 @@ def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int =
             log.info("teacher logits from %s", cache)
             return obj["logits"]
     _, teacher = load_any(teacher_path)
-    teacher.eval()
     t0 = time.perf_counter()
-    order = sorted(range(len(data.train_x)), key=lambda i: len(data.train_x[i]))
-    out = torch.zeros(len(order), int(teacher.config.num_labels))
-    for s in tqdm(range(0, len(order), batch_size), desc="teacher logits", unit="batch", disable=not progress,
-                  dynamic_ncols=True):
-        idx = order[s:s + batch_size]
-        out[idx] = teacher(**collate([data.train_x[i] for i in idx])).logits.float()
+    out = batched_logits(teacher.eval(), data.train_x, batch_size, progress, desc="teacher logits")
     cache.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"key": str(key), "logits": out}, cache)
-    log.info("teacher logits of %s on %d sentences: %.1f s", teacher_path, len(order), time.perf_counter() - t0)
+    log.info("teacher logits of %s on %d sentences: %.1f s", teacher_path, len(out), time.perf_counter() - t0)
     return out
 
 

@@ -369,16 +369,24 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tens
 # ---------------------------------------------------------------- training
 
 @torch.no_grad()
+def batched_logits(model: Any, seqs: Sequence[Sequence[int]], batch_size: int = 128, progress: bool = False,
+                   desc: str = "logits") -> torch.Tensor:
+    """(len(seqs), labels) float32 logits in the order of `seqs`, computed in batches of similar lengths."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    out = torch.zeros(len(seqs), int(model.config.num_labels))
+    for s in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress,
+                  dynamic_ncols=True):
+        idx = order[s:s + batch_size]
+        out[idx] = model(**collate([seqs[i] for i in idx])).logits.float()
+    return out
+
+
+@torch.no_grad()
 def evaluate(model: Any, seqs: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int = 128) -> float:
     model.eval()
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    correct = 0
-    for s in range(0, len(order), batch_size):
-        idx = order[s:s + batch_size]
-        pred = model(**collate([seqs[i] for i in idx])).logits.argmax(-1)
-        correct += int((pred == torch.tensor([labels[i] for i in idx])).sum())
+    pred = batched_logits(model, seqs, batch_size).argmax(-1)
     model.train()
-    return correct / max(len(seqs), 1)
+    return int((pred == torch.tensor(list(labels), dtype=torch.long)).sum()) / max(len(seqs), 1)
 
 
 def _optimizer(model: Any, cfg: TrainConfig) -> torch.optim.Optimizer:
