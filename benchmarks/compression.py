@@ -43,7 +43,7 @@ if str(HERE / "scripts") not in sys.path:
 
 import torch  # noqa: E402
 
-from mcubert import compress  # noqa: E402
+from mcubert.compression import compress  # noqa: E402
 
 log = logging.getLogger("compression")
 
@@ -106,7 +106,7 @@ def last_epoch_mean(ft: dict[str, Any]) -> float | None:
 
 
 def predictions(model: torch.nn.Module, data: compress.Data) -> list[int]:
-    from mcubert.train import batched_logits
+    from mcubert.training.train import batched_logits
 
     return batched_logits(model.eval(), data.dev_x).argmax(-1).tolist()
 

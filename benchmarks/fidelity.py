@@ -19,11 +19,11 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from mcubert import blob as blobmod
-from mcubert.checkpoint import load
-from mcubert.data import HostTokenizer, read_examples
-from mcubert.floatmodel import FloatBert
-from mcubert.native import Runtime
+from mcubert.formats import blob as blobmod
+from mcubert.conversion.checkpoint import load
+from mcubert.training.data import HostTokenizer, read_examples
+from mcubert.conversion.floatmodel import FloatBert
+from mcubert.targets.native import Runtime
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:

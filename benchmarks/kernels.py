@@ -31,7 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mcubert import blob, checkpoint, qemu, quantize
+from mcubert.formats import blob
+from mcubert.conversion import checkpoint
+from mcubert.targets import qemu
+from mcubert.numerics import quantize
 from mcubert.cli import macs_per_inference
 
 TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")

@@ -21,8 +21,12 @@ import time
 
 import numpy as np
 
-from mcubert import blob, checkpoint, planner, qemu, quantize
-from mcubert.blob import Schedule
+from mcubert.formats import blob
+from mcubert.conversion import checkpoint
+from mcubert.planning import planner
+from mcubert.targets import qemu
+from mcubert.numerics import quantize
+from mcubert.formats.blob import Schedule
 
 SHAPES = {"bert-tiny": (2, 128, 2, 512), "bert-mini": (4, 256, 4, 1024)}
 QEMU_ARENA_LIMIT = 3_700_000
@@ -91,7 +95,7 @@ def main() -> None:
             if "naive" in by and "tiled" in by and by["naive"].get("ram_total") and by["tiled"].get("ram_total"):
                 res[f"{shape}_naive_over_tiled_L{L}"] = by["naive"]["ram_total"] / by["tiled"]["ram_total"]
     if args.plot:
-        from mcubert.plots import plot_peak_vs_length
+        from mcubert.planning.plots import plot_peak_vs_length
 
         plot_peak_vs_length([dict(r, ram_total=r.get("ram_total") or r.get("arena"))
                              for r in rows if r["model"] == "bert-tiny" and r["schedule"] in ("naive", "tiled", "lean")],

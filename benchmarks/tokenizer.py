@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from mcubert import blob, qemu
-from mcubert.ctokenizer import CTokenizer, HFTokenizer
-from mcubert.data import read_examples
+from mcubert.formats import blob
+from mcubert.targets import qemu
+from mcubert.targets.ctokenizer import CTokenizer, HFTokenizer
+from mcubert.training.data import read_examples
 
 
 def main() -> None:

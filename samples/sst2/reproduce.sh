@@ -36,7 +36,7 @@ COMPRESS_ARGS=(--ratio 7 --max-pos 128 --clusters 16,32,64 --importance fisher -
 TEACHER="$HERE/model"
 if [[ "${RETRAIN:-0}" == 1 ]]; then
     TEACHER="$WORK/student"
-    "$PY" -m mcubert.train --out "$TEACHER" --init-from "$DATA/weights/all-MiniLM-L6-v2" \
+    "$PY" -m mcubert.training.train --out "$TEACHER" --init-from "$DATA/weights/all-MiniLM-L6-v2" \
         --init-encoder random --init-layers spread --epochs 2 --batch-size 32 --max-len 64 --lr 5e-4 \
         --emb-lr 5e-4 --eval-every 700 --save-every 0 --seed "$SEED" --no-progress
 fi
@@ -44,19 +44,19 @@ fi
 # 1b. the logit teacher: MiniLM-L6 fine-tuned on SST-2 (800 steps, ~86.6 % dev)
 MINILM="$WORK/minilm-sst2"
 if [[ ! -f "$MINILM/model.safetensors" ]]; then
-    "$PY" -m mcubert.train --out "$MINILM" --shape minilm-l6 --init-from "$DATA/weights/all-MiniLM-L6-v2" \
+    "$PY" -m mcubert.training.train --out "$MINILM" --shape minilm-l6 --init-from "$DATA/weights/all-MiniLM-L6-v2" \
         --init-encoder minilm --epochs 1 --max-steps 800 --batch-size 32 --max-len 64 --lr 5e-5 --emb-lr 5e-5 \
         --warmup 0.1 --eval-every 200 --save-every 200 --seed 0 --no-progress
 fi
 COMPRESS_ARGS+=(--logit-teacher "$MINILM")
 
 # 2 + 3. search, then distillation fine-tuning (resumable: rerun with --resume after an interruption)
-"$PY" -m mcubert.compress compress --teacher "$TEACHER" --out "$WORK/clustered" "${COMPRESS_ARGS[@]}" \
+"$PY" -m mcubert.compression.compress compress --teacher "$TEACHER" --out "$WORK/clustered" "${COMPRESS_ARGS[@]}" \
     --save-dtype float16 --no-progress ${RESUME:+--resume}
 mkdir -p "$HERE/compressed"
 cp "$WORK/clustered/model.pt" "$HERE/compressed/model.pt"
-"$PY" -m mcubert.compress info "$HERE/compressed/model.pt"
-"$PY" -m mcubert.compress eval "$HERE/compressed/model.pt"
+"$PY" -m mcubert.compression.compress info "$HERE/compressed/model.pt"
+"$PY" -m mcubert.compression.compress eval "$HERE/compressed/model.pt"
 
 # 4. int8 blob (shipped as compressed/model.mcub) and its accuracy on the C runtime
 "$PY" -m mcubert convert "$HERE/compressed/model.pt" -o "$HERE/compressed/model.mcub" \
@@ -66,7 +66,7 @@ cp "$WORK/clustered/model.pt" "$HERE/compressed/model.pt"
 # 5. baselines at the same budget, and the table
 if [[ "${BASELINES:-0}" == 1 ]]; then
     for m in svd prune; do
-        "$PY" -m mcubert.compress compress --method "$m" --teacher "$TEACHER" --out "$WORK/$m" \
+        "$PY" -m mcubert.compression.compress compress --method "$m" --teacher "$TEACHER" --out "$WORK/$m" \
             "${COMPRESS_ARGS[@]}" --no-progress ${RESUME:+--resume}
     done
     "$PY" "$ROOT/benchmarks/compression.py" --runs "$WORK" --teacher "$TEACHER"

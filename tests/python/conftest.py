@@ -50,7 +50,8 @@ def build_blob(name: str, max_seq_len: int = 128, seed: int = 0):
     """(checkpoint, blob bytes) for a random model of a named shape, calibrated on random ids."""
     import numpy as np
 
-    from mcubert import checkpoint, quantize
+    from mcubert.conversion import checkpoint
+    from mcubert.numerics import quantize
 
     vocab, hidden, layers, heads, ffn, labels = SHAPES[name]
     ck = checkpoint.random_checkpoint(vocab_size=vocab, hidden=hidden, n_layers=layers, n_heads=heads, ffn=ffn,
@@ -78,7 +79,7 @@ def clusterize(ck, n_clusters: int = 4, rank: int = 8, seed: int = 0):
     """The checkpoint with its word embedding replaced by a clustered low-rank one (SVD per cluster)."""
     import numpy as np
 
-    from mcubert.checkpoint import Checkpoint
+    from mcubert.conversion.checkpoint import Checkpoint
 
     w = dict(ck.weights)
     word = w.pop("embeddings.word_embeddings.weight")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES
-from mcubert import blob
-from mcubert.native import Runtime
-from mcubert.reference import Reference
+from mcubert.formats import blob
+from mcubert.targets.native import Runtime
+from mcubert.numerics.reference import Reference
 
 
 def cases(vocab: int, max_len: int, seed: int = 7):
@@ -68,7 +68,7 @@ def test_bert_tiny_at_512_tokens(blob_of):
 
 
 def test_arena_peak_matches_planner_for_each_length(blob_of):
-    from mcubert import planner
+    from mcubert.planning import planner
 
     _, data = blob_of("odd")
     b = blob.unpack(data)

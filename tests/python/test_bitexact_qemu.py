@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES
-from mcubert import blob, planner, qemu
-from mcubert.native import Runtime
-from mcubert.reference import Reference
+from mcubert.formats import blob
+from mcubert.planning import planner
+from mcubert.targets import qemu
+from mcubert.targets.native import Runtime
+from mcubert.numerics.reference import Reference
 from test_bitexact import cases
 
 pytestmark = pytest.mark.qemu
@@ -75,9 +77,9 @@ def test_every_schedule_on_the_dsp_path(blob_of):
     """Naive, tiled and lean schedules with tiles that split the DSP kernels' 4-row blocks and
     column groups (query groups of 1, 3, 5 rows; key blocks of 7 and 47 keys) on the M7 and on the
     M33 with DSP: bit-exact with the reference."""
-    from mcubert import planner
-    from mcubert.blob import Schedule
-    from mcubert.planner import Tiles
+    from mcubert.planning import planner
+    from mcubert.formats.blob import Schedule
+    from mcubert.planning.planner import Tiles
 
     _, base = blob_of("odd")
     for sched, tiles in ((Schedule.NAIVE, Tiles(48, 48, 48)), (Schedule.TILED, Tiles(3, 5, 48)),

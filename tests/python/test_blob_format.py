@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, SHAPES
-from mcubert import arith, blob
+from mcubert.numerics import arith
+from mcubert.formats import blob
 
 
 def test_c_header_is_generated_from_blob_py():
@@ -43,7 +44,7 @@ def test_sections_are_aligned(blob_of):
 def test_arena_size_python_equals_c(blob_of, name, seq_len):
     import errno
 
-    from mcubert.native import load
+    from mcubert.targets.native import load
 
     _, data = blob_of(name)
     b = blob.unpack(data)

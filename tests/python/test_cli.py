@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import FIXTURES, ROOT
-from mcubert import blob
+from mcubert.formats import blob
 from mcubert.cli import main
 
 VOCAB = FIXTURES / "vocab-small.txt"
@@ -162,8 +162,8 @@ def test_run_rejects_bad_blob_and_bad_ids(tmp_path, hf_dir, capsys):
 
 
 def test_float_model_matches_transformers(hf_dir):
-    from mcubert.checkpoint import load
-    from mcubert.floatmodel import FloatBert
+    from mcubert.conversion.checkpoint import load
+    from mcubert.conversion.floatmodel import FloatBert
 
     model = hf_model()
     fm = FloatBert(load(hf_dir))

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import clusterize
-from mcubert import blob, checkpoint, quantize
-from mcubert.native import Runtime
-from mcubert.reference import Reference
+from mcubert.formats import blob
+from mcubert.conversion import checkpoint
+from mcubert.numerics import quantize
+from mcubert.targets.native import Runtime
+from mcubert.numerics.reference import Reference
 from test_bitexact import assert_same, cases
 from test_errors import recrc
 

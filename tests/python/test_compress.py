@@ -21,8 +21,8 @@ except ImportError:  # running from a checkout without installing
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from mcubert import compress  # noqa: E402
-from mcubert.compress import ClusteredLowRankEmbedding  # noqa: E402
+from mcubert.compression import compress  # noqa: E402
+from mcubert.compression.compress import ClusteredLowRankEmbedding  # noqa: E402
 
 EMB = "bert.embeddings.word_embeddings."
 
@@ -212,7 +212,7 @@ def test_compress_end_to_end_and_resume(tmp_path: Path) -> None:
     common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
               "--teacher", str(f["teacher"])]
     search = ["--param-budget", "0", "--clusters", "2,4", "--bands", "8,20", "--max-pos", "32", "--iters", "3"]
-    from mcubert.compress import nonword_params
+    from mcubert.compression.compress import nonword_params
 
     cfg = json.loads((f["teacher"] / "config.json").read_text())
     budget = nonword_params(cfg, 32) + 900
@@ -243,7 +243,8 @@ def test_compress_end_to_end_and_resume(tmp_path: Path) -> None:
 
 
 def test_the_converter_reads_the_contract_format(tmp_path: Path) -> None:
-    from mcubert import checkpoint, quantize
+    from mcubert.conversion import checkpoint
+    from mcubert.numerics import quantize
 
     if not hasattr(checkpoint.Checkpoint, "clustered"):
         pytest.skip("converter without clustered low-rank embeddings")
@@ -265,7 +266,7 @@ def test_the_converter_reads_the_contract_format(tmp_path: Path) -> None:
 
 def test_ffn_pruning_keeps_the_highest_energy_neurons_exactly() -> None:
     """prune_ffn at full width is the identity; pruning drops exactly the neurons of least output energy."""
-    from mcubert.train import collate
+    from mcubert.training.train import collate
 
     teacher = _tiny_model()
     seqs = [[2, 7, 33, 59, 3], [2, 11, 3], [2, 40, 41, 42, 43, 44, 3]]
@@ -332,7 +333,7 @@ def test_a_logit_teacher_is_cached_once(tmp_path: Path) -> None:
     # the cache holds the teacher's logits of every training sentence, in file order
     data = compress.load_data(f["train"], f["dev"], f["vocab"], 64)
     _, teacher = compress.load_any(f["teacher"])
-    from mcubert.train import collate
+    from mcubert.training.train import collate
 
     with torch.no_grad():
         for i in (0, 7, 159):

@@ -11,9 +11,9 @@ import zlib
 import numpy as np
 import pytest
 
-from mcubert import blob
-from mcubert.native import Runtime, RuntimeErrno, load
-from mcubert.reference import InputError, Reference
+from mcubert.formats import blob
+from mcubert.targets.native import Runtime, RuntimeErrno, load
+from mcubert.numerics.reference import InputError, Reference
 
 
 def recrc(data: bytearray) -> bytes:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcubert import arith, kernels_qemu, qemu
-from mcubert.blob import REQUANT_DTYPE
-from mcubert.kernels_qemu import Case, Ref
+from mcubert.numerics import arith
+from mcubert.targets import kernels_qemu
+from mcubert.targets import qemu
+from mcubert.formats.blob import REQUANT_DTYPE
+from mcubert.targets.kernels_qemu import Case, Ref
 
 RES_MIN, RES_MAX = arith.RES_MIN, arith.RES_MAX
 

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from mcubert import blob, data
-from mcubert.checkpoint import load
+from mcubert.formats import blob
+from mcubert.training import data
+from mcubert.conversion.checkpoint import load
 from mcubert.cli import main
-from mcubert.floatmodel import FloatBert
-from mcubert.native import Runtime
-from mcubert.reference import Reference
+from mcubert.conversion.floatmodel import FloatBert
+from mcubert.targets.native import Runtime
+from mcubert.numerics.reference import Reference
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from mcubert import qemu  # noqa: E402
+from mcubert.targets import qemu  # noqa: E402
 
 TARGETS = list(qemu.TARGETS)
 HIDDEN = 64
@@ -96,7 +96,8 @@ def plugin(toolchain: None) -> Path:
 
 def _make_blob(n_labels: int = 2, pooler: bool = True, seed: int = 3) -> bytes:
     pytest.importorskip("torch")
-    from mcubert import checkpoint, quantize
+    from mcubert.conversion import checkpoint
+    from mcubert.numerics import quantize
 
     ck = checkpoint.random_checkpoint(vocab_size=2000, hidden=HIDDEN, n_layers=2, n_heads=2, ffn=128, max_pos=64,
                                       n_labels=n_labels, pooler=pooler, seed=seed)
@@ -112,7 +113,7 @@ def blob(toolchain: None) -> bytes:
 
 @pytest.fixture(scope="module")
 def native():
-    from mcubert import native as native_mod
+    from mcubert.targets import native as native_mod
 
     try:
         native_mod.build_host_library()

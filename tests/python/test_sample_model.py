@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from mcubert import blob, qemu
+from mcubert.formats import blob
+from mcubert.targets import qemu
 from mcubert.cli import main
-from mcubert.native import Runtime
-from mcubert.reference import Reference
+from mcubert.targets.native import Runtime
+from mcubert.numerics.reference import Reference
 
 MODEL = ROOT / "samples" / "sst2" / "model"
 SENTENCES = ["a gripping , beautifully acted film .", "the plot is thin and the jokes are flat .",
@@ -28,7 +29,7 @@ def sample_blob(tmp_path_factory) -> bytes:
 
 
 def encoded(data: bytes):
-    from mcubert.ctokenizer import CTokenizer
+    from mcubert.targets.ctokenizer import CTokenizer
 
     tok = CTokenizer(packed=bytes(blob.unpack(data).sections[blob.Sec.VOCAB]))
     return [tok.encode(*s, max_len=128) if isinstance(s, tuple) else tok.encode(s, max_len=128) for s in SENTENCES]

@@ -9,11 +9,12 @@ import errno
 import numpy as np
 import pytest
 
-from mcubert import blob, planner
-from mcubert.blob import Schedule
-from mcubert.native import Runtime, RuntimeErrno
-from mcubert.planner import Tiles
-from mcubert.reference import Reference
+from mcubert.formats import blob
+from mcubert.planning import planner
+from mcubert.formats.blob import Schedule
+from mcubert.targets.native import Runtime, RuntimeErrno
+from mcubert.planning.planner import Tiles
+from mcubert.numerics.reference import Reference
 from test_bitexact import assert_same, cases
 
 SWEEP = [(Schedule.NAIVE, Tiles(48, 48, 48))] + \

@@ -22,8 +22,9 @@ import pytest
 
 pytest.importorskip("tokenizers")
 
-from mcubert import tokenizer_tables, vocab  # noqa: E402
-from mcubert.ctokenizer import CTokenizer, HFTokenizer, to_str, words  # noqa: E402
+from mcubert.formats import vocab  # noqa: E402
+from mcubert.formats import tokenizer_tables
+from mcubert.targets.ctokenizer import CTokenizer, HFTokenizer, to_str, words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES_C = ROOT / "subsys" / "mcubert" / "tokenizer_tables.c"
@@ -77,7 +78,7 @@ def test_tables_file_is_generated() -> None:
         pytest.skip(f"unicodedata {unicodedata.unidata_version}: the tables were generated with "
                     f"{tokenizer_tables.UNIDATA_VERSION}")
     assert TABLES_C.read_text() == tokenizer_tables.render_c(), \
-        "tokenizer_tables.c is stale: python -m mcubert.tokenizer_tables --output subsys/mcubert/tokenizer_tables.c"
+        "tokenizer_tables.c is stale: python -m mcubert.formats.tokenizer_tables --output subsys/mcubert/tokenizer_tables.c"
 
 
 def test_every_code_point_matches_hf(hftok: HFTokenizer) -> None:
@@ -320,7 +321,7 @@ def test_truncation_rule(ctok: CTokenizer, hftok: HFTokenizer) -> None:
 
 
 def test_words_snprintf() -> None:
-    from mcubert.ctokenizer import _lib
+    from mcubert.targets.ctokenizer import _lib
 
     lib = _lib()
     text = "Héllo, World!".encode()
@@ -333,7 +334,7 @@ def test_words_snprintf() -> None:
 # --- Errors ------------------------------------------------------------------
 
 def _init(image: bytes, offset: int = 0) -> int:
-    from mcubert.ctokenizer import _lib
+    from mcubert.targets.ctokenizer import _lib
 
     lib = _lib()
     buf = np.zeros((len(image) + offset) // 8 + 2, dtype=np.uint64)
@@ -372,7 +373,7 @@ def test_init_errors(packed: bytes) -> None:
 def test_mutated_images_never_crash(packed: bytes, ctok: CTokenizer) -> None:
     """Random damage with a valid CRC: init rejects it or the tokenizer still runs."""
     rng = random.Random(3)
-    from mcubert.ctokenizer import _lib
+    from mcubert.targets.ctokenizer import _lib
 
     lib = _lib()
     accepted = 0
@@ -395,7 +396,7 @@ def test_mutated_images_never_crash(packed: bytes, ctok: CTokenizer) -> None:
 
 
 def test_encode_errors(ctok: CTokenizer) -> None:
-    from mcubert.ctokenizer import _lib
+    from mcubert.targets.ctokenizer import _lib
 
     lib = _lib()
     h = ctok._handle.ctypes.data

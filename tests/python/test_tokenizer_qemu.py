@@ -7,8 +7,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURES
-from mcubert import blob, checkpoint, qemu, quantize, vocab
-from mcubert.ctokenizer import CTokenizer
+from mcubert.formats import blob
+from mcubert.conversion import checkpoint
+from mcubert.targets import qemu
+from mcubert.numerics import quantize
+from mcubert.formats import vocab
+from mcubert.targets.ctokenizer import CTokenizer
 
 pytestmark = pytest.mark.qemu
 

@@ -22,7 +22,8 @@ except ImportError:  # running from a checkout without installing
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from mcubert import checkpoint, train  # noqa: E402
+from mcubert.training import train  # noqa: E402
+from mcubert.conversion import checkpoint
 
 POS = ["good", "great", "fine", "lovely", "fun", "moving", "best", "warm"]
 NEG = ["bad", "awful", "dull", "boring", "worst", "flat", "weak", "cold"]

@@ -81,7 +81,7 @@ def test_cmake_source_parser():
 # ---------------------------------------------------------------- zephyr-overlay, hil (no Zephyr needed)
 
 def _fake_blob(tmp_path: Path, n: int) -> Path:
-    from mcubert import blob
+    from mcubert.formats import blob
 
     p = tmp_path / f"b{n}.mcub"
     p.write_bytes(blob.MAGIC + bytes(n - 4))
@@ -97,7 +97,7 @@ def _fake_blob(tmp_path: Path, n: int) -> Path:
 ])
 def test_overlay_f767(tmp_path, size, sectors, offset, deleted, shrunk):
     """Last whole sectors of the F767's 2 MB; overlapped board partitions deleted or shrunk."""
-    from mcubert import zephyr
+    from mcubert.targets import zephyr
 
     text, p = zephyr.overlay_for(_fake_blob(tmp_path, size), "nucleo_f767zi/stm32f767xx")
     assert (p.sectors, p.offset, p.deleted, p.shrunk) == (sectors, offset, deleted, shrunk)
@@ -111,7 +111,7 @@ def test_overlay_f767(tmp_path, size, sectors, offset, deleted, shrunk):
 
 
 def test_overlay_qemu_psram_and_errors(tmp_path, capsys):
-    from mcubert import zephyr
+    from mcubert.targets import zephyr
 
     text, p = zephyr.overlay_for(_fake_blob(tmp_path, 4_655_120), "mps2_an500")
     assert (p.address, p.size % 4096, p.size - 4_655_120 < 4096) == (0x60000000, 0, True)
@@ -129,7 +129,7 @@ def test_overlay_qemu_psram_and_errors(tmp_path, capsys):
 def test_overlay_cli(tmp_path, capsys):
     import argparse
 
-    from mcubert import zephyr
+    from mcubert.targets import zephyr
 
     ap = argparse.ArgumentParser()
     zephyr.add_parser(ap.add_subparsers())
@@ -149,7 +149,7 @@ def test_overlay_cli(tmp_path, capsys):
 def test_hil_dry_run(tmp_path, capsys, monkeypatch):
     import argparse
 
-    from mcubert import hil
+    from mcubert.targets import hil
 
     zb = hil.zephyr_base()
     if zb is None:
@@ -200,8 +200,8 @@ def test_sample_model_vocab_in_blob_and_partition(tmp_path):
     """sample-model: the tokenizer's vocabulary is the blob's own VOCAB section (nothing packed apart);
     --partition auto writes an overlay on the boards zephyr-overlay knows only; an explicit vocab.txt is
     packed and embedded apart."""
-    from mcubert import zephyr
-    from mcubert.vocab import pack_vocab
+    from mcubert.targets import zephyr
+    from mcubert.formats.vocab import pack_vocab
 
     packed = pack_vocab(ROOT / "tests" / "fixtures" / "vocab-small.txt")
     r = zephyr.sample_model(tmp_path / "m7", kind="tiny", board="mps2_an500", partition="auto")
@@ -230,7 +230,7 @@ def test_sample_model_vocab_in_blob_and_partition(tmp_path):
 @pytest.mark.parametrize("argv,expected", [([], False), (["--partition"], True), (["--partition", "on"], True),
                                            (["--partition", "off"], False), (["--partition", "auto"], "auto")])
 def test_sample_model_partition_option(tmp_path, monkeypatch, capsys, argv, expected):
-    from mcubert import zephyr
+    from mcubert.targets import zephyr
 
     seen = {}
 
@@ -285,7 +285,7 @@ def _zephyr_base() -> Path | None:
 
 def _workspace_has_mcubert(zbase: Path) -> bool:
     """Whether mcubert is a project of zbase's west workspace (then Twister sees its boards)."""
-    from mcubert.hil import mcubert_in_workspace
+    from mcubert.targets.hil import mcubert_in_workspace
 
     return mcubert_in_workspace(zbase)
 

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-from mcubert import arith  # noqa: E402
-from mcubert import blob as blobmod  # noqa: E402
+from mcubert.numerics import arith  # noqa: E402
+from mcubert.formats import blob as blobmod  # noqa: E402
 
 RES_MIN, RES_MAX = arith.RES_MIN, arith.RES_MAX
 TEST_MAX_SEQ_LEN = 32
@@ -108,7 +108,7 @@ def _i8(rng, *shape) -> np.ndarray:
 
 def gen_kernels() -> str:
     rng = np.random.default_rng(2026)
-    h = Header("MCUBERT_TEST_GOLDEN_KERNELS_H_", "kernel vectors from mcubert.arith.")
+    h = Header("MCUBERT_TEST_GOLDEN_KERNELS_H_", "kernel vectors from mcubert.numerics.arith.")
 
     # linear layers: shapes with row counts not a multiple of 4, column tails, chunks beyond 128 columns
     lin = []
@@ -317,17 +317,17 @@ def _patches(good: bytes, bad: bytes, max_run: int = 8) -> list[tuple[int, bytes
 
 
 def tiny_model() -> tuple[bytes, Path]:
-    from mcubert.zephyr import prepare_model
+    from mcubert.targets.zephyr import prepare_model
 
     blob_path, vocab, _ = prepare_model("tiny", max_seq_len=TEST_MAX_SEQ_LEN)
     return blob_path.read_bytes(), vocab
 
 
 def gen_model() -> str:
-    from mcubert.data import HostTokenizer
-    from mcubert.native import Runtime
-    from mcubert.reference import Reference
-    from mcubert.vocab import pack_vocab
+    from mcubert.training.data import HostTokenizer
+    from mcubert.targets.native import Runtime
+    from mcubert.numerics.reference import Reference
+    from mcubert.formats.vocab import pack_vocab
 
     good, vocab_txt = tiny_model()
     b = blobmod.unpack(good)

@@ -11,8 +11,8 @@ import dataclasses
 
 import numpy as np
 
-from . import arith
-from .blob import (EMB_CLUSTER_DTYPE, FLAG_CLASSIFIER, FLAG_EMB_CLUSTERED, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
+from mcubert.numerics import arith
+from mcubert.formats.blob import (EMB_CLUSTER_DTYPE, FLAG_CLASSIFIER, FLAG_EMB_CLUSTERED, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
                    REQUANT_DTYPE, Blob, LayerSec, Sec, layer_sec)
 
 

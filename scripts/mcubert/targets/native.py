@@ -19,19 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from mcubert.paths import cache_dir, repo_root
+
 log = logging.getLogger(__name__)
 
 ERRNO_NAMES = ("EFAULT", "ENODATA", "ENOEXEC", "ENOTSUP", "EBADMSG", "EINVAL", "E2BIG",
                "ENOMEM", "ERANGE", "ENOENT", "ENOSPC")
 
 
-def repo_root() -> Path:
-    """The mcubert tree: $MCUBERT_ROOT, or the checkout this package lives in."""
-    env = os.environ.get("MCUBERT_ROOT")
-    root = Path(env) if env else Path(__file__).resolve().parents[2]
-    if not (root / "subsys" / "mcubert").is_dir():
-        raise RuntimeError(f"mcubert C sources not found under {root}; set MCUBERT_ROOT to the mcubert checkout")
-    return root
 
 
 def c_sources(root: Path | None = None) -> list[Path]:
@@ -45,12 +40,6 @@ def include_dirs(root: Path | None = None) -> list[Path]:
     return [root / "include", root / "subsys" / "mcubert"]
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("MCUBERT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mcubert")
-    path = Path(base)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _tree_hash(files: list[Path], extra: str) -> str:
@@ -149,7 +138,7 @@ class Runtime:
                 if need < 0:
                     raise RuntimeErrno("mcubert_arena_size", int(need))
                 if schedule != -1:
-                    from .blob import unpack
+                    from mcubert.formats.blob import unpack
 
                     plan = unpack(bytes(blob)).plan(schedule)
                     need = sum(plan["region_bytes"]) if plan else 8

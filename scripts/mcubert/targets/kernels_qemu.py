@@ -10,7 +10,7 @@ each call between the instruction counter's markers (exact counts) with its stac
 a numpy array, so tests compare DSP path, portable path and the numpy reference (mcubert.arith) case
 by case.
 
-    from mcubert.kernels_qemu import Case, run_qemu, run_host
+    from mcubert.targets.kernels_qemu import Case, run_qemu, run_host
     c = Case("linear_s8", [w, rq, in_, out, x, rows, np.zeros((rows, out), np.int8)], out=6)
     run_qemu([c], "m7")[0]["out"], run_host([c])[0]["out"]
 """
@@ -30,7 +30,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import qemu
+from mcubert.paths import cache_dir, repo_root
+from mcubert.targets import qemu
 
 # kernel name -> number (tools/baremetal/kernel_calls.h); argument lists are documented there
 KERNELS: dict[str, int] = {
@@ -165,7 +166,7 @@ _host_lib: dict[str, ctypes.CDLL] = {}
 
 def build_host(root: Path | None = None) -> Path:
     """The runtime plus the kernel dispatcher as a host shared library (cached by content)."""
-    root = Path(root) if root is not None else qemu.repo_root()
+    root = Path(root) if root is not None else repo_root()
     sub = root / "subsys" / "mcubert"
     bm = root / "tools" / "baremetal"
     srcs = sorted(sub.glob("*.c")) + sorted((sub / "kernels").glob("*.c")) + [bm / "kernel_calls.c"]
@@ -175,7 +176,7 @@ def build_host(root: Path | None = None) -> Path:
     h = hashlib.sha256(" ".join([cc, *flags]).encode())
     for f in srcs + headers:
         h.update(f.name.encode() + b"\0" + f.read_bytes())
-    out = qemu.cache_dir() / f"libmcubert-kernels-{h.hexdigest()[:16]}.so"
+    out = cache_dir() / f"libmcubert-kernels-{h.hexdigest()[:16]}.so"
     if not out.exists():
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
         res = subprocess.run([cc, *flags, f"-I{root / 'include'}", f"-I{sub}", f"-I{bm}", "-o", str(tmp),

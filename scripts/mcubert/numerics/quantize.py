@@ -17,10 +17,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import arith, blob, planner
-from .blob import LayerSec, Sec, layer_sec
-from .checkpoint import Checkpoint
-from .floatmodel import FloatBert, activation
+from mcubert.numerics import arith
+from mcubert.formats import blob
+from mcubert.planning import planner
+from mcubert.formats.blob import LayerSec, Sec, layer_sec
+from mcubert.conversion.checkpoint import Checkpoint
+from mcubert.conversion.floatmodel import FloatBert, activation
 
 log = logging.getLogger(__name__)
 

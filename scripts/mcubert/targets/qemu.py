@@ -9,7 +9,7 @@ between two marker functions, exactly. See docs/qemu-harness.md.
 
 Typical use::
 
-    from mcubert import qemu
+    from mcubert.targets import qemu
     res = qemu.run(blob_bytes, [(ids, None), (ids2, type_ids2)], target="m7")
     res[0]["logits"], res[0]["insns"], res[0]["stack_peak"]
 
@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mcubert.paths import cache_dir, repo_root
 
 log = logging.getLogger(__name__)
 
@@ -118,21 +120,8 @@ _CALIBRATION, _INIT, _FIRST_SEQ = 0, 1, 2
 # --------------------------------------------------------------------------
 # Paths and hashing
 
-def repo_root() -> Path:
-    """The mcubert tree: $MCUBERT_ROOT, or the checkout this package lives in."""
-    env = os.environ.get("MCUBERT_ROOT")
-    root = Path(env) if env else Path(__file__).resolve().parents[2]
-    if not (root / "tools" / "baremetal").is_dir():
-        raise QemuError(f"tools/baremetal not found under {root}; set MCUBERT_ROOT to the mcubert checkout")
-    return root
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("MCUBERT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "mcubert")
-    path = Path(base)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _hash(files: Iterable[Path], extra: Sequence[str]) -> str:
@@ -1007,10 +996,10 @@ def selftest(loops: int = 100000, target: str = "m7", count_mode: str = "tb",
 
 
 # --------------------------------------------------------------------------
-# Command line (python -m mcubert.qemu)
+# Command line (python -m mcubert.targets.qemu)
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mcubert.qemu", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m mcubert.targets.qemu", description=__doc__.split("\n")[0])
     ap.add_argument("-v", "--verbose", action="store_true")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("check", help="check (or --install) the prerequisites")

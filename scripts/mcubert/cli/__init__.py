@@ -18,7 +18,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import __version__
+from mcubert import __version__
+from mcubert.units import format_bytes, parse_size
 
 log = logging.getLogger("mcubert")
 
@@ -39,7 +40,7 @@ def _emit(args: argparse.Namespace, result: dict[str, Any], human: Callable[[dic
 
 
 def _read_blob(path: str) -> bytes:
-    from . import blob
+    from mcubert.formats import blob
 
     try:
         data = Path(path).read_bytes()
@@ -48,24 +49,6 @@ def _read_blob(path: str) -> bytes:
     if data[:4] != blob.MAGIC:
         raise CliError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
     return data
-
-
-def _size(text: str) -> int:
-    """Bytes with an optional K/M/KB/MB/KiB/MiB suffix (1K = 1024)."""
-    t = text.strip().upper().replace("IB", "").replace("B", "")
-    mult = 1
-    if t.endswith("K"):
-        mult, t = 1024, t[:-1]
-    elif t.endswith("M"):
-        mult, t = 1024 * 1024, t[:-1]
-    try:
-        return int(float(t) * mult)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size: {text}") from None
-
-
-def _fmt_bytes(n: int) -> str:
-    return f"{n:,} B ({n / 1024:.1f} KiB)"
 
 
 def _parse_ids(text: str) -> list[int]:
@@ -79,13 +62,13 @@ class Engine:
     """Runs token ids through the C runtime, the numpy reference, or the float model."""
 
     def __init__(self, kind: str, model_path: str, max_len: int = 0) -> None:
-        from . import blob as blobmod
+        from mcubert.formats import blob as blobmod
 
         self.kind = kind
         self.vocab_section: bytes | None = None
         if kind == "float":
-            from .checkpoint import load
-            from .floatmodel import FloatBert
+            from mcubert.conversion.checkpoint import load
+            from mcubert.conversion.floatmodel import FloatBert
 
             ckpt = load(model_path)
             self.fm = FloatBert(ckpt)
@@ -101,11 +84,11 @@ class Engine:
         raw_vocab = self.blob.sections.get(int(blobmod.Sec.VOCAB))
         self.vocab_section = None if raw_vocab is None else bytes(raw_vocab)
         if kind == "c":
-            from .native import Runtime
+            from mcubert.targets.native import Runtime
 
             self.rt = Runtime(data, max_len=max_len)
         elif kind == "ref":
-            from .reference import Reference
+            from mcubert.numerics.reference import Reference
 
             self.ref = Reference(self.blob)
         else:
@@ -130,7 +113,7 @@ class Engine:
 
 
 def _packed_vocab(path: str) -> bytes:
-    from .vocab import pack_vocab
+    from mcubert.formats.vocab import pack_vocab
 
     try:
         return pack_vocab(path)
@@ -140,12 +123,12 @@ def _packed_vocab(path: str) -> bytes:
 
 def _tokenizer(args: argparse.Namespace, meta: dict[str, Any], packed: bytes | None = None):
     """The C tokenizer (default; the blob's own vocabulary when it has one) or HF `tokenizers` (--tokenizer hf)."""
-    from .data import HostTokenizer
+    from mcubert.training.data import HostTokenizer
 
     kind = getattr(args, "tokenizer", "c")
     vocab = args.vocab or meta.get("vocab")
     if kind == "c" and packed is not None and not args.vocab:
-        from .ctokenizer import CTokenizer
+        from mcubert.targets.ctokenizer import CTokenizer
 
         return _BatchAdapter(CTokenizer(packed=packed))
     if not vocab:
@@ -153,7 +136,7 @@ def _tokenizer(args: argparse.Namespace, meta: dict[str, Any], packed: bytes | N
     if not Path(vocab).is_file():
         raise CliError(f"{vocab}: vocabulary file not found (pass --vocab VOCAB.txt)")
     if kind == "c":
-        from .ctokenizer import CTokenizer
+        from mcubert.targets.ctokenizer import CTokenizer
 
         return _BatchAdapter(CTokenizer(vocab))
     return HostTokenizer(vocab, lowercase=meta.get("lowercase", True))
@@ -175,21 +158,23 @@ class _BatchAdapter:
 # ---------------------------------------------------------------- convert
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from . import blob, data, quantize
-    from .checkpoint import load
+    from mcubert.formats import blob
+    from mcubert.training import data
+    from mcubert.numerics import quantize
+    from mcubert.conversion.checkpoint import load
 
-    from . import planner
+    from mcubert.planning import planner
 
     t0 = time.monotonic()
     ckpt = load(args.model, args.config)
     if args.extend_positions:
-        from .checkpoint import extend_positions
+        from mcubert.conversion.checkpoint import extend_positions
 
         ckpt = extend_positions(ckpt, args.extend_positions)
     shape = ckpt.shape
     max_seq_len = args.max_seq_len or min(128, shape.max_pos)
     if args.trim_positions and max_seq_len <= shape.max_pos:
-        from .checkpoint import trim_positions
+        from mcubert.conversion.checkpoint import trim_positions
 
         ckpt = trim_positions(ckpt, max_seq_len)
         shape = ckpt.shape
@@ -256,8 +241,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"  model       {c['layers']} layers, hidden {c['hidden']}, {c['heads']} heads, FFN {c['ffn']}, "
               f"vocab {c['vocab']}" + (f", labels {c['labels']}" if c["labels"] else ""))
         print(f"  parameters  {r['parameters']:,}")
-        print(f"  flash       {_fmt_bytes(r['flash_bytes'])} (blob)")
-        print(f"  RAM         {_fmt_bytes(r['arena_bytes'])} arena for {r['max_seq_len']} tokens "
+        print(f"  flash       {format_bytes(r['flash_bytes'])} (blob)")
+        print(f"  RAM         {format_bytes(r['arena_bytes'])} arena for {r['max_seq_len']} tokens "
               f"({p['schedule']} schedule, query group {p['q_group']}, FFN tile {p['ffn_tile']}"
               + (f", key block {p['key_block']}" if p["schedule"] == "lean" else "")
               + (f"; {p['region_bytes'][0]:,} B in the fast region" if p["region_bytes"][1] else "") + ")")
@@ -270,8 +255,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- run / eval
 
 def _run_on_target(args: argparse.Namespace, ids, types) -> dict[str, Any]:
-    from . import blob as blobmod
-    from . import qemu
+    from mcubert.formats import blob as blobmod
+    from mcubert.targets import qemu
 
     data = _read_blob(args.blob)
     meta = blobmod.unpack(data).meta()
@@ -325,12 +310,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from . import data
+    from mcubert.training import data
 
     eng = Engine(args.engine, args.model)
     examples = data.read_examples(args.data, limit=args.limit)
     if args.engine == "float":
-        from .checkpoint import load
+        from mcubert.conversion.checkpoint import load
 
         vocab = args.vocab or (str(Path(args.model) / "vocab.txt") if Path(args.model).is_dir() else None)
         if not vocab:
@@ -370,8 +355,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- info / bench
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from . import blob as blobmod
-    from . import planner
+    from mcubert.formats import blob as blobmod
+    from mcubert.planning import planner
 
     data = _read_blob(args.blob)
     b = blobmod.unpack(data)
@@ -391,7 +376,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                                 "ffn_tile": p.tiles.ffn_tile, "key_block": p.tiles.key_block}
                             for k, p in others.items()}}
     if args.plot:
-        from .plots import plot_plan
+        from mcubert.planning.plots import plot_plan
 
         plot_plan(chosen, b.cfg, args.plot)
         result["plot"] = args.plot
@@ -422,7 +407,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import blob
+    from mcubert.formats import blob
 
     b = blob.unpack(_read_blob(args.blob))
     cfg = b.cfg
@@ -432,10 +417,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     def human(r: dict[str, Any]) -> None:
         c = r["config"]
-        print(f"mcubert blob v{r['version']}, {_fmt_bytes(r['total_bytes'])}, {r['sections']} sections")
+        print(f"mcubert blob v{r['version']}, {format_bytes(r['total_bytes'])}, {r['sections']} sections")
         print(f"  {c['n_layers']} layers, hidden {c['hidden']}, {c['n_heads']} heads, FFN {c['ffn']}, "
               f"vocab {c['vocab_size']}, labels {c['n_labels']}, max_seq_len {c['max_seq_len']}")
-        print(f"  arena {_fmt_bytes(r['arena_bytes'])} at max_seq_len")
+        print(f"  arena {format_bytes(r['arena_bytes'])} at max_seq_len")
         for k in ("source", "calibration", "labels"):
             if r["meta"].get(k) is not None:
                 print(f"  {k}: {r['meta'][k]}")
@@ -445,7 +430,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import blob, qemu
+    from mcubert.formats import blob
+    from mcubert.targets import qemu
 
     data_bytes = _read_blob(args.blob)
     cfg = blob.unpack(data_bytes).cfg
@@ -471,7 +457,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{args.blob} on {r['target']}, {r['seq_len']} tokens")
         print(f"  instructions {r['instructions']:,}  ({r['insns_per_mac']:.2f} per MAC; {r['macs']:,} MACs, "
               f"SMLAD bound {r['smlad_bound']:,})")
-        print(f"  peak RAM     {_fmt_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
+        print(f"  peak RAM     {format_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
               f" + statics {r['static_ram']:,}")
         if r["logits"] is not None:
             print(f"  label {r['label']}, logits {r['logits']}")
@@ -522,9 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"),
                    help="default schedule (default: tiled, or the cheapest that fits --sram)")
-    p.add_argument("--sram", type=_size, help="arena budget in bytes (K/M suffixes): the planner picks the "
+    p.add_argument("--sram", type=parse_size, help="arena budget in bytes (K/M suffixes): the planner picks the "
                                               "cheapest schedule and tiles that fit, or fails saying so")
-    p.add_argument("--fast-ram", type=_size, help="bytes of a fast region (e.g. 128K DTCM) to fill with the "
+    p.add_argument("--fast-ram", type=parse_size, help="bytes of a fast region (e.g. 128K DTCM) to fill with the "
                                                   "hottest buffers first")
     p.add_argument("--q-group", type=int, help="query rows per group (tiled, lean)")
     p.add_argument("--ffn-tile", type=int, help="tokens per FFN tile (tiled, lean)")
@@ -580,20 +566,25 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the blob again with this plan as its default.")
     p.add_argument("blob")
     p.add_argument("--seq-len", type=int, help="tokens (default: the blob's max_seq_len)")
-    p.add_argument("--sram", type=_size, help="arena budget in bytes (K/M suffixes)")
-    p.add_argument("--fast-ram", type=_size, help="bytes of a fast region filled with the hottest buffers first")
+    p.add_argument("--sram", type=parse_size, help="arena budget in bytes (K/M suffixes)")
+    p.add_argument("--fast-ram", type=parse_size, help="bytes of a fast region filled with the hottest buffers first")
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"))
     p.add_argument("--plot", help="write a PNG of the buffers over the forward pass")
     p.add_argument("-o", "--output", help="write the blob with this plan (and --seq-len) as its default")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
+    from mcubert.cli import compression_cmds, training_cmds
+
+    for mod in (training_cmds, compression_cmds):
+        mod.add_parsers(sub)
     for name, (module, text, _prefix) in DELEGATED.items():
         p = sub.add_parser(name, help=text, add_help=False, description=f"{text} (see `mcubert {name} --help`)")
         p.add_argument("args", nargs=argparse.REMAINDER)
         p.set_defaults(func=_delegate)
 
-    from . import hil, zephyr
+    from mcubert.targets import hil
+    from mcubert.targets import zephyr
 
     zephyr.add_parser(sub)
     hil.add_parser(sub)
@@ -618,18 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-# Commands whose own modules parse their arguments (they have their own --help).
-# name: (module, help, arguments put before the user's).
-DELEGATED = {
-    "train": ("mcubert.train", "train a small BERT classifier on the CPU (SST-2 style TSV)", ()),
-    "compress": ("mcubert.compress",
-                 "clustered low-rank embeddings: search, finetune (distil), compress (both), eval, info", ()),
-    "search": ("mcubert.compress",
-               "two-stage search: clusters (stage 1) and ranks under a budget (stage 2) = `compress search`",
-               ("search",)),
-    "distill": ("mcubert.compress", "distil a teacher into a searched compressed model = `compress finetune`",
-                ("finetune",)),
-}
+# Commands whose own modules parse their arguments (they have their own --help), contributed by the
+# command modules beside this file. name: (module, help, arguments put before the user's).
+DELEGATED: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
 
 def _delegate(args: argparse.Namespace) -> int:
@@ -641,23 +623,23 @@ def _delegate(args: argparse.Namespace) -> int:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .blob import BlobError
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .native import RuntimeErrno
-    from .quantize import QuantError
-    from .reference import InputError
+    from mcubert.formats.blob import BlobError
+    from mcubert.conversion.checkpoint import CheckpointError
+    from mcubert.training.data import DataError
+    from mcubert.targets.native import RuntimeErrno
+    from mcubert.numerics.quantize import QuantError
+    from mcubert.numerics.reference import InputError
 
-    errs: list[type[BaseException]] = [CliError, BlobError, CheckpointError, DataError, RuntimeErrno, QuantError,
+    errs: list[type[BaseException]] = [CliError, FileNotFoundError, BlobError, CheckpointError, DataError, RuntimeErrno, QuantError,
                                        InputError]
     try:
-        from .train import TrainError
+        from mcubert.training.train import TrainError
 
         errs.append(TrainError)
     except ImportError:
         pass
     try:
-        from .qemu import QemuError
+        from mcubert.targets.qemu import QemuError
 
         errs.append(QemuError)
     except ImportError:

@@ -210,7 +210,7 @@ def student_config(cfg: TrainConfig, vocab_size: int) -> Any:
 
 def load_source(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """A pretrained BertModel directory as (config, float32 tensors named as in HF BertModel)."""
-    from .checkpoint import CheckpointError, load
+    from mcubert.conversion.checkpoint import CheckpointError, load
 
     try:
         ck = load(path)

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .checkpoint import Checkpoint
+from mcubert.conversion.checkpoint import Checkpoint
 
 
 def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:

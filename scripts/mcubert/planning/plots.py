@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from .blob import Config
-from .planner import Plan, lifetimes
+from mcubert.formats.blob import Config
+from mcubert.planning.planner import Plan, lifetimes
 
 STEP_NAMES = {
     "naive": ["embed", "Q,K,V", "scores", "softmax", "context", "out-proj", "res+LN", "FFN in", "FFN out",

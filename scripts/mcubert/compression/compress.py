@@ -89,7 +89,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .cli import _size  # sizes with K/M suffixes, as `mcubert convert --sram` takes them
+from mcubert.units import parse_size
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ def load_any(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
     """(config, model) from an HF classifier directory or a model.pt (compressed or not)."""
     path = Path(path)
     if path.is_dir():
-        from .checkpoint import CheckpointError, load
+        from mcubert.conversion.checkpoint import CheckpointError, load
 
         try:
             ck = load(path)
@@ -425,7 +425,7 @@ def make_budget(config: Mapping[str, Any], *, vocab: int, max_pos: int, param_bu
 
 def packed_vocab_bytes(vocab: Path) -> int:
     """Bytes of the on-device tokenizer's packed vocabulary that `mcubert convert` puts in the blob."""
-    from .vocab import pack_vocab
+    from mcubert.formats.vocab import pack_vocab
 
     return len(pack_vocab(vocab))
 
@@ -443,7 +443,7 @@ class Data:
 
 
 def load_data(train: Path, dev: Path, vocab: Path, max_len: int, limit: int | None = None) -> Data:
-    from .train import TrainError, encode, make_tokenizer, read_tsv
+    from mcubert.training.train import TrainError, encode, make_tokenizer, read_tsv
 
     t0 = time.perf_counter()
     try:
@@ -476,7 +476,7 @@ def fisher_importance(model: nn.Module, seqs: Sequence[Sequence[int]], vocab: in
     embedding at that position; and the (d, d) sum over all positions of p0 p1 (dz/de)(dz/de)^T, the
     directions of embedding space the decision is sensitive to). Several labels: sum over classes c of
     p_c (d log p_c/de)(...)^T."""
-    from .train import collate
+    from mcubert.training.train import collate
 
     model.eval()
     emb = model.bert.embeddings.word_embeddings
@@ -867,7 +867,7 @@ def ffn_output_energy(model: nn.Module, seqs: Sequence[Sequence[int]], limit: in
                       progress: bool = True) -> list[torch.Tensor]:
     """Per layer and FFN neuron j: E[a_j^2] |W_out[:, j]|^2 over the tokens of `seqs` (the first `limit`),
     a_j the neuron's activation: the mean energy neuron j adds to the layer's output."""
-    from .train import collate
+    from mcubert.training.train import collate
 
     model.eval()
     layers = model.bert.encoder.layer
@@ -951,7 +951,7 @@ def model_config(model: nn.Module) -> dict[str, Any]:
 
 @torch.no_grad()
 def evaluate(model: nn.Module, seqs: Sequence[Sequence[int]], labels: Sequence[int]) -> float:
-    from .train import evaluate as _eval
+    from mcubert.training.train import evaluate as _eval
 
     was = model.training
     acc = _eval(model, seqs, labels)
@@ -1225,7 +1225,7 @@ def _optimizer(model: nn.Module, cfg: FinetuneConfig) -> torch.optim.Optimizer:
 
 
 def distill_loss(out: Any, labels: torch.Tensor, t_out: Any, cfg: FinetuneConfig) -> torch.Tensor:
-    from .train import _loss
+    from mcubert.training.train import _loss
 
     loss = _loss(out.logits, labels, t_out.logits.float() if cfg.kd_alpha > 0 else None, cfg.kd_alpha,
                  cfg.kd_temperature)
@@ -1240,7 +1240,7 @@ def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int =
                   progress: bool = True) -> torch.Tensor:
     """(n_train, labels) float32 logits of `teacher_path` on the training sentences, computed once into `cache`
     (a larger teacher, e.g. MiniLM-L6 fine-tuned on SST-2, costs one forward pass instead of one per step)."""
-    from .train import batched_logits
+    from mcubert.training.train import batched_logits
 
     key = {"teacher": str(Path(teacher_path).resolve()), "n": len(data.train_x),
            "digest": hash(tuple(tuple(x) for x in data.train_x[:: max(1, len(data.train_x) // 512)]))}
@@ -1260,7 +1260,7 @@ def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int =
 
 def finetune(cfg: FinetuneConfig, resume: Path | None = None, data: Data | None = None) -> dict[str, Any]:
     """KD fine-tuning of a compressed model; the best (dev) model ends in OUT/model.pt."""
-    from .train import StepLoop, _schedule, collate
+    from mcubert.training.train import StepLoop, _schedule, collate
 
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -1409,7 +1409,7 @@ def _search_args(p: argparse.ArgumentParser) -> None:
                    help="clustered low-rank (ours) or a baseline at the same budget (default: %(default)s)")
     b = p.add_mutually_exclusive_group()
     b.add_argument("--param-budget", type=int, help="total parameters of the compressed model")
-    b.add_argument("--flash-budget", type=_size,
+    b.add_argument("--flash-budget", type=parse_size,
                    help="blob bytes, e.g. 1MB: int8 weights, the token index and the packed vocabulary (estimated)")
     b.add_argument("--ratio", type=float, default=7.0,
                    help="parameters = teacher's / RATIO when no budget is given (default: %(default)s)")
@@ -1484,7 +1484,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="mcubert compress",
                                  description="Clustered low-rank word embeddings: search, fine-tune, evaluate.")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[3]
     teacher_default = here / "samples/sst2/model"
 
     p = sub.add_parser("search", help="stage 1 (clusters) + stage 2 (ranks): write OUT/init.pt, OUT/search.json")

@@ -25,8 +25,8 @@ import dataclasses
 import math
 from typing import Iterable
 
-from . import blob
-from .blob import Buf, Config, Schedule
+from mcubert.formats import blob
+from mcubert.formats.blob import Buf, Config, Schedule
 
 
 N_BUFS = len(Buf)

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_ROOTS = ("samples/sst2", "tests/zephyr")
 EMULATED_PLATFORM = "mps2_an500/mcubert_an500"
 QEMU_DUT = ROOT / "scripts" / "hil" / "qemu_dut.py"
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mcubert.hil")
+    ap = argparse.ArgumentParser(prog="python -m mcubert.targets.hil")
     sub = ap.add_subparsers(dest="command", required=True)
     add_parser(sub)
     args = ap.parse_args(["hil", *(argv if argv is not None else sys.argv[1:])])

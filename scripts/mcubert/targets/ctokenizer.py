@@ -18,8 +18,8 @@ from typing import Iterable, Sequence, Union
 
 import numpy as np
 
-from mcubert import native
-from mcubert.vocab import pack_vocab
+from mcubert.targets import native
+from mcubert.formats.vocab import pack_vocab
 
 log = logging.getLogger(__name__)
 
