@@ -23,6 +23,7 @@ except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from mcubert.targets import qemu  # noqa: E402
+from mcubert.targets.qemu import plugin as qemu_plugin  # noqa: E402
 
 TARGETS = list(qemu.TARGETS)
 HIDDEN = 64
@@ -56,25 +57,25 @@ def test_input_record_layout() -> None:
 
 
 def test_sequence_forms() -> None:
-    ids, types = qemu._split_sequence((101, 102))  # a tuple of ids, not a pair
+    ids, types = qemu.split_sequence((101, 102))  # a tuple of ids, not a pair
     assert ids.tolist() == [101, 102] and types is None
-    ids, types = qemu._split_sequence(([101, 102], None))
+    ids, types = qemu.split_sequence(([101, 102], None))
     assert ids.tolist() == [101, 102] and types is None
-    ids, types = qemu._split_sequence((np.array([3, 4]), np.array([0, 1])))
+    ids, types = qemu.split_sequence((np.array([3, 4]), np.array([0, 1])))
     assert types is not None and types.tolist() == [0, 1]
     with pytest.raises(ValueError):
-        qemu._split_sequence(([1, 2, 3], [0, 1]))
+        qemu.split_sequence(([1, 2, 3], [0, 1]))
     with pytest.raises(ValueError):
-        qemu._split_sequence([2**31])
+        qemu.split_sequence([2**31])
 
 
 def test_patch_extraction() -> None:
     diff = ("diff --git a/x/a.c b/x/a.c\n--- a/x/a.c\n+++ b/x/a.c\n@@ -1 +1 @@\n-a\n+b\n"
             "diff --git a/include/qemu/qemu-plugin.h b/include/qemu/qemu-plugin.h\n"
             "--- a/include/qemu/qemu-plugin.h\n+++ b/include/qemu/qemu-plugin.h\n@@ -1 +1 @@\n-x\n+y\n")
-    part = qemu._extract_patch_for(diff, "include/qemu/qemu-plugin.h")
+    part = qemu_plugin.extract_patch_for(diff, "include/qemu/qemu-plugin.h")
     assert part is not None and part.startswith("diff --git a/include/qemu/qemu-plugin.h") and "x/a.c" not in part
-    assert qemu._extract_patch_for(diff, "include/qemu/osdep.h") is None
+    assert qemu_plugin.extract_patch_for(diff, "include/qemu/osdep.h") is None
 
 
 # ---------------------------------------------------------------- toolchain fixtures

@@ -32,6 +32,7 @@ import numpy as np
 
 from mcubert.paths import cache_dir, repo_root
 from mcubert.targets import qemu
+from mcubert.targets.qemu import runner as qemu_runner
 
 # kernel name -> number (tools/baremetal/kernel_calls.h); argument lists are documented there
 KERNELS: dict[str, int] = {
@@ -136,11 +137,11 @@ def run_qemu(cases: Sequence[Case], target: str = "m7", timeout: float = 300,
             tmp = Path(tmp_s)
             inp, out, pout = tmp / "input.bin", tmp / "out.txt", tmp / "insns.txt"
             inp.write_bytes(record)
-            cmd = qemu._qemu_cmd(h, None, inp, out, plugin, pout, None, "tb")
+            cmd = qemu_runner.qemu_command(h, None, inp, out, plugin, pout, None, "tb")
             t0 = time.monotonic()
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
             text = out.read_text(errors="replace") if out.exists() else ""
-            intervals, _ = qemu._parse_plugin(pout)
+            intervals, _ = qemu_runner.parse_plugin_output(pout)
         if proc.returncode != 0 or "done" not in text:
             raise qemu.QemuError(f"kernel tester on {h.target.machine} failed (exit {proc.returncode}) after "
                                  f"{time.monotonic() - t0:.1f} s:\n{text[-2000:]}\n{proc.stderr[-1000:]}")

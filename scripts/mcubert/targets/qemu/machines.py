@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cortex-M targets the harness runs on (QEMU machines and compiler flags), the errors, and the
+input record's constants shared with tools/baremetal/harness.c."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+log = logging.getLogger(__name__)
+
+class QemuError(RuntimeError):
+    """Building or running the QEMU harness failed."""
+
+
+class ToolchainMissing(QemuError):
+    """arm-none-eabi-gcc, newlib, qemu-system-arm or a host C compiler is missing."""
+
+
+class PluginHeaderUnavailable(ToolchainMissing):
+    """qemu-plugin.h could not be obtained (no apt-get, no deb-src archive reachable)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    name: str          # short name: m7, m3, m33
+    machine: str       # QEMU -M
+    cpu: str           # -mcpu
+    cflags: tuple[str, ...]
+
+
+TARGETS: dict[str, Target] = {
+    "m7": Target("m7", "mps2-an500", "cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=soft")),
+    "m3": Target("m3", "mps2-an385", "cortex-m3", ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft")),
+    # AN521's CPU0 (the one that boots) is an M33 without DSP or FPU, in QEMU as on the board.
+    "m33": Target("m33", "mps2-an521", "cortex-m33", ("-mcpu=cortex-m33+nodsp", "-mthumb", "-mfloat-abi=soft")),
+    # AN505 (IoTKit): an M33 with DSP (and FPU), as most M33 MCUs; same memory map.
+    "m33dsp": Target("m33dsp", "mps2-an505", "cortex-m33", ("-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=soft")),
+    # The M7 with the DSP kernels switched off: the portable C path's counts on the same core.
+    "m7p": Target("m7p", "mps2-an500", "cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=soft",
+                                                     "-DMCUBERT_PORTABLE")),
+}
+
+# Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
+# .h hashed) besides startup.c and semihost.c. kernel_test runs single kernels (mcubert.kernels_qemu).
+PROGRAMS: dict[str, tuple[str, ...]] = {
+    "harness": ("harness.c",),
+    "kernel_test": ("kernel_test.c", "kernel_calls.c", "kernel_calls.h"),
+}
+
+CROSS_CC = "arm-none-eabi-gcc"
+CROSS_AR = "arm-none-eabi-ar"
+QEMU = "qemu-system-arm"
+APT_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm")
+
+COMMON_CFLAGS = ("-std=c11", "-O3", "-g", "-ffunction-sections", "-fdata-sections",
+                 "-Wall", "-Wextra", "-DNDEBUG")
+LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
+
+# Input record (see tools/baremetal/harness.c).
+INPUT_MAGIC = 0x4942434D      # 'MCBI'
+INPUT_END_MAGIC = 0x4542434D  # 'MCBE'
+INPUT_VERSION = 1
+MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE = 0, 1, 2, 3
+FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN = 1, 2, 4
+DUMP_FLAGS = {"logits": FLAG_LOGITS, "pooled": FLAG_LOGITS | FLAG_POOLED,
+              "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN}
+EXIT_STATUS = {1: "error", 2: "bad input record", 3: "CPU fault", 4: "stack overflow",
+               5: "assertion failed"}
+
+
+
