@@ -73,14 +73,6 @@ def _compare(ctok: CTokenizer, hftok: HFTokenizer, items: list, max_len: int) ->
 
 # --- Tables ------------------------------------------------------------------
 
-def test_tables_file_is_generated() -> None:
-    if unicodedata.unidata_version != tokenizer_tables.UNIDATA_VERSION:
-        pytest.skip(f"unicodedata {unicodedata.unidata_version}: the tables were generated with "
-                    f"{tokenizer_tables.UNIDATA_VERSION}")
-    assert TABLES_C.read_text() == tokenizer_tables.render_c(), \
-        "tokenizer_tables.c is stale: python -m mcubert.formats.tokenizer_tables --output subsys/mcubert/tokenizer_tables.c"
-
-
 def test_every_code_point_matches_hf(hftok: HFTokenizer) -> None:
     """Normalization and pre-tokenization of all 1,112,064 scalar values, one at a time."""
     cps = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
