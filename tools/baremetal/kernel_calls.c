@@ -9,8 +9,8 @@
  * (pointers already resolved). Shared by the bare-metal kernel tester (kernel_test.c, run on
  * QEMU: the DSP path on M7/M33+DSP, the portable path on M3/M33) and the host kernel tests
  * (compiled into a shared library by mcubert.kernels_qemu), so that every test case runs
- * through the same argument handling everywhere. The numbers are mirrored by
- * scripts/mcubert/kernels_qemu.py:KERNELS.
+ * through the same argument handling everywhere. The numbers and argument lists are defined in
+ * scripts/mcubert/targets/kernel_ids.py, which generates kernel_calls.h.
  */
 
 #include <stdint.h>
