@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mcubert_internal.h"
+#include "mcubert_dsp.h"
 
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -116,11 +117,12 @@ int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *ar
 	return mcubert_init_ex(mb, blob, blob_len, &r, 1, MCUBERT_SCHEDULE_DEFAULT, max_len);
 }
 
-/* The buffers of one inference, placed by the plan. */
+/* The buffers of one inference, placed by the plan, and the matrix kernels' scratch. */
 struct bufs {
 	int8_t *h, *h2, *q, *k, *v, *ctx, *kb, *vb, *pool;
 	int32_t *s, *acc, *r_attn, *r_ffn, *logits;
 	int16_t *p, *f;
+	struct mcubert_ctx mm; /* the matrix kernels' scratch (mcubert_mm_get_buffer_size()) */
 };
 
 static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t top[2])
@@ -236,8 +238,9 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 }
 
 /* The FFN on tiles of T tokens, in place on h. */
-static void ffn(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
-		uint16_t tile, int8_t *h, int16_t *f, int32_t *r)
+static void ffn(const struct mcubert_ctx *mm, const struct mcubert_layer *ly,
+		const struct mcubert_config *c, uint16_t len, uint16_t tile, int8_t *h, int16_t *f,
+		int32_t *r)
 {
 	const uint16_t d = c->hidden;
 
@@ -245,11 +248,11 @@ static void ffn(const struct mcubert_layer *ly, const struct mcubert_config *c, 
 		uint16_t n = MIN(tile, len - t0);
 		int8_t *ht = h + (size_t)t0 * d;
 
-		mcubert_linear_s8_s16(ht, n, &ly->ffn_in, f);
+		mcubert_linear_s8_s16(mm, ht, n, &ly->ffn_in, f);
 		for (uint16_t i = 0; i < n; i++) {
 			mcubert_act_interp_s16(f + (size_t)i * c->ffn, c->ffn, ly->gelu_lut);
 		}
-		mcubert_linear_s16_s32(f, n, &ly->ffn_out, r, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s16_s32(mm, f, n, &ly->ffn_out, r, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
 		residual_ln(ly->ffn_res_mult, d, &ly->ln_ffn, r, n, ht, ht);
 	}
 }
@@ -260,23 +263,25 @@ static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_con
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
 
-	mcubert_linear_s8(b->h, len, &ly->q, b->q);
-	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->q, b->q);
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->k, b->k);
+	mcubert_linear_s8_t(&b->mm, b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		mcubert_scores_rows_s8(b->q + hd * dh, len, d, b->k + hd * dh, d, len, dh,
+		mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, len, d, b->k + hd * dh, d, len, dh,
 				       b->s + (size_t)hd * len * len, len);
 	}
 	for (size_t row = 0; row < (size_t)c->n_heads * len; row++) {
 		mcubert_softmax_s32_s16(b->s + row * len, len, ly->p, b->p + row * len);
 	}
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		mcubert_pv_rows_s16_s8(b->p + (size_t)hd * len * len, len, len, b->v + (size_t)hd * dh * len,
-				       len, len, dh, ly->p->ctx_mult, ly->p->ctx_shift, b->ctx + hd * dh, d);
+		mcubert_pv_rows_s16_s8(&b->mm, b->p + (size_t)hd * len * len, len, len,
+				       b->v + (size_t)hd * dh * len, len, len, dh, ly->p->ctx_mult,
+				       ly->p->ctx_shift, b->ctx + hd * dh, d);
 	}
-	mcubert_linear_s8_s32(b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+	mcubert_linear_s8_s32(&b->mm, b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+			      MCUBERT_RES_MAX);
 	residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, len, b->h, b->h);
-	ffn(ly, c, len, len, b->h, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, len, b->h, b->f, b->r_ffn);
 }
 
 static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
@@ -285,28 +290,29 @@ static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_con
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
 
-	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->k, b->k);
+	mcubert_linear_s8_t(&b->mm, b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t i0 = 0; i0 < len; i0 += group) {
 		uint16_t g = MIN(group, len - i0);
 		int8_t *hg = b->h + (size_t)i0 * d;
 
-		mcubert_linear_s8(hg, g, &ly->q, b->q);
+		mcubert_linear_s8(&b->mm, hg, g, &ly->q, b->q);
 		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
 			/* S and P hold MCUBERT_ATTN_ROWS rows; the context overwrites exactly its queries */
 			for (uint16_t r0 = 0; r0 < g; r0 += MCUBERT_ATTN_ROWS) {
 				int8_t *qh = b->q + (size_t)r0 * d + hd * dh;
 
-				mcubert_attention_rows_s8(qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d, b->k + hd * dh, d,
-							  b->v + (size_t)hd * dh * len, len, len, dh, ly->p, qh, d,
-							  b->s, b->p);
+				mcubert_attention_rows_s8(&b->mm, qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d,
+							  b->k + hd * dh, d, b->v + (size_t)hd * dh * len,
+							  len, len, dh, ly->p, qh, d, b->s, b->p);
 			}
 		}
-		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+				      MCUBERT_RES_MAX);
 		/* in place: K and V hold all this group's keys and values already */
 		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, hg, hg);
 	}
-	ffn(ly, c, len, tile, b->h, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, tile, b->h, b->f, b->r_ffn);
 }
 
 /* One head's slice of a linear layer: output channels [hd * dh, (hd + 1) * dh). */
@@ -332,7 +338,7 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 	for (uint16_t i0 = 0; i0 < len; i0 += group) {
 		uint16_t g = MIN(group, len - i0);
 
-		mcubert_linear_s8(h_in + (size_t)i0 * d, g, &ly->q, b->q);
+		mcubert_linear_s8(&b->mm, h_in + (size_t)i0 * d, g, &ly->q, b->q);
 		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
 			struct mcubert_linear kh = head_slice(&ly->k, hd, dh);
 			struct mcubert_linear vh = head_slice(&ly->v, hd, dh);
@@ -341,8 +347,9 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 			for (uint16_t j0 = 0; j0 < len; j0 += block) {
 				uint16_t nb = MIN(block, len - j0);
 
-				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &kh, b->kb);
-				mcubert_scores_rows_s8(b->q + hd * dh, g, d, b->kb, dh, nb, dh, b->s + j0, len);
+				mcubert_linear_s8(&b->mm, h_in + (size_t)j0 * d, nb, &kh, b->kb);
+				mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, g, d, b->kb, dh, nb, dh,
+						       b->s + j0, len);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_softmax_s32_s16(b->s + (size_t)r * len, len, ly->p,
@@ -353,20 +360,23 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 			for (uint16_t j0 = 0; j0 < len; j0 += block) {
 				uint16_t nb = MIN(block, len - j0);
 
-				mcubert_linear_s8_t(h_in + (size_t)j0 * d, nb, &vh, b->vb, nb); /* (dh, nb) */
-				mcubert_pv_acc_rows_s16(b->p + j0, g, len, b->vb, nb, nb, dh, b->acc, dh);
+				/* (dh, nb) */
+				mcubert_linear_s8_t(&b->mm, h_in + (size_t)j0 * d, nb, &vh, b->vb, nb);
+				mcubert_pv_acc_rows_s16(&b->mm, b->p + j0, g, len, b->vb, nb, nb, dh, b->acc,
+							dh);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_requant_s32_s8(b->acc + (size_t)r * dh, dh, ly->p->ctx_mult,
 						       ly->p->ctx_shift, b->q + (size_t)r * d + hd * dh);
 			}
 		}
-		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+				      MCUBERT_RES_MAX);
 		/* not in place: later groups recompute K and V from h_in */
 		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, h_in + (size_t)i0 * d,
 			    h_out + (size_t)i0 * d);
 	}
-	ffn(ly, c, len, tile, h_out, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, tile, h_out, b->f, b->r_ffn);
 }
 
 int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_ids, uint16_t len)
@@ -375,6 +385,11 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 	const struct mcub_plan *plan;
 	struct bufs b;
 	int8_t *h;
+	/* The matrix kernels' scratch: the largest mcubert_mm_get_buffer_size() of this model's calls
+	 * is at most MCUBERT_MM_BUF_MAX (2 KiB with the DSP kernels, 0 portable). It stays in this
+	 * frame, outside the memory plan, until the plan has a buffer for it.
+	 */
+	uint64_t mm_buf[MCUBERT_MM_BUF_MAX > 0 ? (MCUBERT_MM_BUF_MAX + 7) / 8 : 1];
 
 	if (mb == NULL || ids == NULL) {
 		return -EFAULT;
@@ -396,6 +411,8 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 
 	mb->seq_len = 0;
 	place_all(mb, len, &b);
+	b.mm.buf = mm_buf;
+	b.mm.size = sizeof(mm_buf);
 	embed(mb, ids, type_ids, len, b.r_attn, b.h);
 	h = b.h;
 	for (uint16_t n = 0; n < c->n_layers; n++) {
@@ -421,12 +438,13 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		int8_t *pre = b.pool;
 		int8_t *pooled = b.pool + c->hidden;
 
-		mcubert_linear_s8(h, 1, &mb->pooler, pre);
+		mcubert_linear_s8(&b.mm, h, 1, &mb->pooler, pre);
 		for (uint16_t j = 0; j < c->hidden; j++) {
 			pooled[j] = mb->tanh_lut[(uint8_t)pre[j]];
 		}
 		if (c->flags & MCUB_FLAG_CLASSIFIER) {
-			mcubert_linear_s8_s32(pooled, 1, &mb->classifier, b.logits, INT32_MIN, INT32_MAX);
+			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->classifier, b.logits, INT32_MIN,
+					      INT32_MAX);
 		}
 	}
 	mb->hidden = h;
