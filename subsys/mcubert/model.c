@@ -87,22 +87,22 @@ int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
 			    regions[1].size < plan->region_bytes[1]) {
 				err = -ENOMEM;
 			}
-			mb->region[0] = regions[0].base;
-			mb->region[1] = regions[1].base;
+			mb->state.region[0] = regions[0].base;
+			mb->state.region[1] = regions[1].base;
 		} else {
 			if (regions[0].size < (size_t)plan->region_bytes[0] + plan->region_bytes[1]) {
 				err = -ENOMEM;
 			}
-			mb->region[0] = regions[0].base;
-			mb->region[1] = (uint8_t *)regions[0].base + plan->region_bytes[0];
+			mb->state.region[0] = regions[0].base;
+			mb->state.region[1] = (uint8_t *)regions[0].base + plan->region_bytes[0];
 		}
 	}
 	if (err) {
 		mb->blob = NULL;
 		return err;
 	}
-	mb->plan = plan;
-	mb->seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
+	mb->state.plan = plan;
+	mb->state.seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
 	return 0;
 }
 
@@ -127,9 +127,9 @@ struct bufs {
 
 static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t top[2])
 {
-	uint32_t off = mb->plan->offsets[b];
+	uint32_t off = mb->state.plan->offsets[b];
 	uint32_t region = off >> MCUB_PLAN_REGION_BIT;
-	size_t size = mcubert_buffer_size(&mb->cfg, mb->plan, len, b);
+	size_t size = mcubert_buffer_size(&mb->cfg, mb->state.plan, len, b);
 
 	if (size == 0) {
 		return NULL;
@@ -138,7 +138,7 @@ static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t 
 	if (off + size > top[region]) {
 		top[region] = off + size;
 	}
-	return mb->region[region] + off;
+	return mb->state.region[region] + off;
 }
 
 static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
@@ -161,8 +161,8 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 	b->r_ffn = place(mb, MCUB_BUF_R_FFN, len, top);
 	b->pool = place(mb, MCUB_BUF_POOL, len, top);
 	b->logits = place(mb, MCUB_BUF_LOGITS, len, top);
-	if (top[0] + top[1] > mb->arena_peak) {
-		mb->arena_peak = top[0] + top[1];
+	if (top[0] + top[1] > mb->state.arena_peak) {
+		mb->state.arena_peak = top[0] + top[1];
 	}
 }
 
@@ -170,23 +170,23 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
 {
 	const uint16_t d = mb->cfg.hidden;
-	uint32_t g = mb->emb_perm[id];
-	uint16_t lo = 0, hi = mb->n_clusters - 1;
+	uint32_t g = mb->weights.emb_perm[id];
+	uint16_t lo = 0, hi = mb->weights.n_clusters - 1;
 
 	while (lo < hi) { /* last cluster whose row_start <= g */
 		uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
 
-		if (mb->clusters[mid].row_start <= g) {
+		if (mb->weights.clusters[mid].row_start <= g) {
 			lo = mid;
 		} else {
 			hi = (uint16_t)(mid - 1);
 		}
 	}
-	const struct mcub_emb_cluster *cl = &mb->clusters[lo];
+	const struct mcub_emb_cluster *cl = &mb->weights.clusters[lo];
 	const uint16_t rank = cl->rank;
-	const int8_t *tr = mb->emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
-	const int8_t *pk = mb->emb_proj + cl->proj_offset;
-	const int64_t wm = mb->word_mult[id];
+	const int8_t *tr = mb->weights.emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
+	const int8_t *pk = mb->weights.emb_proj + cl->proj_offset;
+	const int64_t wm = mb->weights.word_mult[id];
 	const int64_t half = cl->shift ? ((int64_t)1 << (cl->shift - 1)) : 0;
 
 	for (uint16_t k = 0; k < d; k++, pk += rank) {
@@ -205,23 +205,23 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
 	const uint16_t d = mb->cfg.hidden;
 
 	for (uint16_t t = 0; t < len; t++) {
-		const int8_t *pos = mb->pos_emb + (size_t)t * d;
-		const int8_t *ty = mb->type_emb + (size_t)(types ? types[t] : 0) * d;
+		const int8_t *pos = mb->weights.pos_emb + (size_t)t * d;
+		const int8_t *ty = mb->weights.type_emb + (size_t)(types ? types[t] : 0) * d;
 
 		if (mb->cfg.flags & MCUB_FLAG_EMB_CLUSTERED) {
 			clustered_word(mb, ids[t], row);
 		} else {
-			const int8_t *w = mb->word_emb + (size_t)ids[t] * d;
-			int32_t wm = mb->word_mult[ids[t]];
+			const int8_t *w = mb->weights.word_emb + (size_t)ids[t] * d;
+			int32_t wm = mb->weights.word_mult[ids[t]];
 
 			for (uint16_t k = 0; k < d; k++) {
 				row[k] = w[k] * wm;
 			}
 		}
 		for (uint16_t k = 0; k < d; k++) {
-			row[k] += pos[k] * mb->p->pos_mult + ty[k] * mb->p->type_mult;
+			row[k] += pos[k] * mb->weights.p->pos_mult + ty[k] * mb->weights.p->type_mult;
 		}
-		mcubert_layernorm_s32_s8(row, d, &mb->ln_emb, hidden + (size_t)t * d);
+		mcubert_layernorm_s32_s8(row, d, &mb->weights.ln_emb, hidden + (size_t)t * d);
 	}
 }
 
@@ -398,8 +398,8 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		return -EINVAL;
 	}
 	c = &mb->cfg;
-	plan = mb->plan;
-	if (len > mb->seq_cap) {
+	plan = mb->state.plan;
+	if (len > mb->state.seq_cap) {
 		return -E2BIG;
 	}
 	for (uint16_t t = 0; t < len; t++) {
@@ -409,14 +409,14 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		}
 	}
 
-	mb->seq_len = 0;
+	mb->state.seq_len = 0;
 	place_all(mb, len, &b);
 	b.mm.buf = mm_buf;
 	b.mm.size = sizeof(mm_buf);
 	embed(mb, ids, type_ids, len, b.r_attn, b.h);
 	h = b.h;
 	for (uint16_t n = 0; n < c->n_layers; n++) {
-		const struct mcubert_layer *ly = &mb->layers[n];
+		const struct mcubert_layer *ly = &mb->weights.layers[n];
 
 		switch (plan->schedule) {
 		case MCUB_SCHED_NAIVE:
@@ -438,19 +438,19 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		int8_t *pre = b.pool;
 		int8_t *pooled = b.pool + c->hidden;
 
-		mcubert_linear_s8(&b.mm, h, 1, &mb->pooler, pre);
+		mcubert_linear_s8(&b.mm, h, 1, &mb->weights.pooler, pre);
 		for (uint16_t j = 0; j < c->hidden; j++) {
-			pooled[j] = mb->tanh_lut[(uint8_t)pre[j]];
+			pooled[j] = mb->weights.tanh_lut[(uint8_t)pre[j]];
 		}
 		if (c->flags & MCUB_FLAG_CLASSIFIER) {
-			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->classifier, b.logits, INT32_MIN,
+			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->weights.classifier, b.logits, INT32_MIN,
 					      INT32_MAX);
 		}
 	}
-	mb->hidden = h;
-	mb->pooled = b.pool + c->hidden;
-	mb->logits = b.logits;
-	mb->seq_len = len;
+	mb->state.hidden = h;
+	mb->state.pooled = b.pool + c->hidden;
+	mb->state.logits = b.logits;
+	mb->state.seq_len = len;
 	return 0;
 }
 
@@ -460,7 +460,7 @@ static long copy_out(const struct mcubert *mb, void *out, size_t n, const void *
 	if (mb == NULL || out == NULL) {
 		return -EFAULT;
 	}
-	if (mb->seq_len == 0) {
+	if (mb->state.seq_len == 0) {
 		return -ENODATA;
 	}
 	if (n < count) {
@@ -475,7 +475,7 @@ long mcubert_hidden(const struct mcubert *mb, int8_t *out, size_t n)
 	if (mb == NULL) {
 		return -EFAULT;
 	}
-	return copy_out(mb, out, n, mb->hidden, (size_t)mb->seq_len * mb->cfg.hidden, 1);
+	return copy_out(mb, out, n, mb->state.hidden, (size_t)mb->state.seq_len * mb->cfg.hidden, 1);
 }
 
 long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n)
@@ -486,7 +486,7 @@ long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n)
 	if (!(mb->cfg.flags & MCUB_FLAG_POOLER)) {
 		return -ENOENT;
 	}
-	return copy_out(mb, out, n, mb->pooled, mb->cfg.hidden, 1);
+	return copy_out(mb, out, n, mb->state.pooled, mb->cfg.hidden, 1);
 }
 
 long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n)
@@ -497,7 +497,7 @@ long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n)
 	if (!(mb->cfg.flags & MCUB_FLAG_CLASSIFIER)) {
 		return -ENOENT;
 	}
-	return copy_out(mb, out, n, mb->logits, mb->cfg.n_labels, sizeof(int32_t));
+	return copy_out(mb, out, n, mb->state.logits, mb->cfg.n_labels, sizeof(int32_t));
 }
 
 int mcubert_label(const struct mcubert *mb)
@@ -510,11 +510,11 @@ int mcubert_label(const struct mcubert *mb)
 	if (!(mb->cfg.flags & MCUB_FLAG_CLASSIFIER)) {
 		return -ENOENT;
 	}
-	if (mb->seq_len == 0) {
+	if (mb->state.seq_len == 0) {
 		return -ENODATA;
 	}
 	for (int j = 1; j < mb->cfg.n_labels; j++) {
-		if (mb->logits[j] > mb->logits[best]) {
+		if (mb->state.logits[j] > mb->state.logits[best]) {
 			best = j;
 		}
 	}
@@ -523,7 +523,7 @@ int mcubert_label(const struct mcubert *mb)
 
 size_t mcubert_arena_peak(const struct mcubert *mb)
 {
-	return mb ? mb->arena_peak : 0;
+	return mb ? mb->state.arena_peak : 0;
 }
 
 const char *mcubert_strerror(int err)
