@@ -63,6 +63,18 @@ struct mcubert_mm {
 		.buf = (ctx)->buf,                                                                 \
 	}
 
+/**
+ * The descriptor of an activation-by-activation product (Q.K^T, P.V): @p rows rows of x
+ * (@p x_stride apart) times @p n_out rows of w (@p w_stride apart), @p n columns, outputs
+ * y[r * y_stride + j] (an initializer).
+ */
+#define MCUBERT_MM_ROWS(ctx, x_, rows_, x_stride_, w_, w_stride_, n_, n_out_, y_, y_stride_)       \
+	{                                                                                          \
+		.x = (x_), .x_stride = (x_stride_), .rows = (rows_), .n = (n_),                    \
+		.w = (w_), .w_stride = (w_stride_), .n_out = (n_out_),                             \
+		.y = (y_), .y_rs = (y_stride_), .y_cs = 1, .buf = (ctx)->buf,                      \
+	}
+
 #if MCUBERT_DSP
 
 /**

@@ -17,11 +17,10 @@ void mcubert_pv_rows_s16_s8(const struct mcubert_ctx *ctx, const int16_t *p, uin
 			    uint16_t head_dim, int32_t mult, int32_t shift, int8_t *out,
 			    uint16_t out_stride)
 {
-	const struct mcubert_mm a = {
-		.x = p, .x_stride = p_stride, .rows = rows, .n = len,
-		.w = vt, .w_stride = vt_stride, .n_out = head_dim, .mult = mult, .shift = shift,
-		.y = out, .y_rs = out_stride, .y_cs = 1, .buf = ctx->buf,
-	};
+	struct mcubert_mm a =
+		MCUBERT_MM_ROWS(ctx, p, rows, p_stride, vt, vt_stride, len, head_dim, out, out_stride);
 
+	a.mult = mult; /* one requantisation for all outputs, no bias */
+	a.shift = shift;
 	mcubert_mm_run(&a, 1, MCUBERT_MM_S8);
 }

@@ -16,11 +16,8 @@ void mcubert_scores_rows_s8(const struct mcubert_ctx *ctx, const int8_t *q, uint
 			    uint16_t q_stride, const int8_t *k, uint16_t k_stride, uint16_t len,
 			    uint16_t head_dim, int32_t *s, uint16_t s_stride)
 {
-	const struct mcubert_mm p = {
-		.x = q, .x_stride = q_stride, .rows = rows, .n = head_dim,
-		.w = k, .w_stride = k_stride, .n_out = len,
-		.y = s, .y_rs = s_stride, .y_cs = 1, .buf = ctx->buf,
-	};
+	const struct mcubert_mm p =
+		MCUBERT_MM_ROWS(ctx, q, rows, q_stride, k, k_stride, head_dim, len, s, s_stride);
 
 	mcubert_mm_run(&p, 0, MCUBERT_MM_RAW);
 }
