@@ -294,6 +294,7 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 	}
 #else
 	const int per_ch = p->rq != NULL;
+	const size_t n = p->n;
 
 	for (uint16_t r = 0; r < p->rows; r++) {
 		const int8_t *x8 = (const int8_t *)p->x + (size_t)r * p->x_stride;
@@ -309,13 +310,15 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 			} else if (per_ch && out != MCUBERT_MM_RAW) {
 				acc = p->rq[j].bias;
 			}
+			const int8_t *wk = w;
+
 			if (x16) {
-				for (uint16_t k = 0; k < p->n; k++) {
-					acc += (int32_t)xh[k] * w[k];
+				for (const int16_t *xk = xh; xk != xh + n;) {
+					acc += (int32_t)*xk++ * *wk++;
 				}
 			} else {
-				for (uint16_t k = 0; k < p->n; k++) {
-					acc += (int32_t)x8[k] * w[k];
+				for (const int8_t *xk = x8; xk != x8 + n;) {
+					acc += (int32_t)*xk++ * *wk++;
 				}
 			}
 			if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {

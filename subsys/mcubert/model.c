@@ -389,7 +389,9 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 	 * is at most MCUBERT_MM_BUF_MAX (2 KiB with the DSP kernels, 0 portable). It stays in this
 	 * frame, outside the memory plan, until the plan has a buffer for it.
 	 */
-	uint64_t mm_buf[MCUBERT_MM_BUF_MAX > 0 ? (MCUBERT_MM_BUF_MAX + 7) / 8 : 1];
+#if MCUBERT_MM_BUF_MAX > 0
+	uint64_t mm_buf[(MCUBERT_MM_BUF_MAX + 7) / 8];
+#endif
 
 	if (mb == NULL || ids == NULL) {
 		return -EFAULT;
@@ -411,8 +413,13 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 
 	mb->state.seq_len = 0;
 	place_all(mb, len, &b);
+#if MCUBERT_MM_BUF_MAX > 0
 	b.mm.buf = mm_buf;
 	b.mm.size = sizeof(mm_buf);
+#else
+	b.mm.buf = NULL;
+	b.mm.size = 0;
+#endif
 	embed(mb, ids, type_ids, len, b.r_attn, b.h);
 	h = b.h;
 	for (uint16_t n = 0; n < c->n_layers; n++) {
