@@ -5,8 +5,9 @@
  */
 
 /*
- * The Arm DSP-extension (SIMD) path of the kernels: selection, helpers and the shared
- * matrix-multiply driver. Every kernel keeps its portable C path; this path gives the same bits.
+ * The Arm DSP-extension (SIMD) path of the kernels: selection, helpers, and the pieces of the
+ * matrix-multiply driver (mcubert_mm.h: the driver itself, with both paths). Every kernel keeps
+ * its portable C path; this path gives the same bits.
  *
  * Selection: MCUBERT_DSP is 1 when the compiler targets a core with the DSP extension
  * (__ARM_FEATURE_DSP: Cortex-M4/M7, M33/M35P/M55 with DSP) and GCC-compatible inline assembly,
