@@ -70,8 +70,14 @@ struct mcubert_config {
 };
 
 /** @cond INTERNAL */
-/* A linear layer: int8 weights (out, in) row-major and per-output-channel
- * requantisation records (bias, multiplier, shift), used in place.
+/*
+ * Shapes in the comments use the config's names: vocab = vocab_size, d = hidden, f = ffn,
+ * L = the sequence length of an inference. Weight pointers point into the blob (used in place,
+ * never copied); activation pointers point into the arena (placed by the blob's memory plan).
+ */
+
+/* A linear layer: int8 weights, row-major, and per-output-channel requantisation records
+ * (bias, multiplier, shift).
  */
 struct mcubert_linear {
 	const int8_t *w;                   /* (out, in) */
@@ -81,32 +87,30 @@ struct mcubert_linear {
 };
 
 struct mcubert_layernorm {
-	const int32_t *gamma;   /* (d) Q8 of gamma / s_out */
-	const int32_t *beta;    /* (d) Q24 of beta / s_out */
+	const int32_t *gamma;   /* (d) Q12 of gamma / s_out */
+	const int32_t *beta;    /* (d) Q16 of beta / s_out */
 };
 
+/* One encoder layer's parameters. */
 struct mcubert_layer {
-	const struct mcub_layer_params *p;
-	struct mcubert_linear q, k, v, o, ffn_in, ffn_out;
-	struct mcubert_layernorm ln_attn, ln_ffn;
+	const struct mcub_layer_params *p; /* attention score and context requantisation */
+	struct mcubert_linear q;           /* (d, d) */
+	struct mcubert_linear k;           /* (d, d) */
+	struct mcubert_linear v;           /* (d, d) */
+	struct mcubert_linear o;           /* (d, d) attention output, to the residual scale */
+	struct mcubert_linear ffn_in;      /* (f, d) */
+	struct mcubert_linear ffn_out;     /* (d, f), to the residual scale */
+	struct mcubert_layernorm ln_attn;  /* (d) after attention */
+	struct mcubert_layernorm ln_ffn;   /* (d) after the FFN */
 	const int32_t *attn_res_mult;      /* (d) hidden -> residual scale */
 	const int32_t *ffn_res_mult;       /* (d) */
 	const int16_t *gelu_lut;           /* (257) activation interpolation table */
 };
-/** @endcond */
 
-/**
- * @brief A model bound to its blob and arena.
- *
- * Treat the fields as private; read results with the accessors below.
- */
-struct mcubert {
-	struct mcubert_config cfg;
-	/** @cond INTERNAL */
-	const uint8_t *blob;
-	size_t blob_len;
-	const struct mcub_model_params *p;
-	const int8_t *word_emb;            /* (vocab, d) */
+/* The parameters: everything read from the blob, in place. */
+struct mcubert_weights {
+	const struct mcub_model_params *p; /* embedding multipliers */
+	const int8_t *word_emb;            /* (vocab, d); NULL when clustered */
 	const uint16_t *word_mult;         /* (vocab) per-row multiplier */
 	const uint16_t *emb_perm;          /* clustered: (vocab) global table row */
 	const struct mcub_emb_cluster *clusters; /* clustered: (n_clusters) */
@@ -115,18 +119,40 @@ struct mcubert {
 	uint16_t n_clusters;
 	const int8_t *pos_emb;             /* (max_pos, d) */
 	const int8_t *type_emb;            /* (type_vocab, d) */
-	struct mcubert_layernorm ln_emb;
-	struct mcubert_layer layers[MCUBERT_MAX_LAYERS];
-	struct mcubert_linear pooler, classifier;
+	struct mcubert_layernorm ln_emb;   /* (d) */
+	struct mcubert_layer layers[MCUBERT_MAX_LAYERS]; /* (n_layers) used */
+	struct mcubert_linear pooler;      /* (d, d) */
+	struct mcubert_linear classifier;  /* (n_labels, d) */
 	const int8_t *tanh_lut;            /* (256) */
+};
+
+/* The activations and run state: where the buffers are, and the last inference's results. */
+struct mcubert_state {
 	const struct mcub_plan *plan;      /* memory plan in use (in the blob) */
 	uint8_t *region[2];                /* region bases: fast (e.g. DTCM), main */
-	size_t arena_peak;
+	size_t arena_peak;                 /* bytes */
 	uint16_t seq_cap;                  /* longest sequence this handle runs */
-	uint16_t seq_len;                  /* of the last inference, 0: none */
-	int8_t *hidden;                    /* (seq_len, d) in the arena */
+	uint16_t seq_len;                  /* L of the last inference, 0: none */
+	int8_t *hidden;                    /* (L, d) last hidden state, in the arena */
 	int8_t *pooled;                    /* (d) in the arena */
 	int32_t *logits;                   /* (n_labels) in the arena */
+};
+/** @endcond */
+
+/**
+ * @brief A model bound to its blob and arena: the config (shape), the weights (in the blob)
+ *        and the state (activations in the arena).
+ *
+ * Treat the fields as private, except @p cfg, which may be read; read results with the
+ * accessors below.
+ */
+struct mcubert {
+	struct mcubert_config cfg;
+	/** @cond INTERNAL */
+	const uint8_t *blob;               /* (blob_len) bytes, NULL: not initialised */
+	size_t blob_len;
+	struct mcubert_weights weights;
+	struct mcubert_state state;
 	/** @endcond */
 };
 

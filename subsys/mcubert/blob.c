@@ -285,14 +285,14 @@ static int bind_clusters(struct mcubert *mb)
 		return -EINVAL;
 	}
 	for (uint32_t t = 0; t < c->vocab_size; t++) {
-		if (mb->emb_perm[t] >= rows) {
+		if (mb->weights.emb_perm[t] >= rows) {
 			return -EINVAL;
 		}
 	}
-	mb->clusters = cl;
-	mb->n_clusters = (uint16_t)k;
-	mb->emb_tables = tab;
-	mb->emb_proj = proj;
+	mb->weights.clusters = cl;
+	mb->weights.n_clusters = (uint16_t)k;
+	mb->weights.emb_tables = tab;
+	mb->weights.emb_proj = proj;
 	return 0;
 }
 
@@ -334,28 +334,28 @@ int mcubert_blob_bind(struct mcubert *mb)
 	if (err) {
 		return err;
 	}
-	mb->p = model_sec(mb, MCUB_SEC_MODEL_PARAMS);
-	mb->word_emb = model_sec(mb, MCUB_SEC_WORD_EMB);
-	mb->word_mult = model_sec(mb, MCUB_SEC_WORD_MULT);
-	mb->emb_perm = model_sec(mb, MCUB_SEC_EMB_PERM);
+	mb->weights.p = model_sec(mb, MCUB_SEC_MODEL_PARAMS);
+	mb->weights.word_emb = model_sec(mb, MCUB_SEC_WORD_EMB);
+	mb->weights.word_mult = model_sec(mb, MCUB_SEC_WORD_MULT);
+	mb->weights.emb_perm = model_sec(mb, MCUB_SEC_EMB_PERM);
 	if (c->flags & MCUB_FLAG_EMB_CLUSTERED) {
 		err = bind_clusters(mb);
 		if (err) {
 			return err;
 		}
 	}
-	mb->pos_emb = model_sec(mb, MCUB_SEC_POS_EMB);
-	mb->type_emb = model_sec(mb, MCUB_SEC_TYPE_EMB);
-	mb->ln_emb.gamma = model_sec(mb, MCUB_SEC_EMB_LN_GAMMA);
-	mb->ln_emb.beta = model_sec(mb, MCUB_SEC_EMB_LN_BETA);
-	bind_linear(&mb->pooler, model_sec(mb, MCUB_SEC_POOLER_W), model_sec(mb, MCUB_SEC_POOLER_RQ),
+	mb->weights.pos_emb = model_sec(mb, MCUB_SEC_POS_EMB);
+	mb->weights.type_emb = model_sec(mb, MCUB_SEC_TYPE_EMB);
+	mb->weights.ln_emb.gamma = model_sec(mb, MCUB_SEC_EMB_LN_GAMMA);
+	mb->weights.ln_emb.beta = model_sec(mb, MCUB_SEC_EMB_LN_BETA);
+	bind_linear(&mb->weights.pooler, model_sec(mb, MCUB_SEC_POOLER_W), model_sec(mb, MCUB_SEC_POOLER_RQ),
 		    c->hidden, c->hidden);
-	mb->tanh_lut = model_sec(mb, MCUB_SEC_TANH_LUT);
-	bind_linear(&mb->classifier, model_sec(mb, MCUB_SEC_CLS_W), model_sec(mb, MCUB_SEC_CLS_RQ),
+	mb->weights.tanh_lut = model_sec(mb, MCUB_SEC_TANH_LUT);
+	bind_linear(&mb->weights.classifier, model_sec(mb, MCUB_SEC_CLS_W), model_sec(mb, MCUB_SEC_CLS_RQ),
 		    c->hidden, c->n_labels);
 
 	for (uint16_t n = 0; n < c->n_layers; n++) {
-		struct mcubert_layer *ly = &mb->layers[n];
+		struct mcubert_layer *ly = &mb->weights.layers[n];
 
 		ly->p = layer_sec(mb, n, MCUB_LSEC_PARAMS);
 		bind_linear(&ly->q, layer_sec(mb, n, MCUB_LSEC_Q_W), layer_sec(mb, n, MCUB_LSEC_Q_RQ),

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mcubert_internal.h"
+#include "mcubert_dsp.h"
 
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -86,22 +87,22 @@ int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
 			    regions[1].size < plan->region_bytes[1]) {
 				err = -ENOMEM;
 			}
-			mb->region[0] = regions[0].base;
-			mb->region[1] = regions[1].base;
+			mb->state.region[0] = regions[0].base;
+			mb->state.region[1] = regions[1].base;
 		} else {
 			if (regions[0].size < (size_t)plan->region_bytes[0] + plan->region_bytes[1]) {
 				err = -ENOMEM;
 			}
-			mb->region[0] = regions[0].base;
-			mb->region[1] = (uint8_t *)regions[0].base + plan->region_bytes[0];
+			mb->state.region[0] = regions[0].base;
+			mb->state.region[1] = (uint8_t *)regions[0].base + plan->region_bytes[0];
 		}
 	}
 	if (err) {
 		mb->blob = NULL;
 		return err;
 	}
-	mb->plan = plan;
-	mb->seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
+	mb->state.plan = plan;
+	mb->state.seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
 	return 0;
 }
 
@@ -116,18 +117,19 @@ int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *ar
 	return mcubert_init_ex(mb, blob, blob_len, &r, 1, MCUBERT_SCHEDULE_DEFAULT, max_len);
 }
 
-/* The buffers of one inference, placed by the plan. */
+/* The buffers of one inference, placed by the plan, and the matrix kernels' scratch. */
 struct bufs {
 	int8_t *h, *h2, *q, *k, *v, *ctx, *kb, *vb, *pool;
 	int32_t *s, *acc, *r_attn, *r_ffn, *logits;
 	int16_t *p, *f;
+	struct mcubert_ctx mm; /* the matrix kernels' scratch (mcubert_mm_get_buffer_size()) */
 };
 
 static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t top[2])
 {
-	uint32_t off = mb->plan->offsets[b];
+	uint32_t off = mb->state.plan->offsets[b];
 	uint32_t region = off >> MCUB_PLAN_REGION_BIT;
-	size_t size = mcubert_buffer_size(&mb->cfg, mb->plan, len, b);
+	size_t size = mcubert_buffer_size(&mb->cfg, mb->state.plan, len, b);
 
 	if (size == 0) {
 		return NULL;
@@ -136,7 +138,7 @@ static void *place(struct mcubert *mb, enum mcub_buffer b, uint16_t len, size_t 
 	if (off + size > top[region]) {
 		top[region] = off + size;
 	}
-	return mb->region[region] + off;
+	return mb->state.region[region] + off;
 }
 
 static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
@@ -159,8 +161,8 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 	b->r_ffn = place(mb, MCUB_BUF_R_FFN, len, top);
 	b->pool = place(mb, MCUB_BUF_POOL, len, top);
 	b->logits = place(mb, MCUB_BUF_LOGITS, len, top);
-	if (top[0] + top[1] > mb->arena_peak) {
-		mb->arena_peak = top[0] + top[1];
+	if (top[0] + top[1] > mb->state.arena_peak) {
+		mb->state.arena_peak = top[0] + top[1];
 	}
 }
 
@@ -168,23 +170,23 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
 {
 	const uint16_t d = mb->cfg.hidden;
-	uint32_t g = mb->emb_perm[id];
-	uint16_t lo = 0, hi = mb->n_clusters - 1;
+	uint32_t g = mb->weights.emb_perm[id];
+	uint16_t lo = 0, hi = mb->weights.n_clusters - 1;
 
 	while (lo < hi) { /* last cluster whose row_start <= g */
 		uint16_t mid = (uint16_t)((lo + hi + 1) / 2);
 
-		if (mb->clusters[mid].row_start <= g) {
+		if (mb->weights.clusters[mid].row_start <= g) {
 			lo = mid;
 		} else {
 			hi = (uint16_t)(mid - 1);
 		}
 	}
-	const struct mcub_emb_cluster *cl = &mb->clusters[lo];
+	const struct mcub_emb_cluster *cl = &mb->weights.clusters[lo];
 	const uint16_t rank = cl->rank;
-	const int8_t *tr = mb->emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
-	const int8_t *pk = mb->emb_proj + cl->proj_offset;
-	const int64_t wm = mb->word_mult[id];
+	const int8_t *tr = mb->weights.emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
+	const int8_t *pk = mb->weights.emb_proj + cl->proj_offset;
+	const int64_t wm = mb->weights.word_mult[id];
 	const int64_t half = cl->shift ? ((int64_t)1 << (cl->shift - 1)) : 0;
 
 	for (uint16_t k = 0; k < d; k++, pk += rank) {
@@ -203,23 +205,23 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
 	const uint16_t d = mb->cfg.hidden;
 
 	for (uint16_t t = 0; t < len; t++) {
-		const int8_t *pos = mb->pos_emb + (size_t)t * d;
-		const int8_t *ty = mb->type_emb + (size_t)(types ? types[t] : 0) * d;
+		const int8_t *pos = mb->weights.pos_emb + (size_t)t * d;
+		const int8_t *ty = mb->weights.type_emb + (size_t)(types ? types[t] : 0) * d;
 
 		if (mb->cfg.flags & MCUB_FLAG_EMB_CLUSTERED) {
 			clustered_word(mb, ids[t], row);
 		} else {
-			const int8_t *w = mb->word_emb + (size_t)ids[t] * d;
-			int32_t wm = mb->word_mult[ids[t]];
+			const int8_t *w = mb->weights.word_emb + (size_t)ids[t] * d;
+			int32_t wm = mb->weights.word_mult[ids[t]];
 
 			for (uint16_t k = 0; k < d; k++) {
 				row[k] = w[k] * wm;
 			}
 		}
 		for (uint16_t k = 0; k < d; k++) {
-			row[k] += pos[k] * mb->p->pos_mult + ty[k] * mb->p->type_mult;
+			row[k] += pos[k] * mb->weights.p->pos_mult + ty[k] * mb->weights.p->type_mult;
 		}
-		mcubert_layernorm_s32_s8(row, d, &mb->ln_emb, hidden + (size_t)t * d);
+		mcubert_layernorm_s32_s8(row, d, &mb->weights.ln_emb, hidden + (size_t)t * d);
 	}
 }
 
@@ -236,8 +238,9 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 }
 
 /* The FFN on tiles of T tokens, in place on h. */
-static void ffn(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
-		uint16_t tile, int8_t *h, int16_t *f, int32_t *r)
+static void ffn(const struct mcubert_ctx *mm, const struct mcubert_layer *ly,
+		const struct mcubert_config *c, uint16_t len, uint16_t tile, int8_t *h, int16_t *f,
+		int32_t *r)
 {
 	const uint16_t d = c->hidden;
 
@@ -245,11 +248,11 @@ static void ffn(const struct mcubert_layer *ly, const struct mcubert_config *c, 
 		uint16_t n = MIN(tile, len - t0);
 		int8_t *ht = h + (size_t)t0 * d;
 
-		mcubert_linear_s8_s16(ht, n, &ly->ffn_in, f);
+		mcubert_linear_s8_s16(mm, ht, n, &ly->ffn_in, f);
 		for (uint16_t i = 0; i < n; i++) {
 			mcubert_act_interp_s16(f + (size_t)i * c->ffn, c->ffn, ly->gelu_lut);
 		}
-		mcubert_linear_s16_s32(f, n, &ly->ffn_out, r, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s16_s32(mm, f, n, &ly->ffn_out, r, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
 		residual_ln(ly->ffn_res_mult, d, &ly->ln_ffn, r, n, ht, ht);
 	}
 }
@@ -260,23 +263,25 @@ static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_con
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
 
-	mcubert_linear_s8(b->h, len, &ly->q, b->q);
-	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->q, b->q);
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->k, b->k);
+	mcubert_linear_s8_t(&b->mm, b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		mcubert_scores_rows_s8(b->q + hd * dh, len, d, b->k + hd * dh, d, len, dh,
+		mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, len, d, b->k + hd * dh, d, len, dh,
 				       b->s + (size_t)hd * len * len, len);
 	}
 	for (size_t row = 0; row < (size_t)c->n_heads * len; row++) {
 		mcubert_softmax_s32_s16(b->s + row * len, len, ly->p, b->p + row * len);
 	}
 	for (uint16_t hd = 0; hd < c->n_heads; hd++) {
-		mcubert_pv_rows_s16_s8(b->p + (size_t)hd * len * len, len, len, b->v + (size_t)hd * dh * len,
-				       len, len, dh, ly->p->ctx_mult, ly->p->ctx_shift, b->ctx + hd * dh, d);
+		mcubert_pv_rows_s16_s8(&b->mm, b->p + (size_t)hd * len * len, len, len,
+				       b->v + (size_t)hd * dh * len, len, len, dh, ly->p->ctx_mult,
+				       ly->p->ctx_shift, b->ctx + hd * dh, d);
 	}
-	mcubert_linear_s8_s32(b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+	mcubert_linear_s8_s32(&b->mm, b->ctx, len, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+			      MCUBERT_RES_MAX);
 	residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, len, b->h, b->h);
-	ffn(ly, c, len, len, b->h, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, len, b->h, b->f, b->r_ffn);
 }
 
 static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
@@ -285,28 +290,29 @@ static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_con
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
 
-	mcubert_linear_s8(b->h, len, &ly->k, b->k);
-	mcubert_linear_s8_t(b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
+	mcubert_linear_s8(&b->mm, b->h, len, &ly->k, b->k);
+	mcubert_linear_s8_t(&b->mm, b->h, len, &ly->v, b->v, len); /* V^T: (d, len) */
 	for (uint16_t i0 = 0; i0 < len; i0 += group) {
 		uint16_t g = MIN(group, len - i0);
 		int8_t *hg = b->h + (size_t)i0 * d;
 
-		mcubert_linear_s8(hg, g, &ly->q, b->q);
+		mcubert_linear_s8(&b->mm, hg, g, &ly->q, b->q);
 		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
 			/* S and P hold MCUBERT_ATTN_ROWS rows; the context overwrites exactly its queries */
 			for (uint16_t r0 = 0; r0 < g; r0 += MCUBERT_ATTN_ROWS) {
 				int8_t *qh = b->q + (size_t)r0 * d + hd * dh;
 
-				mcubert_attention_rows_s8(qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d, b->k + hd * dh, d,
-							  b->v + (size_t)hd * dh * len, len, len, dh, ly->p, qh, d,
-							  b->s, b->p);
+				mcubert_attention_rows_s8(&b->mm, qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d,
+							  b->k + hd * dh, d, b->v + (size_t)hd * dh * len,
+							  len, len, dh, ly->p, qh, d, b->s, b->p);
 			}
 		}
-		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+				      MCUBERT_RES_MAX);
 		/* in place: K and V hold all this group's keys and values already */
 		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, hg, hg);
 	}
-	ffn(ly, c, len, tile, b->h, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, tile, b->h, b->f, b->r_ffn);
 }
 
 /* One head's slice of a linear layer: output channels [hd * dh, (hd + 1) * dh). */
@@ -332,7 +338,7 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 	for (uint16_t i0 = 0; i0 < len; i0 += group) {
 		uint16_t g = MIN(group, len - i0);
 
-		mcubert_linear_s8(h_in + (size_t)i0 * d, g, &ly->q, b->q);
+		mcubert_linear_s8(&b->mm, h_in + (size_t)i0 * d, g, &ly->q, b->q);
 		for (uint16_t hd = 0; hd < c->n_heads; hd++) {
 			struct mcubert_linear kh = head_slice(&ly->k, hd, dh);
 			struct mcubert_linear vh = head_slice(&ly->v, hd, dh);
@@ -341,8 +347,9 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 			for (uint16_t j0 = 0; j0 < len; j0 += block) {
 				uint16_t nb = MIN(block, len - j0);
 
-				mcubert_linear_s8(h_in + (size_t)j0 * d, nb, &kh, b->kb);
-				mcubert_scores_rows_s8(b->q + hd * dh, g, d, b->kb, dh, nb, dh, b->s + j0, len);
+				mcubert_linear_s8(&b->mm, h_in + (size_t)j0 * d, nb, &kh, b->kb);
+				mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, g, d, b->kb, dh, nb, dh,
+						       b->s + j0, len);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_softmax_s32_s16(b->s + (size_t)r * len, len, ly->p,
@@ -353,20 +360,23 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 			for (uint16_t j0 = 0; j0 < len; j0 += block) {
 				uint16_t nb = MIN(block, len - j0);
 
-				mcubert_linear_s8_t(h_in + (size_t)j0 * d, nb, &vh, b->vb, nb); /* (dh, nb) */
-				mcubert_pv_acc_rows_s16(b->p + j0, g, len, b->vb, nb, nb, dh, b->acc, dh);
+				/* (dh, nb) */
+				mcubert_linear_s8_t(&b->mm, h_in + (size_t)j0 * d, nb, &vh, b->vb, nb);
+				mcubert_pv_acc_rows_s16(&b->mm, b->p + j0, g, len, b->vb, nb, nb, dh, b->acc,
+							dh);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_requant_s32_s8(b->acc + (size_t)r * dh, dh, ly->p->ctx_mult,
 						       ly->p->ctx_shift, b->q + (size_t)r * d + hd * dh);
 			}
 		}
-		mcubert_linear_s8_s32(b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
+				      MCUBERT_RES_MAX);
 		/* not in place: later groups recompute K and V from h_in */
 		residual_ln(ly->attn_res_mult, d, &ly->ln_attn, b->r_attn, g, h_in + (size_t)i0 * d,
 			    h_out + (size_t)i0 * d);
 	}
-	ffn(ly, c, len, tile, h_out, b->f, b->r_ffn);
+	ffn(&b->mm, ly, c, len, tile, h_out, b->f, b->r_ffn);
 }
 
 int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_ids, uint16_t len)
@@ -375,6 +385,13 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 	const struct mcub_plan *plan;
 	struct bufs b;
 	int8_t *h;
+	/* The matrix kernels' scratch: the largest mcubert_mm_get_buffer_size() of this model's calls
+	 * is at most MCUBERT_MM_BUF_MAX (2 KiB with the DSP kernels, 0 portable). It stays in this
+	 * frame, outside the memory plan, until the plan has a buffer for it.
+	 */
+#if MCUBERT_MM_BUF_MAX > 0
+	uint64_t mm_buf[(MCUBERT_MM_BUF_MAX + 7) / 8];
+#endif
 
 	if (mb == NULL || ids == NULL) {
 		return -EFAULT;
@@ -383,8 +400,8 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		return -EINVAL;
 	}
 	c = &mb->cfg;
-	plan = mb->plan;
-	if (len > mb->seq_cap) {
+	plan = mb->state.plan;
+	if (len > mb->state.seq_cap) {
 		return -E2BIG;
 	}
 	for (uint16_t t = 0; t < len; t++) {
@@ -394,12 +411,19 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		}
 	}
 
-	mb->seq_len = 0;
+	mb->state.seq_len = 0;
 	place_all(mb, len, &b);
+#if MCUBERT_MM_BUF_MAX > 0
+	b.mm.buf = mm_buf;
+	b.mm.size = sizeof(mm_buf);
+#else
+	b.mm.buf = NULL;
+	b.mm.size = 0;
+#endif
 	embed(mb, ids, type_ids, len, b.r_attn, b.h);
 	h = b.h;
 	for (uint16_t n = 0; n < c->n_layers; n++) {
-		const struct mcubert_layer *ly = &mb->layers[n];
+		const struct mcubert_layer *ly = &mb->weights.layers[n];
 
 		switch (plan->schedule) {
 		case MCUB_SCHED_NAIVE:
@@ -421,18 +445,19 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		int8_t *pre = b.pool;
 		int8_t *pooled = b.pool + c->hidden;
 
-		mcubert_linear_s8(h, 1, &mb->pooler, pre);
+		mcubert_linear_s8(&b.mm, h, 1, &mb->weights.pooler, pre);
 		for (uint16_t j = 0; j < c->hidden; j++) {
-			pooled[j] = mb->tanh_lut[(uint8_t)pre[j]];
+			pooled[j] = mb->weights.tanh_lut[(uint8_t)pre[j]];
 		}
 		if (c->flags & MCUB_FLAG_CLASSIFIER) {
-			mcubert_linear_s8_s32(pooled, 1, &mb->classifier, b.logits, INT32_MIN, INT32_MAX);
+			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->weights.classifier, b.logits, INT32_MIN,
+					      INT32_MAX);
 		}
 	}
-	mb->hidden = h;
-	mb->pooled = b.pool + c->hidden;
-	mb->logits = b.logits;
-	mb->seq_len = len;
+	mb->state.hidden = h;
+	mb->state.pooled = b.pool + c->hidden;
+	mb->state.logits = b.logits;
+	mb->state.seq_len = len;
 	return 0;
 }
 
@@ -442,7 +467,7 @@ static long copy_out(const struct mcubert *mb, void *out, size_t n, const void *
 	if (mb == NULL || out == NULL) {
 		return -EFAULT;
 	}
-	if (mb->seq_len == 0) {
+	if (mb->state.seq_len == 0) {
 		return -ENODATA;
 	}
 	if (n < count) {
@@ -457,7 +482,7 @@ long mcubert_hidden(const struct mcubert *mb, int8_t *out, size_t n)
 	if (mb == NULL) {
 		return -EFAULT;
 	}
-	return copy_out(mb, out, n, mb->hidden, (size_t)mb->seq_len * mb->cfg.hidden, 1);
+	return copy_out(mb, out, n, mb->state.hidden, (size_t)mb->state.seq_len * mb->cfg.hidden, 1);
 }
 
 long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n)
@@ -468,7 +493,7 @@ long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n)
 	if (!(mb->cfg.flags & MCUB_FLAG_POOLER)) {
 		return -ENOENT;
 	}
-	return copy_out(mb, out, n, mb->pooled, mb->cfg.hidden, 1);
+	return copy_out(mb, out, n, mb->state.pooled, mb->cfg.hidden, 1);
 }
 
 long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n)
@@ -479,7 +504,7 @@ long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n)
 	if (!(mb->cfg.flags & MCUB_FLAG_CLASSIFIER)) {
 		return -ENOENT;
 	}
-	return copy_out(mb, out, n, mb->logits, mb->cfg.n_labels, sizeof(int32_t));
+	return copy_out(mb, out, n, mb->state.logits, mb->cfg.n_labels, sizeof(int32_t));
 }
 
 int mcubert_label(const struct mcubert *mb)
@@ -492,11 +517,11 @@ int mcubert_label(const struct mcubert *mb)
 	if (!(mb->cfg.flags & MCUB_FLAG_CLASSIFIER)) {
 		return -ENOENT;
 	}
-	if (mb->seq_len == 0) {
+	if (mb->state.seq_len == 0) {
 		return -ENODATA;
 	}
 	for (int j = 1; j < mb->cfg.n_labels; j++) {
-		if (mb->logits[j] > mb->logits[best]) {
+		if (mb->state.logits[j] > mb->state.logits[best]) {
 			best = j;
 		}
 	}
@@ -505,7 +530,7 @@ int mcubert_label(const struct mcubert *mb)
 
 size_t mcubert_arena_peak(const struct mcubert *mb)
 {
-	return mb ? mb->arena_peak : 0;
+	return mb ? mb->state.arena_peak : 0;
 }
 
 const char *mcubert_strerror(int err)

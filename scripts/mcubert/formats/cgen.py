@@ -30,6 +30,7 @@ GENERATED: dict[str, str] = {
     "include/mcubert/blob_format.h": "mcubert.formats.blob:render_c_header",
     "subsys/mcubert/kernels/exp2_lut.c": "mcubert.numerics.arith:render_exp2_lut_c",
     "subsys/mcubert/tokenizer_tables.c": "mcubert.formats.tokenizer_tables:render_c",
+    "tools/baremetal/kernel_calls.h": "mcubert.targets.kernel_ids:render_c_header",
 }
 
 

@@ -34,12 +34,7 @@ from mcubert.paths import cache_dir, repo_root
 from mcubert.targets import qemu
 from mcubert.targets.qemu import runner as qemu_runner
 
-# kernel name -> number (tools/baremetal/kernel_calls.h); argument lists are documented there
-KERNELS: dict[str, int] = {
-    "linear_s8": 1, "linear_s8_s16": 2, "linear_s8_s32": 3, "linear_s16_s32": 4, "linear_s8_t": 5,
-    "scores_rows_s8": 6, "softmax_s32_s16": 7, "pv_rows_s16_s8": 8, "pv_acc_rows_s16": 9,
-    "attention_rows_s8": 10, "layernorm_s32_s8": 11, "act_interp_s16": 12,
-}
+from mcubert.targets.kernel_ids import KERNELS  # kernel name -> number; generates tools/baremetal/kernel_calls.h
 
 MAGIC, END_MAGIC = 0x544B434D, 0x454B434D
 HEADER = 32

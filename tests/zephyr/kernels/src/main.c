@@ -16,6 +16,8 @@
 #include <zephyr/ztest.h>
 
 #include "mcubert_internal.h"
+#include "mcubert_dsp.h"
+#include "attention_row_s8.h"
 #include "golden_kernels.h"
 
 #define RQ(p) ((const struct mcub_requant *)(const void *)(p))
@@ -30,6 +32,9 @@ static int16_t p16[ATTN_MAX_ROWS * ATTN_MAX_LEN > SOFTMAX_MAX_LEN ? ATTN_MAX_ROW
 static int8_t ctx[ATTN_MAX_ROWS * ATTN_MAX_DH];
 static int8_t lny[LN_MAX_D];
 static int16_t act[ACT_N];
+/* the matrix kernels' scratch: the most any call takes (mcubert_mm_get_buffer_size()) */
+static uint64_t mm_buf[MCUBERT_MM_BUF_MAX > 0 ? (MCUBERT_MM_BUF_MAX + 7) / 8 : 1];
+static const struct mcubert_ctx mm = {.buf = mm_buf, .size = sizeof(mm_buf)};
 
 /* Index of the first difference, or -1. */
 #define FIRST_DIFF(a, b, n)                                                                        \
@@ -71,7 +76,7 @@ ZTEST(mcubert_kernels, test_linear_s8)
 		int d;
 
 		memset(y8, 0x55, sizeof(y8));
-		mcubert_linear_s8(c->x, c->rows, &lin, y8);
+		mcubert_linear_s8(&mm, c->x, c->rows, &lin, y8);
 		d = FIRST_DIFF(y8, c->y8, n);
 		zassert_equal(d, -1, "case %u (%ux%u->%u): [%d] %d != %d", (unsigned)i, c->rows, c->n_in,
 			      c->n_out, d, d < 0 ? 0 : y8[d], d < 0 ? 0 : c->y8[d]);
@@ -86,7 +91,7 @@ ZTEST(mcubert_kernels, test_linear_s8_s16)
 		struct mcubert_linear lin = lin_of(c);
 		int d;
 
-		mcubert_linear_s8_s16(c->x, c->rows, &lin, y16);
+		mcubert_linear_s8_s16(&mm, c->x, c->rows, &lin, y16);
 		d = FIRST_DIFF(y16, c->y16, (size_t)c->rows * c->n_out);
 		zassert_equal(d, -1, "case %u: [%d] %d != %d", (unsigned)i, d, d < 0 ? 0 : y16[d],
 			      d < 0 ? 0 : c->y16[d]);
@@ -100,7 +105,7 @@ ZTEST(mcubert_kernels, test_linear_s8_s32)
 		struct mcubert_linear lin = lin_of(c);
 		int d;
 
-		mcubert_linear_s8_s32(c->x, c->rows, &lin, y32, c->lo, c->hi);
+		mcubert_linear_s8_s32(&mm, c->x, c->rows, &lin, y32, c->lo, c->hi);
 		d = FIRST_DIFF(y32, c->y32, (size_t)c->rows * c->n_out);
 		zassert_equal(d, -1, "case %u: [%d] %d != %d", (unsigned)i, d, d < 0 ? 0 : y32[d],
 			      d < 0 ? 0 : c->y32[d]);
@@ -114,7 +119,7 @@ ZTEST(mcubert_kernels, test_linear_s16_s32)
 		struct mcubert_linear lin = lin_of(c);
 		int d;
 
-		mcubert_linear_s16_s32(c->x16, c->rows, &lin, y32, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s16_s32(&mm, c->x16, c->rows, &lin, y32, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
 		d = FIRST_DIFF(y32, c->y1632, (size_t)c->rows * c->n_out);
 		zassert_equal(d, -1, "case %u: [%d] %d != %d", (unsigned)i, d, d < 0 ? 0 : y32[d],
 			      d < 0 ? 0 : c->y1632[d]);
@@ -129,7 +134,7 @@ ZTEST(mcubert_kernels, test_linear_s8_transposed)
 		uint16_t stride = c->rows + 3;
 
 		zassert_true((size_t)c->n_out * stride <= sizeof(y8), "buffer");
-		mcubert_linear_s8_t(c->x, c->rows, &lin, y8, stride);
+		mcubert_linear_s8_t(&mm, c->x, c->rows, &lin, y8, stride);
 		for (uint16_t j = 0; j < c->n_out; j++) {
 			for (uint16_t r = 0; r < c->rows; r++) {
 				zassert_equal(y8[j * stride + r], c->y8[r * c->n_out + j],
@@ -185,7 +190,7 @@ ZTEST(mcubert_kernels, test_attention_rows_s8)
 		int d;
 
 		memset(ctx, 0, sizeof(ctx));
-		mcubert_attention_rows_s8(c->q, c->rows, c->stride, c->k, c->stride, c->vt, c->len,
+		mcubert_attention_rows_s8(&mm, c->q, c->rows, c->stride, c->k, c->stride, c->vt, c->len,
 					  c->len, c->head_dim, &lp, ctx, c->head_dim, s32, p16);
 		d = FIRST_DIFF(ctx, c->ctx, (size_t)c->rows * c->head_dim);
 		zassert_equal(d, -1, "case %u (%u rows, len %u, dh %u): [%d] %d != %d", (unsigned)i,

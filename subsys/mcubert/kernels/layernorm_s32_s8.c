@@ -37,15 +37,14 @@ static int64_t div_floor(int64_t a, int64_t b)
 	return q;
 }
 
-/* floor(sqrt(v)), exact */
-static uint64_t isqrt_u64(uint64_t v)
+/*
+ * floor(sqrt(v)), exact, by the bit-by-bit method from @p bit: the largest power of 4 at most v
+ * (any larger power of 4 works too; 0 or 1 for v == 0)
+ */
+static MCUBERT_ALWAYS_INLINE uint64_t isqrt_from(uint64_t v, uint64_t bit)
 {
 	uint64_t res = 0;
-	uint64_t bit = (uint64_t)1 << 62;
 
-	while (bit > v) {
-		bit >>= 2;
-	}
 	while (bit != 0) {
 		if (v >= res + bit) {
 			v -= res + bit;
@@ -58,24 +57,24 @@ static uint64_t isqrt_u64(uint64_t v)
 	return res;
 }
 
-#if MCUBERT_DSP
-/* floor(sqrt(v)) for v < 2^62, exact: the bit-by-bit method from the top set bit pair */
-static uint32_t isqrt_u62(uint64_t v)
+/* floor(sqrt(v)), exact */
+static uint64_t isqrt_u64(uint64_t v)
 {
-	uint64_t res = 0;
-	int b = 63 - (v >> 32 ? __builtin_clz((uint32_t)(v >> 32)) : 32 + __builtin_clz((uint32_t)v | 1));
-	uint64_t bit = (uint64_t)1 << (b & ~1);
+	uint64_t bit = (uint64_t)1 << 62;
 
-	while (bit != 0) {
-		if (v >= res + bit) {
-			v -= res + bit;
-			res = (res >> 1) + bit;
-		} else {
-			res >>= 1;
-		}
+	while (bit > v) {
 		bit >>= 2;
 	}
-	return (uint32_t)res;
+	return isqrt_from(v, bit);
+}
+
+#if MCUBERT_DSP
+/* floor(sqrt(v)) for v < 2^62, exact: from the top set bit pair */
+static uint32_t isqrt_u62(uint64_t v)
+{
+	int b = 63 - (v >> 32 ? __builtin_clz((uint32_t)(v >> 32)) : 32 + __builtin_clz((uint32_t)v | 1));
+
+	return (uint32_t)isqrt_from(v, (uint64_t)1 << (b & ~1));
 }
 
 /* (hi:lo) += a * b, signed 32 x 32 -> 64 */

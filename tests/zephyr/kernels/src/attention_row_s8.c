@@ -5,15 +5,12 @@
  */
 
 /*
- * Attention pieces for one query row of one head, bit-exact with mcubert.arith:
- * scores (q . k_j), softmax (base-2 exp table, int16 probabilities: softmax_s32_s16.c),
- * context (P . V). Schedules compose them: all at once per row (tiled), over key blocks (lean)
- * or over whole L x L matrices (naive). These per-row forms are portable C only; the
- * row-batched kernels (scores_rows_s8.c, pv_rows_s16_s8.c, pv_acc_rows_s16.c,
- * attention_rows_s8.c) have the DSP path.
+ * Per-row attention pieces for the kernel tests (attention_row_s8.h): scores (q . k_j), softmax
+ * (the runtime's mcubert_softmax_s32_s16()) and context (P . V), portable C only. Not part of the
+ * runtime, which uses the row-batched kernels.
  */
 
-#include "mcubert_internal.h"
+#include "attention_row_s8.h"
 
 void mcubert_scores_s8(const int8_t *q, const int8_t *k, uint16_t len, uint16_t head_dim,
 		       uint16_t stride, int32_t *s)
@@ -54,13 +51,6 @@ void mcubert_pv_s16_s8(const int16_t *p, const int8_t *v, uint16_t len, uint16_t
 			a += (int32_t)p[j] * vc[(size_t)j * stride];
 		}
 		ctx[c] = mcubert_sat8(mcubert_requant(a, mult, shift));
-	}
-}
-
-void mcubert_requant_s32_s8(const int32_t *acc, uint16_t n, int32_t mult, int32_t shift, int8_t *y)
-{
-	for (uint16_t c = 0; c < n; c++) {
-		y[c] = mcubert_sat8(mcubert_requant(acc[c], mult, shift));
 	}
 }
 

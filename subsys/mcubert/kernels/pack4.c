@@ -1,0 +1,71 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * mcubert_pack4(): up to 4 rows of int8 or int16 activations to the packed int16 layout of the
+ * DSP matrix kernels (mcubert_dsp.h): for each group of 4 columns k..k+3 and each row t, the
+ * halfword pairs (x[t][k], x[t][k+2]) and (x[t][k+1], x[t][k+3]). int8 rows are split by the
+ * SXTB16 pair, int16 rows by PKHBT/PKHTB; both are exact copies of the values. Contract:
+ * mcubert_dsp.h.
+ */
+
+#include "mcubert_dsp.h"
+
+#if MCUBERT_DSP
+
+void mcubert_pack4(const void *x, int x16, uint16_t nr, uint32_t stride, uint16_t n, int32_t *xp)
+{
+	const uint16_t nq = n / 4;
+	const uint16_t rem = n & 3;
+	const size_t esz = x16 ? 2 : 1;
+
+	for (uint16_t t = 0; t < 4; t++) {
+		int32_t *o = xp + 2 * t;
+
+		if (t >= nr) {
+			for (uint16_t q = 0; q < nq + (rem != 0); q++, o += 8) {
+				o[0] = 0;
+				o[1] = 0;
+			}
+			continue;
+		}
+		const uint8_t *xt = (const uint8_t *)x + (size_t)t * stride * esz;
+
+		if (x16) {
+			for (uint16_t q = 0; q < nq; q++, xt += 8, o += 8) {
+				uint32_t a = mcubert_rd32(xt);
+				uint32_t b = mcubert_rd32(xt + 4);
+
+				o[0] = (int32_t)mcubert_pkhbt16(a, b);
+				o[1] = (int32_t)mcubert_pkhtb16(a, b);
+			}
+		} else {
+			for (uint16_t q = 0; q < nq; q++, xt += 4, o += 8) {
+				uint32_t w = mcubert_rd32(xt);
+
+				o[0] = __sxtb16(w);
+				o[1] = mcubert_sxtb16_ror8(w);
+			}
+		}
+		if (rem) {
+			uint16_t v[4] = {0, 0, 0, 0};
+
+			for (uint16_t i = 0; i < rem; i++) {
+				v[i] = x16 ? (uint16_t)((const int16_t *)(const void *)xt)[i]
+					   : (uint16_t)(int16_t)((const int8_t *)xt)[i];
+			}
+			o[0] = (int32_t)(v[0] | ((uint32_t)v[2] << 16));
+			o[1] = (int32_t)(v[1] | ((uint32_t)v[3] << 16));
+		}
+	}
+}
+
+#else
+
+/* The portable kernels do not pack. (ISO C wants a declaration in every translation unit.) */
+typedef int mcubert_pack4_unused;
+
+#endif /* MCUBERT_DSP */

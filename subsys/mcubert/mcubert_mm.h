@@ -1,0 +1,344 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * The matrix-multiply driver behind every matrix kernel (linear layers, Q.K^T, P.V):
+ *
+ *   y[r][j] = out(requant(init[r][j] + sum_{k < n} x[r][k] * w[j][k]))
+ *
+ * described by one struct mcubert_mm, run by mcubert_mm_run(): the DSP path (4 rows per pass
+ * over the weights, see mcubert_dsp.h) or the portable C path, selected inside the one function.
+ * Both give the same bits: the int32 sums are the same in any order (two's complement), and the
+ * requantisation is mcubert_requant() exactly. The kernels (kernels/linear_*.c, scores_rows_s8.c,
+ * pv_rows_s16_s8.c, pv_acc_rows_s16.c) only fill in the descriptor; their contracts are in
+ * mcubert_internal.h.
+ */
+
+#ifndef MCUBERT_MM_H_
+#define MCUBERT_MM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcubert_dsp.h"
+
+/** What mcubert_mm_run() stores (a constant at every call site). */
+enum mcubert_mm_out {
+	MCUBERT_MM_S8,      /* int8, saturated */
+	MCUBERT_MM_S16,     /* int16, saturated */
+	MCUBERT_MM_S32,     /* int32 clamped to [lo, hi] */
+	MCUBERT_MM_RAW,     /* the int32 sums, no bias, no requantisation */
+	MCUBERT_MM_ACC,     /* y += the int32 sums */
+};
+
+/** A matrix product: the operands, the requantisation and where the outputs go. */
+struct mcubert_mm {
+	const void *x;                  /* rows of int8 (x16 = 0) or int16 (x16 = 1) */
+	uint32_t x_stride;              /* elements between rows */
+	uint16_t rows;
+	uint16_t n;                     /* columns of x = row length of w, >= 1 */
+	const int8_t *w;                /* (n_out, n), rows w_stride bytes apart */
+	uint32_t w_stride;
+	uint16_t n_out;
+	const struct mcub_requant *rq;  /* per output (bias, mult, shift), or NULL: */
+	int32_t mult, shift;            /* one requantisation for all outputs, no bias */
+	void *y;                        /* y[r * y_rs + j * y_cs] */
+	uint32_t y_rs, y_cs;
+	int32_t lo, hi;                 /* MCUBERT_MM_S32 */
+	void *buf;                      /* scratch: mcubert_mm_get_buffer_size(n, n_out) bytes */
+};
+
+/**
+ * The descriptor of a linear layer on @p rows rows of x (lin->in apart): outputs y[r * y_rs +
+ * j * y_cs], clamped to [lo, hi] for MCUBERT_MM_S32 (an initializer: no copy of the struct).
+ */
+#define MCUBERT_MM_LINEAR(ctx, x_, rows_, lin, y_, y_rs_, y_cs_, lo_, hi_)                        \
+	{                                                                                          \
+		.x = (x_), .x_stride = (lin)->in, .rows = (rows_), .n = (lin)->in,                \
+		.w = (lin)->w, .w_stride = (lin)->in, .n_out = (lin)->out, .rq = (lin)->rq,        \
+		.y = (y_), .y_rs = (y_rs_), .y_cs = (y_cs_), .lo = (lo_), .hi = (hi_),             \
+		.buf = (ctx)->buf,                                                                 \
+	}
+
+/**
+ * The descriptor of an activation-by-activation product (Q.K^T, P.V): @p rows rows of x
+ * (@p x_stride apart) times @p n_out rows of w (@p w_stride apart), @p n columns, outputs
+ * y[r * y_stride + j] (an initializer).
+ */
+#define MCUBERT_MM_ROWS(ctx, x_, rows_, x_stride_, w_, w_stride_, n_, n_out_, y_, y_stride_)       \
+	{                                                                                          \
+		.x = (x_), .x_stride = (x_stride_), .rows = (rows_), .n = (n_),                    \
+		.w = (w_), .w_stride = (w_stride_), .n_out = (n_out_),                             \
+		.y = (y_), .y_rs = (y_stride_), .y_cs = 1, .buf = (ctx)->buf,                      \
+	}
+
+#if MCUBERT_DSP
+
+/**
+ * @brief The last r < 4 columns of a chunk: acc[j][t] += sum_i x[t][i] * w[j][i], with xq their
+ *        zero-padded packed group (mm_tail.c: shared, not inlined into every kernel).
+ */
+void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint16_t r, uint16_t n_out,
+		     int32_t *acc);
+
+/**
+ * @brief Requantise and store one output channel of nr <= 4 rows, any shift (mm_store_one.c): the
+ *        general case behind the inlined fast path of mcubert_mm_store() (4 rows, shift >= 32).
+ */
+void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i, uint16_t nr,
+			  int32_t m, int32_t s);
+
+/* saturate to the output type: SSAT for int8/int16 and the residual range, else a clamp */
+static MCUBERT_ALWAYS_INLINE int32_t mcubert_mm_sat(int out, int res24, int32_t v, int32_t lo,
+						     int32_t hi)
+{
+	if (out == MCUBERT_MM_S8) {
+		return __ssat(v, 8);
+	}
+	if (out == MCUBERT_MM_S16) {
+		return __ssat(v, 16);
+	}
+	if (res24) {
+		return __ssat(v, 24);
+	}
+	return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* requant(x, m, s) for 1 <= s <= 31 (r = 2^(s-1), k = 32 - s), clamped for the output type */
+static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq_small(int out, int res24, int32_t x, int32_t m, int32_t r,
+						      int32_t s, int32_t k, int32_t lo, int32_t hi)
+{
+	int64_t p = (int64_t)x * m + r;
+	uint32_t pl = (uint32_t)p;
+	int32_t ph = (int32_t)(p >> 32);
+	int32_t v = (int32_t)((pl >> s) | ((uint32_t)ph << k)); /* low word of p >> s */
+
+	if ((ph >> s) != (v >> 31)) { /* p >> s is outside int32: saturated either way */
+		if (out == MCUBERT_MM_S8) {
+			return ph < 0 ? INT8_MIN : INT8_MAX;
+		}
+		if (out == MCUBERT_MM_S16) {
+			return ph < 0 ? INT16_MIN : INT16_MAX;
+		}
+		return ph < 0 ? lo : hi;
+	}
+	return mcubert_mm_sat(out, res24, v, lo, hi);
+}
+
+static MCUBERT_ALWAYS_INLINE void mcubert_mm_put(int out, void *y, size_t i, int32_t v)
+{
+	if (out == MCUBERT_MM_S8) {
+		((int8_t *)y)[i] = (int8_t)v;
+	} else if (out == MCUBERT_MM_S16) {
+		((int16_t *)y)[i] = (int16_t)v;
+	} else {
+		((int32_t *)y)[i] = v;
+	}
+}
+
+/* requantise and store nj output channels of nr <= 4 rows from acc (nj, 4) */
+static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, int out, int per_ch,
+						    const int32_t *acc, uint16_t j0, uint16_t nj,
+						    uint16_t r0, uint16_t nr)
+{
+	const size_t rs = p->y_rs;
+	const int32_t lo = p->lo, hi = p->hi;
+	const int res24 = out == MCUBERT_MM_S32 && lo == MCUBERT_RES_MIN && hi == MCUBERT_RES_MAX;
+	uint8_t *y = (uint8_t *)p->y;
+	size_t i = (size_t)r0 * rs + (size_t)j0 * p->y_cs;
+	int32_t m = p->mult, s = p->shift;
+
+	if ((out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) && nr == 4) {
+		int32_t *y0 = (int32_t *)y + i, *y1 = y0 + rs, *y2 = y1 + rs, *y3 = y2 + rs;
+
+		for (uint16_t j = 0; j < nj; j++, acc += 4) {
+			const size_t o = (size_t)j * p->y_cs;
+
+			y0[o] = acc[0];
+			y1[o] = acc[1];
+			y2[o] = acc[2];
+			y3[o] = acc[3];
+		}
+		return;
+	}
+	for (uint16_t j = 0; j < nj; j++, acc += 4, i += p->y_cs) {
+		if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {
+			for (uint16_t t = 0; t < nr; t++) {
+				((int32_t *)y)[i + t * rs] = acc[t];
+			}
+			continue;
+		}
+		if (per_ch) {
+			m = p->rq[j0 + j].mult;
+			s = p->rq[j0 + j].shift;
+		}
+		if (s >= 32 && nr == 4) {
+			/* s >= 33: (a + floor(x*m / 2^32)) >> k; s == 32: SMMULR, i.e. a = k = 0 and
+			 * the rounding in the multiply (both exact forms of requant(), see above)
+			 */
+			const int32_t a = s > 32 ? (int32_t)(1UL << (s - 33)) : 0;
+			const int32_t k = s - 32;
+#define MCUBERT_MM_RQ(x) (s > 32 ? mcubert_smmla((x), m, a) >> k : mcubert_smmulr((x), m))
+			int32_t v0 = MCUBERT_MM_RQ(acc[0]);
+			int32_t v1 = MCUBERT_MM_RQ(acc[1]);
+			int32_t v2 = MCUBERT_MM_RQ(acc[2]);
+			int32_t v3 = MCUBERT_MM_RQ(acc[3]);
+#undef MCUBERT_MM_RQ
+
+			mcubert_mm_put(out, y, i, mcubert_mm_sat(out, res24, v0, lo, hi));
+			mcubert_mm_put(out, y, i + rs, mcubert_mm_sat(out, res24, v1, lo, hi));
+			mcubert_mm_put(out, y, i + 2 * rs, mcubert_mm_sat(out, res24, v2, lo, hi));
+			mcubert_mm_put(out, y, i + 3 * rs, mcubert_mm_sat(out, res24, v3, lo, hi));
+		} else if (s >= 1 && nr == 4) {
+			const int32_t r = 1 << (s - 1);
+			const int32_t k = 32 - s;
+#define MCUBERT_MM_RQ(x) mcubert_rq_small(out, res24, (x), m, r, s, k, lo, hi)
+			int32_t v0 = MCUBERT_MM_RQ(acc[0]);
+			int32_t v1 = MCUBERT_MM_RQ(acc[1]);
+			int32_t v2 = MCUBERT_MM_RQ(acc[2]);
+			int32_t v3 = MCUBERT_MM_RQ(acc[3]);
+#undef MCUBERT_MM_RQ
+
+			mcubert_mm_put(out, y, i, v0);
+			mcubert_mm_put(out, y, i + rs, v1);
+			mcubert_mm_put(out, y, i + 2 * rs, v2);
+			mcubert_mm_put(out, y, i + 3 * rs, v3);
+		} else {
+			mcubert_mm_store_one(p, out, acc, i, nr, m, s);
+		}
+	}
+}
+
+#endif /* MCUBERT_DSP */
+
+/**
+ * @brief Run the matrix product @p p: y = out(requant(init + x . w^T)) for all rows.
+ *
+ * @p x16 (int16 rows) and @p out (enum mcubert_mm_out) are constants at every call site, so
+ * each kernel gets its own copy of the loops. init is the bias (per-channel @p p->rq; 0 with
+ * one shared requantisation and for MCUBERT_MM_RAW), or y itself for MCUBERT_MM_ACC.
+ *
+ * DSP path: 4 rows per pass over the weights, MCUBERT_DSP_KC columns packed at a time and
+ * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size()).
+ * Portable path: one output at a time, int32 sums, mcubert_requant(); @p p->buf unused.
+ */
+static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int x16, int out)
+{
+#if MCUBERT_DSP
+	/* scratch: the packed rows, then the accumulators (nj, 4) (mcubert_mm_get_buffer_size()) */
+	int32_t *const xp = (int32_t *)__builtin_assume_aligned(p->buf, 8);
+	int32_t *const acc = (int32_t *)__builtin_assume_aligned(
+		xp + 8 * (((p->n < MCUBERT_DSP_KC ? p->n : MCUBERT_DSP_KC) + 3) / 4), 8);
+	const int per_ch = p->rq != NULL;
+	const uint16_t nkc = (uint16_t)((p->n + MCUBERT_DSP_KC - 1) / MCUBERT_DSP_KC);
+	const size_t esz = x16 ? 2 : 1;
+
+	for (uint16_t r0 = 0; r0 < p->rows; r0 += 4) {
+		const uint16_t nr = (uint16_t)(p->rows - r0 < 4 ? p->rows - r0 : 4);
+		const uint8_t *xr = (const uint8_t *)p->x + (size_t)r0 * p->x_stride * esz;
+
+		for (uint16_t j0 = 0; j0 < p->n_out; j0 += MCUBERT_DSP_CH) {
+			const uint16_t nj = (uint16_t)(p->n_out - j0 < MCUBERT_DSP_CH ?
+							       p->n_out - j0 : MCUBERT_DSP_CH);
+
+			for (uint16_t j = 0; j < nj; j++) {
+				int32_t b = (per_ch && out != MCUBERT_MM_RAW) ? p->rq[j0 + j].bias : 0;
+
+				if (out == MCUBERT_MM_ACC) {
+					const int32_t *y = (const int32_t *)p->y + (size_t)r0 * p->y_rs +
+							   (size_t)(j0 + j) * p->y_cs;
+
+					for (uint16_t t = 0; t < 4; t++) {
+						acc[4 * j + t] = t < nr ? y[t * p->y_rs] : 0;
+					}
+					continue;
+				}
+				acc[4 * j] = b;
+				acc[4 * j + 1] = b;
+				acc[4 * j + 2] = b;
+				acc[4 * j + 3] = b;
+			}
+			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
+				const uint16_t nk = (uint16_t)(p->n - k0 < MCUBERT_DSP_KC ?
+								       p->n - k0 : MCUBERT_DSP_KC);
+				const uint16_t nq = nk / 4;
+				const int8_t *w = p->w + (size_t)j0 * p->w_stride + k0;
+
+				/* a single column chunk is packed once per block of rows */
+				if (nkc > 1 || j0 == 0) {
+					mcubert_pack4(xr + (size_t)k0 * esz, x16, nr, p->x_stride, nk,
+						      xp);
+				}
+				if (nq > 0) {
+					struct mcubert_mm4 a = {
+						.x = xp,
+						.w = w,
+						.w_skip = (int32_t)p->w_stride - 4 * nq,
+						.nq = nq,
+						.n_out = nj,
+						.acc = acc,
+					};
+
+					mcubert_mm4_s16_s8(&a);
+				}
+				if (nk & 3) {
+					mcubert_mm_tail(xp + 8 * nq, w + 4 * nq, p->w_stride, nk & 3, nj,
+							acc);
+				}
+			}
+			mcubert_mm_store(p, out, per_ch, acc, j0, nj, r0, nr);
+		}
+	}
+#else
+	const int per_ch = p->rq != NULL;
+	const size_t n = p->n;
+
+	for (uint16_t r = 0; r < p->rows; r++) {
+		const int8_t *x8 = (const int8_t *)p->x + (size_t)r * p->x_stride;
+		const int16_t *xh = (const int16_t *)p->x + (size_t)r * p->x_stride;
+		const int8_t *w = p->w;
+		size_t at = (size_t)r * p->y_rs;
+
+		for (uint16_t j = 0; j < p->n_out; j++, w += p->w_stride, at += p->y_cs) {
+			int32_t acc = 0;
+
+			if (out == MCUBERT_MM_ACC) {
+				acc = ((const int32_t *)p->y)[at];
+			} else if (per_ch && out != MCUBERT_MM_RAW) {
+				acc = p->rq[j].bias;
+			}
+			const int8_t *wk = w;
+
+			if (x16) {
+				for (const int16_t *xk = xh; xk != xh + n;) {
+					acc += (int32_t)*xk++ * *wk++;
+				}
+			} else {
+				for (const int8_t *xk = x8; xk != x8 + n;) {
+					acc += (int32_t)*xk++ * *wk++;
+				}
+			}
+			if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {
+				((int32_t *)p->y)[at] = acc;
+				continue;
+			}
+
+			const int64_t v = per_ch ? mcubert_requant(acc, p->rq[j].mult, p->rq[j].shift)
+						 : mcubert_requant(acc, p->mult, p->shift);
+
+			if (out == MCUBERT_MM_S8) {
+				((int8_t *)p->y)[at] = mcubert_sat8(v);
+			} else if (out == MCUBERT_MM_S16) {
+				((int16_t *)p->y)[at] = (int16_t)mcubert_clamp64(v, INT16_MIN, INT16_MAX);
+			} else {
+				((int32_t *)p->y)[at] = (int32_t)mcubert_clamp64(v, p->lo, p->hi);
+			}
+		}
+	}
+#endif
+}
+
+#endif /* MCUBERT_MM_H_ */
