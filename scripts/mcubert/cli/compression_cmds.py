@@ -39,16 +39,21 @@ def _data_arg(rel: str) -> dict[str, Any]:
     return {"default": Path(root) / rel} if root else {"required": True}
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--teacher", type=Path, default=DEFAULT_TEACHER,
-                   help="uncompressed classifier (HF dir or model.pt) (default: %(default)s)")
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    """--train, --dev, --vocab: a labelled task and its vocabulary (one definition for every training verb)."""
     p.add_argument("--train", type=Path, **_data_arg("glue/SST-2/train.tsv"),
                    help="training TSV (default: $MCUBERT_DATA/glue/SST-2/train.tsv)")
     p.add_argument("--dev", type=Path, **_data_arg("glue/SST-2/dev.tsv"),
                    help="dev TSV (default: $MCUBERT_DATA/glue/SST-2/dev.tsv)")
     p.add_argument("--vocab", type=Path, **_data_arg("vocab/bert-base-uncased-vocab.txt"),
                    help="WordPiece vocabulary (default: $MCUBERT_DATA/vocab/bert-base-uncased-vocab.txt)")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teacher", type=Path, default=DEFAULT_TEACHER,
+                   help="uncompressed classifier (HF dir or model.pt) (default: %(default)s)")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    add_data_args(p)
     p.add_argument("--max-len", type=int, default=64, help="tokens, with [CLS]/[SEP] (default: %(default)s)")
     p.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     p.add_argument("--seed", type=int, default=0)
