@@ -341,3 +341,22 @@ def test_a_logit_teacher_is_cached_once(tmp_path: Path) -> None:
             ref = teacher.eval()(**collate([data.train_x[i]])).logits[0]
             torch.testing.assert_close(cache["logits"][i], ref, rtol=1e-4, atol=1e-5)
     assert json.loads((out / "finetune.json").read_text())["step"] == 4
+
+
+def test_a_budget_too_small_is_one_line_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    f = _write_task(tmp_path)
+    argv = ["search", "--out", str(tmp_path / "run"), "--param-budget", "1000", "--train", str(f["train"]),
+            "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--teacher", str(f["teacher"]), "--no-progress"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("mcubert: error: budget too small") and "Traceback" not in "\n".join(err)
+
+
+def test_evaluate_checkpoint_scores_a_compressed_model(tmp_path: Path) -> None:
+    f = _write_task(tmp_path)
+    teacher = model_io.evaluate_checkpoint(f["teacher"], f["dev"], f["vocab"])
+    _, model = model_io.load_any(f["teacher"])
+    data = corpus.load_data(f["train"], f["dev"], f["vocab"], 64)
+    assert teacher == model_io.evaluate(model, data.dev_x, data.dev_y)
+    with pytest.raises(errors.CompressError, match="no such file"):
+        model_io.evaluate_checkpoint(tmp_path / "missing.pt", f["dev"], f["vocab"])
