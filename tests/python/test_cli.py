@@ -178,8 +178,8 @@ def test_float_model_matches_transformers(hf_dir):
 
 
 @pytest.mark.parametrize("argv, expect", [
-    (["search", "--help"], "usage: mcubert compress search"),
-    (["distill", "--help"], "usage: mcubert compress finetune"),
+    (["search", "--help"], "usage: mcubert search"),
+    (["distill", "--help"], "usage: mcubert distill"),
     (["compress", "--help"], "usage: mcubert compress"),
     (["zephyr-overlay", "--help"], "usage: mcubert zephyr-overlay"),
     (["hil", "--help"], "usage: mcubert hil"),

@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Distillation of an uncompressed teacher into a compressed student (`mcubert distill`).
+
+The compressed student (tables, projections, the whole encoder) learns from the uncompressed teacher on
+the training text: T^2 KL(teacher || student) at T=2 (`kd_alpha` mixes in cross-entropy) + MSE of all
+hidden states. A larger classifier's logits can replace the teacher's (`logit_teacher`, computed once).
+Dev accuracy is evaluated every `eval_every` steps and the best model is kept in OUT/model.pt, as
+`mcubert train` does; OUT/finetune.json records the run and OUT/finetune_state.pt makes it resumable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from mcubert.compression.corpus import Data, load_data
+from mcubert.compression.errors import CompressError
+from mcubert.compression.model_io import evaluate, load_any, model_config, save_compressed
+from mcubert.training import StepLoop, batched_logits, classification_loss, collate, warmup_schedule
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "finetune_state.pt"
+RECORD_FILE = "finetune.json"
+
+
+@dataclasses.dataclass
+class DistillConfig:
+    """One distillation run: OUT/init.pt's student learns from `teacher` on `train`, scored on `dev`."""
+    init: Path  # a model.pt from `search`
+    teacher: Path
+    out: Path
+    train: Path
+    dev: Path
+    vocab: Path
+    epochs: float = 2.0
+    max_steps: int | None = None
+    batch_size: int = 32
+    max_len: int = 64
+    lr: float = 1e-4
+    emb_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    kd_alpha: float = 1.0
+    kd_temperature: float = 2.0
+    hidden_mse: float = 1.0
+    logit_teacher: Path | None = None  # a (larger) classifier whose logits replace the teacher's in the KD loss
+    eval_every: int = 500
+    save_every: int = 500
+    stop_after: int | None = None
+    limit_train: int | None = None
+    save_dtype: str = "float32"
+    seed: int = 0
+    threads: int = 1
+    progress: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def _optimizer(model: nn.Module, cfg: DistillConfig) -> torch.optim.Optimizer:
+    """AdamW; the word embedding's tables and projections get their own learning rate and no weight decay."""
+    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_emb = ".word_embeddings." in f".{name}"
+        lr = cfg.emb_lr if is_emb else cfg.lr
+        wd = 0.0 if (p.ndim < 2 or "LayerNorm" in name or is_emb) else cfg.weight_decay
+        groups.setdefault((lr, wd), []).append(p)
+    return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()],
+                             betas=(0.9, 0.999), eps=1e-8, foreach=True)
+
+
+def distill_loss(out: Any, labels: torch.Tensor, t_out: Any, cfg: DistillConfig) -> torch.Tensor:
+    """The student's loss: KD (and cross-entropy) on the logits, plus the hidden-state MSE to the teacher."""
+    teacher_logits = t_out.logits.float() if cfg.kd_alpha > 0 else None
+    loss = classification_loss(out.logits, labels, teacher_logits, cfg.kd_alpha, cfg.kd_temperature)
+    if cfg.hidden_mse > 0:
+        hs = [torch.nn.functional.mse_loss(a, b) for a, b in zip(out.hidden_states, t_out.hidden_states)]
+        loss = loss + cfg.hidden_mse * torch.stack(hs).mean()
+    return loss
+
+
+@torch.no_grad()
+def cached_logits(teacher_path: Path, data: Data, cache: Path, batch_size: int = 128,
+                  progress: bool = True) -> torch.Tensor:
+    """(n_train, labels) float32 logits of `teacher_path` on the training sentences, computed once into `cache`
+    (a larger teacher, e.g. MiniLM-L6 fine-tuned on SST-2, costs one forward pass instead of one per step)."""
+    key = {"teacher": str(Path(teacher_path).resolve()), "n": len(data.train_x),
+           "digest": hash(tuple(tuple(x) for x in data.train_x[:: max(1, len(data.train_x) // 512)]))}
+    if cache.is_file():
+        obj = torch.load(cache, map_location="cpu", weights_only=True)
+        if obj.get("key") == str(key):
+            log.info("teacher logits from %s", cache)
+            return obj["logits"]
+    _, teacher = load_any(teacher_path)
+    t0 = time.perf_counter()
+    out = batched_logits(teacher.eval(), data.train_x, batch_size, progress, desc="teacher logits")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"key": str(key), "logits": out}, cache)
+    log.info("teacher logits of %s on %d sentences: %.1f s", teacher_path, len(out), time.perf_counter() - t0)
+    return out
+
+
+def _student_and_teacher(cfg: DistillConfig) -> tuple[dict[str, Any], nn.Module, nn.Module]:
+    """(student config, student in training mode, frozen teacher); hidden-state MSE needs equal shapes."""
+    config, model = load_any(cfg.init)
+    if config.get("mcubert_compress", {}).get("method") == "prune":
+        model.bert.embeddings.word_embeddings.proj[0].requires_grad_(False)
+    _, teacher = load_any(cfg.teacher)
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    tc, sc = teacher.config, model.config
+    if cfg.hidden_mse > 0 and (tc.hidden_size, tc.num_hidden_layers) != (sc.hidden_size, sc.num_hidden_layers):
+        raise CompressError(f"--hidden-mse matches hidden states layer by layer: the teacher has {tc.num_hidden_layers} "
+                            f"layers of {tc.hidden_size}, the student {sc.num_hidden_layers} of {sc.hidden_size} "
+                            f"(use --hidden-mse 0 to distil the logits only)")
+    model.train()
+    return config, model, teacher
+
+
+def _total_steps(cfg: DistillConfig, n_train: int) -> tuple[int, int]:
+    """(optimizer steps in all, steps per epoch)."""
+    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
+    total = math.ceil(cfg.epochs * steps_per_epoch)
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    if total <= 0:
+        raise CompressError("nothing to train: --epochs/--max-steps give 0 steps")
+    return total, steps_per_epoch
+
+
+def _step_fn(cfg: DistillConfig, data: Data, model: nn.Module, teacher: nn.Module, opt: torch.optim.Optimizer,
+             sched: Any) -> Callable[[list[int]], float]:
+    """One optimizer step on the batch of training indices it is given; returns the loss."""
+    need_hidden = cfg.hidden_mse > 0
+    logits_of = None
+    if cfg.logit_teacher is not None:
+        logits_of = cached_logits(cfg.logit_teacher, data, cfg.out / "teacher_logits.pt", progress=cfg.progress)
+
+    def train_step(b: list[int]) -> float:
+        batch = collate([data.train_x[i] for i in b])
+        y = torch.tensor([data.train_y[i] for i in b])
+        with torch.no_grad():
+            if logits_of is not None and not need_hidden:  # the cached logits are all the teacher gives
+                t_out = SimpleNamespace(hidden_states=None)
+            else:
+                t_out = teacher(**batch, output_hidden_states=need_hidden)
+            if logits_of is not None:
+                t_out.logits = logits_of[torch.tensor(b)]
+        out = model(**batch, output_hidden_states=need_hidden)
+        loss = distill_loss(out, y, t_out, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        opt.step()
+        sched.step()
+        return float(loss.detach())
+
+    return train_step
+
+
+class _Run:
+    """The state of one distillation: the student, its optimizer, the loop and the dev history."""
+
+    def __init__(self, cfg: DistillConfig, data: Data, config: dict[str, Any], model: nn.Module) -> None:
+        self.cfg, self.data, self.model = cfg, data, model
+        self.meta_in = dict(config.get("mcubert_compress") or {})
+        self.total, self.steps_per_epoch = _total_steps(cfg, len(data.train_x))
+        self.opt = _optimizer(model, cfg)
+        self.sched = warmup_schedule(self.opt, self.total, int(cfg.warmup * self.total))
+        self.loop = StepLoop(self.total, self.steps_per_epoch)
+        self.best: float = -1.0
+        self.history: list[dict[str, Any]] = []
+        self.state_path = cfg.out / STATE_FILE
+        self.dtype = {"float32": torch.float32, "float16": torch.float16}[cfg.save_dtype]
+        self.mcfg = model_config(model)
+        self.init_acc = 0.0
+
+    def restore(self, path: Path) -> None:
+        st = torch.load(path, map_location="cpu", weights_only=False)
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        self.sched.load_state_dict(st["scheduler"])
+        torch.set_rng_state(st["rng"])
+        self.loop.step, self.best, self.history, self.loop.train_time = (st["step"], st["best"], st["history"],
+                                                                         st["train_time"])
+        log.info("resumed from %s at step %d (best dev accuracy %.4f)", path, self.loop.step, self.best)
+
+    def meta(self) -> dict[str, Any]:
+        return dict(self.meta_in, finetune=self.cfg.to_json(), step=self.loop.step, total_steps=self.total,
+                    best_dev_accuracy=self.best, dev_accuracy_init=self.init_acc, history=self.history,
+                    train_seconds=round(self.loop.train_time, 1))
+
+    def save_state(self) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        torch.save({"config": self.cfg.to_json(), "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                    "scheduler": self.sched.state_dict(), "rng": torch.get_rng_state(), "step": self.loop.step,
+                    "best": self.best, "history": self.history, "train_time": self.loop.train_time}, tmp)
+        tmp.replace(self.state_path)
+
+    def save_model(self) -> None:
+        save_compressed(self.cfg.out / "model.pt", self.model, self.mcfg, self.dtype, extra=self.meta())
+
+    def start(self) -> None:
+        """The dev accuracy before distillation: the first history record (and model.pt) of a fresh run."""
+        if self.history:
+            self.init_acc = self.history[0]["dev_accuracy"]
+            return
+        self.init_acc = self.best = evaluate(self.model, self.data.dev_x, self.data.dev_y)
+        self.history.append({"step": 0, "epoch": 0.0, "dev_accuracy": self.init_acc, "train_seconds": 0.0,
+                             "epoch_end": False})
+        self.save_model()
+
+    def checkpoint_eval(self, epoch_end: bool) -> None:
+        acc = evaluate(self.model, self.data.dev_x, self.data.dev_y)
+        rec = {"step": self.loop.step, "epoch": round(self.loop.step / self.steps_per_epoch, 3), "dev_accuracy": acc,
+               "train_seconds": round(self.loop.train_time, 1), "epoch_end": epoch_end}
+        self.history.append(rec)
+        if acc > self.best:
+            self.best = acc
+            self.save_model()
+        log.info("step %d (epoch %.2f): dev accuracy %.4f (best %.4f), %.0f s of training", self.loop.step,
+                 rec["epoch"], acc, self.best, self.loop.train_time)
+
+
+def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None) -> dict[str, Any]:
+    """Distil the teacher into the compressed model OUT/init.pt; the best (dev) model ends in OUT/model.pt."""
+    torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    t_start = time.perf_counter()
+    data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train)
+    config, model, teacher = _student_and_teacher(cfg)
+    torch.manual_seed(cfg.seed)
+    run = _Run(cfg, data, config, model)
+    if resume is not None:
+        run.restore(resume)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    run.start()
+    train_step = _step_fn(cfg, data, model, teacher, run.opt, run.sched)
+    stopped = run.loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed, train_step,
+                           checkpoint_eval=run.checkpoint_eval, save_state=run.save_state, eval_every=cfg.eval_every,
+                           save_every=cfg.save_every, stop_after=cfg.stop_after, progress=cfg.progress,
+                           desc="distill epoch", resume_hint="--resume")
+    if not stopped:
+        run.state_path.unlink(missing_ok=True)
+    summary = run.meta()
+    # the accuracy of the file as saved (float16 rounding included)
+    _, saved = load_any(cfg.out / "model.pt")
+    summary["saved_dev_accuracy"] = evaluate(saved, data.dev_x, data.dev_y)
+    summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
+                   seconds_per_epoch=round(run.loop.train_time * run.steps_per_epoch / max(run.loop.step, 1), 1))
+    (cfg.out / RECORD_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("best dev accuracy %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
+             run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"], cfg.out / "model.pt")
+    return summary
