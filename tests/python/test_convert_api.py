@@ -18,18 +18,11 @@ from conftest import FIXTURES, ROOT
 from mcubert.cli import main
 from mcubert.conversion.api import ConvertError, ConvertedBlob, find_vocab, vocab_candidates
 from mcubert.formats import blob
-from test_cli import VOCAB, hf_model
+from test_cli import hf_dir  # noqa: F401 (a fixture: the small HF model with vocab.txt)
+from test_cli import hf_model
 
 COMPRESSED = ROOT / "samples" / "sst2" / "compressed" / "model.pt"
 CALIB = FIXTURES / "sst2-mini.tsv"
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("hf")
-    hf_model().save_pretrained(d)
-    (d / "vocab.txt").write_text(VOCAB.read_text())
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +34,19 @@ def bare_pt(tmp_path_factory) -> Path:
     return path
 
 
-def test_convert_returns_the_bytes_the_cli_writes(model_dir, tmp_path, capsys):
+def test_convert_returns_the_bytes_the_cli_writes(hf_dir, tmp_path, capsys):
     import mcubert
 
     out = tmp_path / "cli.mcub"
-    assert main(["convert", str(model_dir), "-o", str(out), "--calib", str(CALIB), "--max-seq-len", "32",
+    assert main(["convert", str(hf_dir), "-o", str(out), "--calib", str(CALIB), "--max-seq-len", "32",
                  "--sram", "64K", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    got = mcubert.convert(str(model_dir), calib=str(CALIB), max_seq_len=32, sram=64 * 1024)
+    got = mcubert.convert(str(hf_dir), calib=str(CALIB), max_seq_len=32, sram=64 * 1024)
     assert isinstance(got, ConvertedBlob)
     assert got.data == out.read_bytes()
     assert {k: v for k, v in got.summary().items()} == {k: v for k, v in printed.items()
                                                         if k not in ("output", "seconds")}
-    assert got.vocab_embedded and got.vocab == model_dir / "vocab.txt" and got.labels == ["negative", "positive"]
+    assert got.vocab_embedded and got.vocab == hf_dir / "vocab.txt" and got.labels == ["negative", "positive"]
     assert int(blob.Sec.VOCAB) in got.parsed.sections
 
 
@@ -123,11 +116,11 @@ def test_model_without_a_vocabulary_converts_with_one_warning(bare_pt, tmp_path,
     assert not json.loads(capsys.readouterr().out)["vocab_embedded"]
 
 
-def test_no_vocab_converts_silently(bare_pt, model_dir, tmp_path, capsys, caplog):
+def test_no_vocab_converts_silently(bare_pt, hf_dir, tmp_path, capsys, caplog):
     with caplog.at_level(logging.WARNING):
         assert main(["convert", str(bare_pt), "-o", str(tmp_path / "a.mcub"), "--max-seq-len", "16",
                      "--no-vocab", "--json"]) == 0
-        assert main(["convert", str(model_dir), "-o", str(tmp_path / "b.mcub"), "--max-seq-len", "16",
+        assert main(["convert", str(hf_dir), "-o", str(tmp_path / "b.mcub"), "--max-seq-len", "16",
                      "--calib", str(CALIB), "--no-vocab", "--json"]) == 0
     assert _vocab_records(caplog) == []
     for name in ("a.mcub", "b.mcub"):

@@ -98,13 +98,12 @@ def blob_info(path: str) -> dict[str, Any]:
 
 def model_info(path: str) -> dict[str, Any]:
     """Config, parameter counts and vocabulary of a model.pt or Hugging Face directory."""
-    from mcubert.conversion.api import find_vocab
+    from mcubert.conversion.api import count_parameters, find_vocab
     from mcubert.conversion.checkpoint import load
 
     ckpt = load(path)
     s = ckpt.shape
-    params = int(sum(v.size for k, v in ckpt.weights.items()
-                     if not k.endswith(("word_embeddings.cluster", "word_embeddings.row"))))
+    params = count_parameters(ckpt)
     emb = [v.size for k, v in ckpt.weights.items() if k.startswith("embeddings.word_embeddings.")
            and not k.endswith((".cluster", ".row"))]
     vocab = find_vocab(path, ckpt.config, s.vocab_size)

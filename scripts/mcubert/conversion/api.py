@@ -194,6 +194,12 @@ def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | No
 
 # ---------------------------------------------------------------- convert
 
+def count_parameters(ckpt: Checkpoint) -> int:
+    """Float parameters of a checkpoint (a clustered embedding's index tensors are not parameters)."""
+    return int(sum(v.size for k, v in ckpt.weights.items()
+                   if not k.endswith(("word_embeddings.cluster", "word_embeddings.row"))))
+
+
 def _prepare(model: str | Path | Checkpoint, config: str | Path | None, max_seq_len: int | None,
              extend_positions: int | None, trim_positions: bool) -> tuple[Checkpoint, int]:
     from mcubert.conversion import checkpoint
@@ -289,6 +295,4 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
                                  vocab=_packed_vocab(voc) if voc and embed_vocab else None)
     except planner.NoPlanFits as e:
         raise ConvertError(str(e)) from None
-    params = int(sum(v.size for k, v in ckpt.weights.items()
-                     if not k.endswith(("word_embeddings.cluster", "word_embeddings.row"))))
-    return ConvertedBlob(data, params, calib_desc, voc, bool(voc and embed_vocab))
+    return ConvertedBlob(data, count_parameters(ckpt), calib_desc, voc, bool(voc and embed_vocab))
