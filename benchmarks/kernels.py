@@ -31,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mcubert.formats import blob
+from mcubert.cli.run_cmds import macs_per_inference
 from mcubert.conversion import checkpoint
+from mcubert.conversion.api import convert
+from mcubert.formats import blob
 from mcubert.targets import qemu
-from mcubert.numerics import quantize
-from mcubert.cli import macs_per_inference
 
 TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")
 LENGTHS = (64, 128, 256, 512)
@@ -54,12 +54,12 @@ GROUPS = {
 
 
 def make_blob(L: int = 512) -> bytes:
-    """BERT-tiny, random weights, as tests/python/conftest.py:build_blob("tiny", L)."""
+    """BERT-tiny, random weights and calibration as tests/python/conftest.py:build_blob("tiny", L)."""
     ck = checkpoint.random_checkpoint(vocab_size=30522, hidden=128, n_layers=2, n_heads=2, ffn=512, n_labels=2,
                                       max_pos=max(512, L), seed=0)
     rng = np.random.default_rng(1)
     seqs = [(rng.integers(0, 30522, size=n), rng.integers(0, 2, size=n)) for n in (3, 17, L)]
-    return quantize.quantize(ck, quantize.calibrate(ck, seqs), L)
+    return convert(ck, calib=seqs, max_seq_len=L, embed_vocab=False).data
 
 
 def group_of(fn: str) -> str:

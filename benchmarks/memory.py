@@ -21,12 +21,12 @@ import time
 
 import numpy as np
 
-from mcubert.formats import blob
 from mcubert.conversion import checkpoint
+from mcubert.conversion.api import convert
+from mcubert.formats import blob
+from mcubert.formats.blob import Schedule
 from mcubert.planning import planner
 from mcubert.targets import qemu
-from mcubert.numerics import quantize
-from mcubert.formats.blob import Schedule
 
 SHAPES = {"bert-tiny": (2, 128, 2, 512), "bert-mini": (4, 256, 4, 1024)}
 QEMU_ARENA_LIMIT = 3_700_000
@@ -39,7 +39,7 @@ def make_blob(shape: str, L: int) -> bytes:
                                       max_pos=max(512, L), n_labels=2, seed=0)
     rng = np.random.default_rng(1)
     seqs = [(rng.integers(1000, 30000, size=n), None) for n in (16, L)]
-    return quantize.quantize(ck, quantize.calibrate(ck, seqs), L)
+    return convert(ck, calib=seqs, max_seq_len=L, embed_vocab=False).data
 
 
 def measure(data: bytes, L: int, label: str, shape: str) -> dict:

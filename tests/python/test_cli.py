@@ -201,3 +201,55 @@ def test_trim_positions_keeps_the_outputs_and_saves_flash(hf_dir, tmp_path, caps
     assert full["blob_bytes"] - trimmed["blob_bytes"] == (64 - 32) * 64
     rc, out, err = run_cli(["run", str(tmp_path / "trim.mcub"), "--ids", ",".join(["7"] * 33)], capsys)
     assert rc == 1 and "E2BIG" in err
+
+
+def test_info_on_every_kind_of_model_path(hf_dir, tmp_path, capsys):
+    """`info` takes a blob, a model.pt (compressed ones with their clusters) or a Hugging Face directory."""
+    n_params = sum(p.numel() for p in hf_model().parameters())
+    rc, o, _ = run_cli(["info", str(hf_dir), "--json"], capsys)
+    res = json.loads(o)
+    assert rc == 0 and res["kind"] == "checkpoint" and res["parameters"] == n_params
+    assert res["config"]["hidden"] == 64 and res["vocab"] == str(hf_dir / "vocab.txt")
+    rc, o, _ = run_cli(["info", str(ROOT / "samples/sst2/compressed/model.pt"), "--json"], capsys)
+    res = json.loads(o)
+    assert rc == 0 and res["parameters"] == 626_563 and res["compression"]["clusters"] == 64
+    assert res["compression"]["params"] == 626_563 and res["vocab"]
+    rc, o, _ = run_cli(["info", str(ROOT / "samples/sst2/compressed/model.pt")], capsys)
+    assert rc == 0 and "626,563 parameters" in o and "64 clusters" in o
+    convert(hf_dir, tmp_path / "m.mcub", capsys)
+    rc, o, _ = run_cli(["info", str(tmp_path / "m.mcub"), "--json"], capsys)
+    assert rc == 0 and json.loads(o)["kind"] == "blob" and json.loads(o)["vocab_embedded"]
+
+
+def test_eval_on_every_kind_of_model_path(hf_dir, tmp_path, capsys):
+    """`eval` runs a blob on the C runtime and a model.pt or Hugging Face directory as the float model."""
+    data = str(FIXTURES / "sst2-mini.tsv")
+    model = hf_model()
+    pt = tmp_path / "model.pt"
+    torch.save({"config": model.config.to_dict(), "state_dict": model.state_dict()}, pt)
+    (tmp_path / "vocab.txt").write_text(VOCAB.read_text())
+    convert(hf_dir, tmp_path / "m.mcub", capsys)
+    res = {}
+    for path in (hf_dir, pt, tmp_path / "m.mcub"):
+        rc, o, err = run_cli(["eval", str(path), "--data", data, "--json", "--predictions"], capsys)
+        assert rc == 0, err
+        res[path] = json.loads(o)
+    assert res[hf_dir]["engine"] == res[pt]["engine"] == "float" and res[tmp_path / "m.mcub"]["engine"] == "c"
+    assert res[hf_dir]["predictions"] == res[pt]["predictions"] and res[hf_dir]["labelled"] == 6
+    rc, _, err = run_cli(["eval", str(pt), "--data", data, "--engine", "c"], capsys)
+    assert rc == 1 and "convert the model first" in err
+    rc, _, err = run_cli(["eval", str(tmp_path / "m.mcub"), "--data", data, "--engine", "float"], capsys)
+    assert rc == 1 and "not a blob" in err
+
+
+def test_one_command_tree():
+    """Every verb once, each from its command module; the library never calls the command line."""
+    from mcubert.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert sorted(sub.choices) == sorted(["train", "search", "distill", "compress", "convert", "info", "run", "eval",
+                                          "bench", "plan", "zephyr-overlay", "hil"])
+    pkg = ROOT / "scripts" / "mcubert"
+    callers = [str(f.relative_to(pkg)) for f in pkg.rglob("*.py") if f.parent.name != "cli"
+               and any(s in f.read_text() for s in ("cli.main", "from mcubert import cli", "mcubert.cli"))]
+    assert callers == []

@@ -380,26 +380,20 @@ def _hash_files(h: "hashlib._Hash", paths: Sequence[Path]) -> None:
 
 def _converter_sources() -> list[Path]:
     pkg = Path(__file__).resolve().parents[1]
-    return sorted(f for sub in ("formats", "numerics", "conversion", "planning", "cli") for f in (pkg / sub).glob("*.py"))
+    return sorted(f for sub in ("formats", "numerics", "conversion", "planning") for f in (pkg / sub).glob("*.py"))
 
 
-def _convert(model: Path, out: Path, *, calib: Path | None, vocab: Path, max_seq_len: int,
-             extra: Sequence[str] = ()) -> None:
-    from mcubert import cli
+def _convert(model: Path, out: Path, *, calib: Path | None, vocab: Path, max_seq_len: int) -> None:
+    from mcubert.conversion.api import ConvertError, convert
+    from mcubert.conversion.checkpoint import CheckpointError
+    from mcubert.numerics.quantize import QuantError
+    from mcubert.training.data import DataError
 
-    argv = ["convert", str(model), "-o", str(out), "--vocab", str(vocab), "--max-seq-len", str(max_seq_len),
-            "--json", *extra]
-    if calib:
-        argv += ["--calib", str(calib)]
-    log.info("mcubert %s", " ".join(argv))
-    import contextlib
-    import io
-
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        rc = cli.main(argv)
-    if rc != 0:
-        raise ZephyrError(f"mcubert convert {model} failed (status {rc})")
+    log.info("converting %s to %s (max_seq_len %d)", model, out, max_seq_len)
+    try:
+        convert(model, calib=calib, vocab=vocab, max_seq_len=max_seq_len).save(out)
+    except (ConvertError, CheckpointError, QuantError, DataError) as e:
+        raise ZephyrError(f"converting {model} failed: {e}") from None
 
 
 def _lite_checkpoint(src: Path, dst: Path, n_vocab: int, max_pos: int) -> Path:

@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What the command modules share: the user-error class, output (human or --json), reading blobs, the
+engines that run token ids, and the choice of tokenizer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 1."""
+
+
+def emit(args: argparse.Namespace, result: dict[str, Any], human: Callable[[dict[str, Any]], None]) -> None:
+    """Print `result` as JSON with --json, else for people with `human`."""
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        human(result)
+
+
+def read_blob(path: str) -> bytes:
+    from mcubert.formats import blob
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise CliError(f"{path}: {e.strerror}") from None
+    if data[:4] != blob.MAGIC:
+        raise CliError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
+    return data
+
+
+def is_blob(path: str) -> bool:
+    """A path to treat as a blob: a .mcub file or a file that starts with the blob magic (a model directory
+    or checkpoint is not)."""
+    from mcubert.formats import blob
+
+    p = Path(path)
+    if p.suffix == ".mcub":
+        return True
+    if not p.is_file():
+        return False
+    with open(p, "rb") as f:
+        return f.read(4) == blob.MAGIC
+
+
+def parse_ids(text: str) -> list[int]:
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise CliError(f"--ids wants comma-separated integers, got '{text}'") from None
+
+
+class Engine:
+    """Runs token ids through the C runtime, the numpy reference, or the float model."""
+
+    def __init__(self, kind: str, model_path: str, max_len: int = 0) -> None:
+        from mcubert.formats import blob as blobmod
+
+        self.kind = kind
+        self.vocab_section: bytes | None = None
+        if kind == "float":
+            from mcubert.conversion.checkpoint import load
+            from mcubert.conversion.floatmodel import FloatBert
+
+            ckpt = load(model_path)
+            self.fm = FloatBert(ckpt)
+            self.config = ckpt.config
+            self.labels = ckpt.labels
+            self.max_seq_len = ckpt.shape.max_pos
+            self.meta: dict[str, Any] = {}
+            return
+        data = read_blob(model_path)
+        self.blob = blobmod.unpack(data)
+        self.meta = self.blob.meta()
+        self.labels = self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
+        self.max_seq_len = self.blob.cfg.max_seq_len
+        raw_vocab = self.blob.sections.get(int(blobmod.Sec.VOCAB))
+        self.vocab_section = None if raw_vocab is None else bytes(raw_vocab)
+        if kind == "c":
+            from mcubert.targets.native import Runtime
+
+            self.rt = Runtime(data, max_len=max_len)
+        elif kind == "ref":
+            from mcubert.numerics.reference import Reference
+
+            self.ref = Reference(self.blob)
+        else:
+            raise CliError(f"unknown engine {kind}")
+
+    def run(self, ids: Sequence[int], types: Sequence[int] | None) -> dict[str, Any]:
+        if self.kind == "float":
+            out = self.fm.forward(ids, types)
+            logits = None if out["logits"] is None else out["logits"].numpy().astype(float)
+            return {"logits": None if logits is None else logits.tolist(),
+                    "label": None if logits is None else int(np.argmax(logits))}
+        if self.kind == "c":
+            self.rt.infer(ids, types)
+            q = self.rt.logits(self.blob.cfg.n_labels)
+        else:
+            q = self.ref.run(ids, types).logits
+        if q is None:
+            return {"logits": None, "label": None}
+        scale = float(self.meta.get("logit_scale") or 1.0)
+        return {"logits_q": q.tolist(), "logits": (q.astype(np.float64) * scale).tolist(),
+                "label": int(np.argmax(q))}
+
+
+def tokenizer(kind: str, vocab: str | None, meta: dict[str, Any], packed: bytes | None = None) -> Any:
+    """The C tokenizer (default; the blob's own vocabulary `packed` when it has one and no `vocab` is given)
+    or HF `tokenizers` (kind "hf"); `vocab` defaults to the one recorded in `meta`."""
+    from mcubert.training.data import HostTokenizer
+
+    if kind == "c" and packed is not None and not vocab:
+        from mcubert.targets.ctokenizer import CTokenizer
+
+        return BatchAdapter(CTokenizer(packed=packed))
+    vocab = vocab or meta.get("vocab")
+    if not vocab:
+        raise CliError("no vocabulary: pass --vocab VOCAB.txt")
+    if not Path(vocab).is_file():
+        raise CliError(f"{vocab}: vocabulary file not found (pass --vocab VOCAB.txt)")
+    if kind == "c":
+        from mcubert.targets.ctokenizer import CTokenizer
+
+        return BatchAdapter(CTokenizer(vocab))
+    return HostTokenizer(vocab, lowercase=meta.get("lowercase", True))
+
+
+class BatchAdapter:
+    """Gives the C tokenizer HostTokenizer's encode/encode_batch(examples) interface."""
+
+    def __init__(self, tok: Any) -> None:
+        self.tok = tok
+
+    def encode(self, text: str, text_b: str | None = None, max_len: int = 512) -> Any:
+        return self.tok.encode(text, text_b, max_len=max_len)
+
+    def encode_batch(self, examples: Sequence[Any], max_len: int = 512) -> list[Any]:
+        return [self.tok.encode(e.text, e.text_b, max_len=max_len) for e in examples]

@@ -1,0 +1,238 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`mcubert run | eval | bench`: run a blob (or the float model) on the host or an emulated Cortex-M."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from mcubert.cli.common import CliError, Engine, emit, is_blob, parse_ids, read_blob, tokenizer
+from mcubert.units import format_bytes
+
+TARGETS = ("host", "m7", "m3", "m33")
+BENCH_TARGETS = ("m7", "m3", "m33", "m33dsp", "m7p")
+TOKENIZERS_HELP = "c: the on-device C tokenizer (default; uses the blob's vocabulary); hf: Hugging Face tokenizers"
+
+# ---------------------------------------------------------------- run
+
+
+def _run_on_target(args: argparse.Namespace, ids: Sequence[int], types: Sequence[int] | None) -> dict[str, Any]:
+    from mcubert.formats import blob as blobmod
+    from mcubert.targets import qemu
+
+    data = read_blob(args.blob)
+    meta = blobmod.unpack(data).meta()
+    r = qemu.run(data, [(list(ids), None if types is None else list(types))], target=args.target)[0]
+    if r["rc"] != 0:
+        raise CliError(f"mcubert_infer failed on {args.target}: {r.get('err')}")
+    out: dict[str, Any] = {"target": args.target, "instructions": int(r["insns"]), **_ram(r), "label": r["label"]}
+    if r["logits"] is not None:
+        out["logits_q"] = list(r["logits"])
+        out["logits"] = [x * float(meta.get("logit_scale") or 1.0) for x in r["logits"]]
+    else:
+        out["logits"] = None
+    return out
+
+
+def _ram(r: dict[str, Any]) -> dict[str, int]:
+    """Peak RAM of a QEMU run: arena high-water + stack high-water + statics."""
+    parts = {k: int(r[k]) for k in ("arena_peak", "stack_peak", "static_ram")}
+    return {**parts, "ram_total": sum(parts.values())}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    eng = Engine(args.engine if args.target == "host" else "ref", args.blob)
+    if args.ids:
+        ids = parse_ids(args.ids)
+        types = parse_ids(args.types) if args.types else None
+    else:
+        if not args.text:
+            raise CliError("give TEXT (and optionally TEXT_B) or --ids")
+        tok = tokenizer(args.tokenizer, args.vocab, eng.meta, eng.vocab_section)
+        ids, types = tok.encode(args.text, args.text_b, max_len=eng.max_seq_len)
+    if args.target == "host":
+        res = eng.run(ids, types)
+        where = f"engine {args.engine}"
+    else:
+        res = _run_on_target(args, ids, types)
+        where = f"{args.target}: {res['instructions']:,} instructions, peak RAM {res['ram_total']:,} B"
+    label = res["label"]
+    result = {"ids": list(map(int, ids)), "type_ids": None if types is None else list(map(int, types)),
+              "engine": args.engine, **res,
+              "label_name": None if label is None else eng.labels[label]}
+
+    def human(r: dict[str, Any]) -> None:
+        if r["label"] is None:
+            print(f"ran {len(r['ids'])} tokens (the model has no classifier) [{where}]")
+            return
+        print(f"{r['label_name']:>9} (label {r['label']})  logits "
+              + " ".join(f"{x:+.3f}" for x in r["logits"]) + f"  [{len(r['ids'])} tokens, {where}]")
+
+    emit(args, result, human)
+    return 0
+
+
+def add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="classify one text (or token ids) with a blob",
+                       description="Tokenise TEXT (and TEXT_B for sentence pairs) on the host and run the blob.")
+    p.add_argument("blob")
+    p.add_argument("text", nargs="?")
+    p.add_argument("text_b", nargs="?")
+    p.add_argument("--ids", help="comma-separated token ids instead of text")
+    p.add_argument("--types", help="comma-separated token type ids (with --ids)")
+    p.add_argument("--vocab", help="vocab.txt (default: the blob's own packed vocabulary, or the one recorded at "
+                                   "convert time)")
+    p.add_argument("--tokenizer", choices=("c", "hf"), default="c", help=TOKENIZERS_HELP)
+    p.add_argument("--engine", choices=("c", "ref"), default="c",
+                   help="c: the C runtime (default); ref: the numpy integer reference")
+    p.add_argument("--target", choices=TARGETS, default="host",
+                   help="host (default), or run the C runtime on an emulated Cortex-M under QEMU and report "
+                        "exact instructions and peak RAM")
+    p.add_argument("--json", action="store_true", help="print JSON (includes the token ids run)")
+    p.set_defaults(func=cmd_run)
+
+
+# ---------------------------------------------------------------- eval
+
+
+def _eval_engine(args: argparse.Namespace) -> tuple[Engine, Any, int]:
+    """The engine for MODEL (a blob: c or ref; a model.pt or directory: float), its tokenizer, the max length."""
+    if is_blob(args.model):
+        if args.engine == "float":
+            raise CliError(f"{args.model}: --engine float runs the float model (a model.pt or model directory), "
+                           "not a blob")
+        eng = Engine(args.engine or "c", args.model)
+        return eng, tokenizer(args.tokenizer, args.vocab, eng.meta, eng.vocab_section), eng.max_seq_len
+    if args.engine not in (None, "float"):
+        raise CliError(f"{args.model}: --engine {args.engine} runs a blob; convert the model first "
+                       "(mcubert convert), or evaluate it in float")
+    from mcubert.conversion.api import find_vocab
+
+    eng = Engine("float", args.model)
+    vocab = args.vocab or find_vocab(args.model, eng.config, int(eng.config["vocab_size"]))
+    if not vocab:
+        raise CliError(f"{args.model}: no vocabulary found beside the model or recorded in it: pass --vocab VOCAB.txt")
+    return eng, tokenizer(args.tokenizer, str(vocab), {}), min(args.max_len or 128, eng.max_seq_len)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mcubert.training import data
+
+    eng, tok, max_len = _eval_engine(args)
+    examples = data.read_examples(args.data, limit=args.limit)
+    encoded = tok.encode_batch(examples, max_len=max_len)
+    t0 = time.monotonic()
+    correct = total = 0
+    preds = []
+    for ex, (ids, types) in tqdm(list(zip(examples, encoded)), desc=f"eval ({eng.kind})", unit="ex",
+                                 disable=args.json):
+        r = eng.run(ids, types)
+        preds.append(r["label"])
+        gold = data.label_index(ex.label, eng.labels)
+        if gold is not None and r["label"] is not None:
+            total += 1
+            correct += int(gold == r["label"])
+    result = {"data": str(args.data), "engine": eng.kind, "examples": len(examples), "labelled": total,
+              "correct": correct, "accuracy": (correct / total) if total else None,
+              "seconds": round(time.monotonic() - t0, 2)}
+    if args.predictions:
+        result["predictions"] = preds
+
+    def human(r: dict[str, Any]) -> None:
+        acc = "n/a" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f} %"
+        print(f"accuracy {acc} ({r['correct']}/{r['labelled']}) on {r['data']}, engine {r['engine']}, "
+              f"{r['seconds']} s")
+
+    emit(args, result, human)
+    return 0
+
+
+def add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="accuracy of a blob, a model.pt or a Hugging Face directory on a labelled .tsv",
+                       description="Evaluate on a GLUE-style .tsv. A blob runs on the C runtime (or --engine ref); "
+                                   "a model.pt (from mcubert train, distill or compress) or a Hugging Face "
+                                   "directory runs as the float model.")
+    p.add_argument("model", metavar="MODEL", help=".mcub blob, model.pt or model directory")
+    p.add_argument("--data", required=True, help="labelled .tsv")
+    p.add_argument("--engine", choices=("c", "ref", "float"),
+                   help="c (default for a blob), ref, or float (the only one for a model.pt or directory)")
+    p.add_argument("--vocab", help="vocab.txt (default: the blob's own, or the model's)")
+    p.add_argument("--tokenizer", choices=("c", "hf"), default="c", help=TOKENIZERS_HELP)
+    p.add_argument("--limit", type=int, help="first N examples only")
+    p.add_argument("--max-len", type=int, help="truncation length for the float model (default 128)")
+    p.add_argument("--predictions", action="store_true", help="include per-example labels in --json")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+
+# ---------------------------------------------------------------- bench
+
+
+def macs_per_inference(cfg: Any, seq_len: int) -> int:
+    """Multiply-accumulates of one forward pass (linear layers, Q.K^T and P.V, pooler, classifier)."""
+    L, d, f = seq_len, cfg.hidden, cfg.ffn
+    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
+    head = (d * d if cfg.flags & 1 else 0) + cfg.n_labels * d
+    return cfg.n_layers * per_layer + head
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mcubert.formats import blob
+    from mcubert.targets import qemu
+
+    data_bytes = read_blob(args.blob)
+    cfg = blob.unpack(data_bytes).cfg
+    if not 1 <= args.seq_len <= cfg.max_seq_len:
+        raise CliError(f"--seq-len must be in [1, {cfg.max_seq_len}] for this blob")
+    rng = np.random.default_rng(args.seed)
+    ids = rng.integers(1000, min(cfg.vocab_size, 30000), size=args.seq_len) if cfg.vocab_size > 1000 \
+        else rng.integers(0, cfg.vocab_size, size=args.seq_len)
+    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=args.per_op)[0]
+    if res.get("rc", 0) != 0:
+        raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
+    macs = macs_per_inference(cfg, args.seq_len)
+    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]), "macs": macs,
+              "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
+              "label": res.get("label"), "logits": res.get("logits")}
+    if args.per_op and "per_op" in res:
+        result["per_op"] = res["per_op"]
+
+    def human(r: dict[str, Any]) -> None:
+        print(f"{args.blob} on {r['target']}, {r['seq_len']} tokens")
+        print(f"  instructions {r['instructions']:,}  ({r['insns_per_mac']:.2f} per MAC; {r['macs']:,} MACs, "
+              f"SMLAD bound {r['smlad_bound']:,})")
+        print(f"  peak RAM     {format_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
+              f" + statics {r['static_ram']:,}")
+        if r["logits"] is not None:
+            print(f"  label {r['label']}, logits {r['logits']}")
+        for name, n in sorted((r.get("per_op") or {}).items(), key=lambda kv: -kv[1]):
+            print(f"    {name:32s} {n:>14,}")
+
+    emit(args, result, human)
+    return 0
+
+
+def add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="exact instruction count and peak RAM on an emulated Cortex-M",
+                       description="Run one inference of SEQ_LEN tokens on QEMU (mps2-an500 = Cortex-M7, "
+                                   "mps2-an385 = M3, mps2-an521 = M33, mps2-an505 = M33 with DSP; m7p: the M7 "
+                                   "with the DSP kernels off) and count executed instructions exactly "
+                                   "with a TCG plugin. Peak RAM = arena high-water + stack high-water + statics.")
+    p.add_argument("blob")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--target", choices=BENCH_TARGETS, default="m7")
+    p.add_argument("--per-op", action="store_true", help="break instructions down by kernel function")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    add_run(sub)
+    add_eval(sub)
+    add_bench(sub)
