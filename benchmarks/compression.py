@@ -67,31 +67,14 @@ def converter_supports_clustered() -> bool:
 
 def convert_blob(model: Path, blob: Path, vocab: Path, calib: Path, max_seq_len: int = 128,
                  trim_positions: bool = False, calib_count: int = 256) -> bytes:
-    """Quantise `model` into `blob` (the packed vocabulary included) and return its bytes.
+    """Quantise `model` into `blob` (the packed vocabulary included) with `mcubert.convert` and return its bytes."""
+    import mcubert
 
-    CONVERSION CALL SITE: the benchmark's one call into the converter, made of the library functions below
-    the CLI (load, calibrate, quantize) until the conversion API `mcubert.convert(...)` (conversion/api.py)
-    lands; then this body becomes that one call."""
-    import numpy as np
-
-    from mcubert.conversion import checkpoint
-    from mcubert.formats.vocab import pack_vocab
-    from mcubert.numerics import quantize
-    from mcubert.training import data
-
-    ckpt = checkpoint.load(model)
-    if trim_positions and max_seq_len <= ckpt.shape.max_pos:
-        ckpt = checkpoint.trim_positions(ckpt, max_seq_len)
-    examples = data.read_examples(calib)
-    if len(examples) > calib_count:
-        pick = np.random.default_rng(0).choice(len(examples), size=calib_count, replace=False)
-        examples = [examples[i] for i in sorted(pick)]
-    seqs = data.HostTokenizer(vocab).encode_batch(examples, max_len=max_seq_len)
-    out = quantize.quantize(ckpt, quantize.calibrate(ckpt, seqs), max_seq_len, vocab=pack_vocab(vocab),
-                            meta={"source": str(model), "vocab": str(vocab.resolve()), "lowercase": True})
+    out = mcubert.convert(model, calib=calib, calib_count=calib_count, max_seq_len=max_seq_len, vocab=vocab,
+                          trim_positions=trim_positions)
     blob.parent.mkdir(parents=True, exist_ok=True)
-    blob.write_bytes(out)
-    return out
+    out.save(blob)
+    return out.data
 
 
 def int8_accuracy(blob_bytes: bytes, dev: Path, vocab: Path) -> float:

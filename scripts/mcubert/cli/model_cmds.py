@@ -114,7 +114,7 @@ def model_info(path: str) -> dict[str, Any]:
                    "activation": s.act},
         "vocab": None if vocab is None else str(vocab), "compression": None}
     if ckpt.config.get("mcubert_embedding") and not Path(path).is_dir():
-        from mcubert.compression.compress import describe
+        from mcubert.compression.model_io import describe
 
         result["compression"] = describe(Path(path))
     return result
