@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from mcubert import cli
+from mcubert.cli.common import CliError, emit
 from mcubert.units import parse_size
 
 DEFAULT_TEACHER = Path(__file__).resolve().parents[3] / "samples/sst2/model"
@@ -183,7 +183,7 @@ def _one_line_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argpa
         try:
             return fn(args)
         except CompressError as e:
-            raise cli.CliError(str(e)) from None
+            raise CliError(str(e)) from None
     return wrapped
 
 
@@ -194,7 +194,7 @@ def _print_distilled(args: argparse.Namespace, res: dict[str, Any]) -> None:
               f"{100 * r['saved_dev_accuracy']:.2f} %, before distillation {100 * r['dev_accuracy_init']:.2f} %), "
               f"step {r['step']}, {state}, {r['wall_seconds']} s")
 
-    cli._emit(args, {k: res[k] for k in DISTILL_KEYS}, human)
+    emit(args, {k: res[k] for k in DISTILL_KEYS}, human)
 
 
 @_one_line_errors
@@ -208,7 +208,7 @@ def cmd_search(args: argparse.Namespace) -> int:
               f"{r['embedding_params']:,} in the word embedding), dev accuracy before distillation "
               f"{100 * r['dev_accuracy_init']:.2f} %")
 
-    cli._emit(args, {k: res[k] for k in SEARCH_KEYS}, human)
+    emit(args, {k: res[k] for k in SEARCH_KEYS}, human)
     return 0
 
 
