@@ -5,7 +5,6 @@ instruction model (the three wrong answers of the architecture issue, with its n
 from __future__ import annotations
 
 import pytest
-
 from mcubert.formats.blob import Config, Schedule
 from mcubert.planning import cost, planner
 

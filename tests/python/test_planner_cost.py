@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import pytest
-
-from mcubert.formats.blob import Config, Schedule
+from mcubert.formats.blob import Schedule
 from mcubert.planning import calibrate, cost
 
 # (target, model, L, schedule, G/T/B, instructions measured by `mcubert bench --per-op`; cost.py's docstring)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import enum
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from mcubert.formats.blob import Buf, Config, Schedule
 from mcubert.planning.cost import ROW_BLOCK, Tiles

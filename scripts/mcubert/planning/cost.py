@@ -53,7 +53,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mcubert.formats.blob import FLAG_POOLER, Config, Schedule
 

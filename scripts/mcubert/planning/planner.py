@@ -22,7 +22,7 @@ Schedules (all give the same bits; docs/scheduling.md):
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable
 
 from mcubert.formats import blob
 from mcubert.formats.blob import Buf, Config, Schedule

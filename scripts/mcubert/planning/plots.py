@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from mcubert.formats.blob import Config
 from mcubert.planning.planner import Plan, lifetimes
