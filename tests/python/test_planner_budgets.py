@@ -4,6 +4,8 @@ instruction model (the three wrong answers of the architecture issue, with its n
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mcubert.formats.blob import Config, Schedule
 from mcubert.planning import cost, planner
@@ -71,3 +73,21 @@ def test_tiles_asked_for_are_checked_against_every_region() -> None:
 def test_nothing_fits_says_what_was_budgeted() -> None:
     with pytest.raises(planner.NoPlanFits, match=r"no schedule fits 102,400 B of RAM \(5,244 B stack and statics"):
         planner.choose(tiny(1024), 1024, budget=100 * 1024)
+
+
+def test_plan_command_budgets_the_whole_ram(tmp_path, capsys, blob_of) -> None:
+    from mcubert.cli import main
+
+    path = tmp_path / "tiny.mcub"
+    path.write_bytes(blob_of("tiny", 512)[1])
+
+    def plan(*extra: str) -> dict:
+        assert main(["plan", str(path), "--sram", "200K", "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out)["chosen"]
+
+    whole, arena = plan(), plan("--arena-only")
+    assert whole["ram_total"] <= 200 * 1024 < arena["ram_total"] == 209276
+    assert (arena["schedule"], arena["q_group"]) == ("tiled", 2)
+    assert plan("--target", "m3")["stack"] == 480
+    assert main(["plan", str(path), "--sram", "100K"]) == 1
+    assert "mcubert: error: no schedule fits 102,400 B of RAM" in capsys.readouterr().err
