@@ -5,82 +5,44 @@
  */
 
 /*
- * Memory plans: buffer sizes per schedule (mirroring scripts/mcubert/planner.py:buffer_sizes) and
- * the checks that every offset a plan gives keeps its buffer inside its region.
+ * Memory plans: buffer sizes per schedule (from plan_sizes.h, generated from
+ * scripts/mcubert/planning/buffers.py) and the checks that every offset a plan gives keeps its buffer
+ * inside its region.
  */
 
 #include <errno.h>
 
 #include "mcubert_internal.h"
+#include "plan_sizes.h"
 
 #define A4(n) (((n) + 3U) & ~(size_t)3U)
+
+_Static_assert(MCUB_PLAN_ATTN_ROWS == MCUBERT_ATTN_ROWS, "plan_sizes.h and the runtime disagree on ATTN_ROWS");
+
+static const struct mcub_size_term buffer_terms[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS] = MCUB_BUFFER_TERMS;
 
 size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan, uint16_t len,
 			   enum mcub_buffer buf)
 {
-	const size_t l = len;
-	const size_t d = cfg->hidden;
-	const size_t f = cfg->ffn;
-	const size_t nh = cfg->n_heads;
-	const size_t dh = cfg->head_dim;
-	const size_t g = plan->q_group;
-	const size_t t = plan->ffn_tile;
-	const size_t b = plan->key_block;
-	/* the tiled schedule runs attention on blocks of up to MCUBERT_ATTN_ROWS query rows */
-	const size_t ar = plan->q_group < MCUBERT_ATTN_ROWS ? plan->q_group : MCUBERT_ATTN_ROWS;
-	const int naive = plan->schedule == MCUB_SCHED_NAIVE;
-	const int lean = plan->schedule == MCUB_SCHED_LEAN;
-	size_t n = 0;
+	size_t dim[MCUB_SZ_COUNT];
+	const struct mcub_size_term *term;
 
-	switch (buf) {
-	case MCUB_BUF_H:
-		n = l * d;
-		break;
-	case MCUB_BUF_H2:
-		n = lean ? l * d : 0;
-		break;
-	case MCUB_BUF_Q:
-		n = (naive ? l : g) * d;
-		break;
-	case MCUB_BUF_K:
-	case MCUB_BUF_V:
-		n = lean ? 0 : l * d;
-		break;
-	case MCUB_BUF_S:
-		n = naive ? 4 * nh * l * l : (lean ? 4 * g * l : 4 * ar * l);
-		break;
-	case MCUB_BUF_P:
-		n = naive ? 2 * nh * l * l : (lean ? 2 * g * l : 2 * ar * l);
-		break;
-	case MCUB_BUF_CTX:
-		n = naive ? l * d : 0;
-		break;
-	case MCUB_BUF_KB:
-	case MCUB_BUF_VB:
-		n = lean ? b * dh : 0;
-		break;
-	case MCUB_BUF_ACC:
-		n = lean ? 4 * g * dh : 0;
-		break;
-	case MCUB_BUF_R_ATTN:
-		n = 4 * (naive ? l : g) * d;
-		break;
-	case MCUB_BUF_F:
-		n = 2 * (naive ? l : t) * f;
-		break;
-	case MCUB_BUF_R_FFN:
-		n = 4 * (naive ? l : t) * d;
-		break;
-	case MCUB_BUF_POOL:
-		n = 2 * d;
-		break;
-	case MCUB_BUF_LOGITS:
-		n = 4 * (size_t)(cfg->n_labels ? cfg->n_labels : 1);
-		break;
-	default:
-		break;
+	if (plan->schedule > MCUB_SCHED_LEAN || (unsigned int)buf >= MCUB_N_PLAN_BUFFERS) {
+		return 0;
 	}
-	return A4(n);
+	dim[MCUB_SZ_ONE] = 1;
+	dim[MCUB_SZ_L] = len;
+	dim[MCUB_SZ_D] = cfg->hidden;
+	dim[MCUB_SZ_F] = cfg->ffn;
+	dim[MCUB_SZ_NH] = cfg->n_heads;
+	dim[MCUB_SZ_DH] = cfg->head_dim;
+	dim[MCUB_SZ_G] = plan->q_group;
+	dim[MCUB_SZ_T] = plan->ffn_tile;
+	dim[MCUB_SZ_B] = plan->key_block;
+	dim[MCUB_SZ_A] = plan->q_group < MCUB_PLAN_ATTN_ROWS ? plan->q_group : MCUB_PLAN_ATTN_ROWS;
+	dim[MCUB_SZ_LABELS] = cfg->n_labels ? cfg->n_labels : 1;
+	term = &buffer_terms[plan->schedule][buf];
+	return A4((size_t)term->elem * dim[term->dim[0]] * dim[term->dim[1]] * dim[term->dim[2]]);
 }
 
 int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan *plan)

@@ -22,7 +22,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                    max_seq_len=args.max_seq_len or None, schedule=args.schedule, sram=args.sram,
                    fast_ram=args.fast_ram, q_group=args.q_group, ffn_tile=args.ffn_tile, key_block=args.key_block,
                    vocab=args.vocab, embed_vocab=not args.no_vocab, extend_positions=args.extend_positions,
-                   trim_positions=args.trim_positions, progress=not args.json)
+                   trim_positions=args.trim_positions, arena_only=args.arena_only, target=args.target,
+                   progress=not args.json)
     out = blob.save(args.output)
     result = {"output": str(out), **blob.summary(), "seconds": round(time.monotonic() - t0, 2)}
     emit(args, result, _print_convert)
@@ -64,10 +65,12 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"),
                    help="default schedule (default: tiled, or the cheapest that fits --sram)")
-    p.add_argument("--sram", type=parse_size, help="arena budget in bytes (K/M suffixes): the planner picks the "
-                                              "cheapest schedule and tiles that fit, or fails saying so")
+    p.add_argument("--sram", type=parse_size, help="RAM budget in bytes (K/M suffixes; arena + stack + statics of "
+                                              "--target): the planner picks the cheapest schedule and tiles that "
+                                              "fit, or fails saying so")
     p.add_argument("--fast-ram", type=parse_size, help="bytes of a fast region (e.g. 128K DTCM) to fill with the "
                                                   "hottest buffers first")
+    add_budget_args(p)
     p.add_argument("--q-group", type=int, help="query rows per group (tiled, lean)")
     p.add_argument("--ffn-tile", type=int, help="tokens per FFN tile (tiled, lean)")
     p.add_argument("--key-block", type=int, help="keys per block (lean)")
@@ -176,13 +179,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
                        f"(convert with --extend-positions for longer sequences)")
     sched = planner.Schedule[args.schedule.upper()] if args.schedule else None
     try:
-        chosen = planner.choose(b.cfg, L, budget=args.sram, schedule=sched, region0=args.fast_ram)
+        chosen = planner.choose(b.cfg, L, budget=args.sram, schedule=sched, region0=args.fast_ram,
+                                arena_only=args.arena_only, target=args.target)
     except planner.NoPlanFits as e:
         raise CliError(str(e)) from None
-    others = {s.name.lower(): planner.make_plan(b.cfg, L, s, planner.default_tiles(b.cfg, L, s))
+    others = {s.name.lower(): planner.make_plan(b.cfg, L, s, planner.default_tiles(b.cfg, L, s), target=args.target)
               for s in planner.Schedule}
-    result = {"seq_len": L, "budget": args.sram, "fast_ram": args.fast_ram, "chosen": chosen.to_json(),
-              "schedules": {k: {"arena_bytes": p.arena_bytes, "macs": p.macs, "q_group": p.tiles.q_group,
+    result = {"seq_len": L, "budget": args.sram, "fast_ram": args.fast_ram, "arena_only": args.arena_only,
+              "chosen": chosen.to_json(),
+              "schedules": {k: {"arena_bytes": p.arena_bytes, "macs": p.macs, "instructions": p.instructions,
+                                "ram_total": p.ram_total, "q_group": p.tiles.q_group,
                                 "ffn_tile": p.tiles.ffn_tile, "key_block": p.tiles.key_block}
                             for k, p in others.items()}}
     if args.plot:
@@ -191,7 +197,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plot_plan(chosen, b.cfg, args.plot)
         result["plot"] = args.plot
     if args.output:
-        new = planner.replan(data, seq_len=L, schedule=sched, budget=args.sram, region0=args.fast_ram)
+        new = planner.replan(data, seq_len=L, schedule=sched, budget=args.sram, region0=args.fast_ram,
+                             arena_only=args.arena_only, target=args.target)
         Path(args.output).write_bytes(new)
         result["output"] = args.output
     emit(args, result, _print_plan)
@@ -200,20 +207,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _print_plan(r: dict[str, Any]) -> None:
     c = r["chosen"]
-    print(f"{r['seq_len']} tokens" + (f", arena budget {r['budget']:,} B" if r["budget"] else "")
+    print(f"{r['seq_len']} tokens" + (f", {'arena' if r['arena_only'] else 'RAM'} budget {r['budget']:,} B"
+                                      if r["budget"] else "")
           + f": {c['schedule']} schedule, query group {c['q_group']}, FFN tile {c['ffn_tile']}"
           + (f", key block {c['key_block']}" if c["schedule"] == "lean" else "")
           + f" -> arena {c['arena_bytes']:,} B, {c['macs']:,} MACs")
+    print(f"  on {c['target']}: RAM {c['ram_total']:,} B = arena {c['arena_bytes']:,} + stack {c['stack']:,} + "
+          f"statics {c['statics']:,}" + (f" + scratch {c['scratch']:,}" if c["scratch"] else "")
+          + f"; ~{c['instructions']:,} instructions (model)")
     print(f"  {'buffer':8s} {'bytes':>10s} {'region':>6s} {'offset':>10s}  live (steps)")
     for buf in sorted(c["buffers"], key=lambda x: (x["region"], x["offset"])):
         print(f"  {buf['name']:8s} {buf['size']:>10,} {buf['region']:>6d} {buf['offset']:>10,}  "
               f"{buf['live'][0]}-{buf['live'][1]}")
     print("  all schedules at default tiles:")
     for k, v in r["schedules"].items():
-        print(f"    {k:6s} arena {v['arena_bytes']:>12,} B   {v['macs']:>14,} MACs")
+        print(f"    {k:6s} arena {v['arena_bytes']:>12,} B   {v['macs']:>14,} MACs   "
+              f"~{v['instructions']:>14,} instructions")
     for k in ("plot", "output"):
         if k in r:
             print(f"  wrote {r[k]}")
+
+
+def add_budget_args(p: argparse.ArgumentParser) -> None:
+    """--arena-only and --target: what --sram budgets (see planning.cost.ram_model)."""
+    p.add_argument("--arena-only", action="store_true", help="--sram budgets the arena alone")
+    p.add_argument("--target", choices=("m7", "m7p", "m3", "m33", "m33dsp"), default="m7",
+                   help="core whose stack, statics and instruction model the planner uses (default m7)")
 
 
 def add_plan(sub: argparse._SubParsersAction) -> None:
@@ -224,8 +243,10 @@ def add_plan(sub: argparse._SubParsersAction) -> None:
                                    "the blob again with this plan as its default.")
     p.add_argument("blob")
     p.add_argument("--seq-len", type=int, help="tokens (default: the blob's max_seq_len)")
-    p.add_argument("--sram", type=parse_size, help="arena budget in bytes (K/M suffixes)")
+    p.add_argument("--sram", type=parse_size, help="RAM budget in bytes (K/M suffixes): arena + stack + statics "
+                                                  "of --target, fast region included")
     p.add_argument("--fast-ram", type=parse_size, help="bytes of a fast region filled with the hottest buffers first")
+    add_budget_args(p)
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"))
     p.add_argument("--plot", help="write a PNG of the buffers over the forward pass")
     p.add_argument("-o", "--output", help="write the blob with this plan (and --seq-len) as its default")

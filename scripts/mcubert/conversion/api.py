@@ -264,15 +264,16 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
             max_seq_len: int | None = None, schedule: str | None = None, sram: int | None = None,
             fast_ram: int | None = None, q_group: int | None = None, ffn_tile: int | None = None,
             key_block: int | None = None, vocab: str | Path | None = None, embed_vocab: bool = True,
-            extend_positions: int | None = None, trim_positions: bool = False,
-            progress: bool = False) -> ConvertedBlob:
+            extend_positions: int | None = None, trim_positions: bool = False, arena_only: bool = False,
+            target: str = "m7", progress: bool = False) -> ConvertedBlob:
     """Quantise a BERT checkpoint to an int8 blob.
 
     model: a Hugging Face directory, a torch.save file, a .safetensors file (with `config`), or a Checkpoint.
     calib: calibration text (.tsv or .txt; `calib_count` sentences sampled with `seed`), token-id sequences
         [(ids, type_ids or None), ...], or None for random ids (logged as a warning).
     max_seq_len: the longest sequence the blob is planned for (default min(128, the model's positions)).
-    schedule, sram, fast_ram, q_group, ffn_tile, key_block: the memory plan (see planning.planner).
+    schedule, sram, fast_ram, q_group, ffn_tile, key_block: the memory plan (see planning.planner); `sram`
+        budgets the whole RAM of `target` (arena + stack + statics) unless `arena_only`.
     vocab: WordPiece vocab.txt; by default the one beside the model or recorded in the checkpoint.
         The packed vocabulary goes into the blob unless embed_vocab is False; when none is found, a warning.
     extend_positions, trim_positions: grow the position table to N rows / cut it to max_seq_len rows.
@@ -292,7 +293,8 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
     try:
         data = quantize.quantize(ckpt, absmax, L, meta=meta, schedule=sched, budget=sram, region0=fast_ram,
                                  tiles=_tiles(sched, L, q_group, ffn_tile, key_block),
-                                 vocab=_packed_vocab(voc) if voc and embed_vocab else None)
+                                 vocab=_packed_vocab(voc) if voc and embed_vocab else None,
+                                 arena_only=arena_only, target=target)
     except planner.NoPlanFits as e:
         raise ConvertError(str(e)) from None
     return ConvertedBlob(data, count_parameters(ckpt), calib_desc, voc, bool(voc and embed_vocab))

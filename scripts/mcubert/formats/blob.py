@@ -22,7 +22,7 @@ import dataclasses
 import enum
 import struct
 import zlib
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -333,6 +333,35 @@ def section_spec(cfg: Config) -> dict[int, int]:
     return spec
 
 
+def layout_size(section_sizes: Mapping[int, int]) -> int:
+    """Exact bytes of a blob holding sections of these sizes: header, section table, aligned sections."""
+    offset = _align(HEADER_SIZE + SECTION_ENTRY_SIZE * len(section_sizes))
+    for sid in sorted(section_sizes):
+        offset = _align(offset + section_sizes[sid])
+    return offset
+
+
+def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
+              clusters: Sequence[tuple[int, int]] = (), plans: int = len(PLAN_SECTIONS)) -> int:
+    """The exact size of the blob `pack` writes for `cfg`, without building it (the flash it takes).
+
+    meta_bytes: the META JSON (`mcubert convert` writes ~0.1-0.3 KB; 0: none); vocab_bytes: the packed
+    vocabulary (0: none); clusters: (rows, rank) of each cluster of a clustered word embedding (with
+    FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a naive plan over 2 GiB is left out).
+    """
+    sizes = section_spec(cfg)
+    if cfg.flags & FLAG_EMB_CLUSTERED:
+        sizes[int(Sec.EMB_CLUSTERS)] = EMB_CLUSTER_SIZE * len(clusters)
+        sizes[int(Sec.EMB_TABLES)] = sum(n * r for n, r in clusters)
+        sizes[int(Sec.EMB_PROJ)] = sum(cfg.hidden * r for _, r in clusters)
+    for sid in list(PLAN_SECTIONS.values())[:plans]:
+        sizes[int(sid)] = PLAN_SIZE
+    for sid, n in ((Sec.META, meta_bytes), (Sec.VOCAB, vocab_bytes)):
+        if n:
+            sizes[int(sid)] = n
+    return layout_size(sizes)
+
+
 def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TILED) -> bytes:
     """Lay out a blob: header, section table, aligned sections, CRC. `schedule` names the default plan."""
     cfg.validate()
@@ -373,7 +402,7 @@ def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TI
     )
     header = struct.pack(HEADER_FORMAT, *(head_fields[n] for n, _, _, _ in HEADER_FIELDS))
     blob = bytearray(header + table + b"\0" * (first - HEADER_SIZE - len(table)) + body)
-    assert len(blob) == total
+    assert len(blob) == total == layout_size({sid: len(sections[sid]) for sid in ids})
     crc = zlib.crc32(bytes(blob[CRC_START:])) & 0xFFFFFFFF
     struct.pack_into("<I", blob, CRC_OFFSET, crc)
     return bytes(blob)

@@ -149,7 +149,7 @@ def _clustered_embedding(ckpt: Checkpoint, s_common: float) -> dict[int, bytes]:
 def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, *,
              meta: dict | None = None, schedule: "planner.Schedule | None" = None, budget: int | None = None,
              region0: int | None = None, tiles: "planner.Tiles | None" = None,
-             vocab: bytes | None = None) -> bytes:
+             vocab: bytes | None = None, arena_only: bool = False, target: str = "m7") -> bytes:
     """Build the blob for a checkpoint with calibrated activation ranges.
 
     The memory plan (schedule, tiles, buffer offsets) is chosen by mcubert.planner: the cheapest that fits
@@ -256,7 +256,8 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
 
     if vocab is not None:
         sec[Sec.VOCAB] = vocab
-    chosen, plan_secs = planner.plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles)
+    chosen, plan_secs = planner.plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles,
+                                                arena_only=arena_only, target=target)
     sec.update(plan_secs)
     info = dict(meta or {})
     info.update(hidden_scale=[float(x) for x in s_h], pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)

@@ -22,49 +22,20 @@ Schedules (all give the same bits; docs/scheduling.md):
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from mcubert.formats import blob
 from mcubert.formats.blob import Buf, Config, Schedule
+from mcubert.planning import cost
+from mcubert.planning.buffers import ATTN_ROWS, buffer_sizes
+from mcubert.planning.cost import Tiles
+
+__all__ = ["ATTN_ROWS", "Budget", "NoPlanFits", "Plan", "Tiles", "buffer_sizes", "candidate_tiles", "choose",
+           "default_tiles", "lifetimes", "make_plan", "plans_for_blob", "replan", "runtime_peak", "to_section"]
 
 
 N_BUFS = len(Buf)
-ATTN_ROWS = 4  # tiled: query rows per attention call (the DSP kernels' row block); MCUBERT_ATTN_ROWS in C
 REGION_BIT = 31  # offsets carry their memory region in this bit
-
-
-def _a4(n: int) -> int:
-    return (n + 3) & ~3
-
-
-@dataclasses.dataclass(frozen=True)
-class Tiles:
-    q_group: int  # G: query rows per group
-    ffn_tile: int  # T: tokens per FFN tile
-    key_block: int  # B: keys per block (lean)
-
-
-def buffer_sizes(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[Buf, int]:
-    """Bytes of every buffer the schedule uses (mirrors mcubert_buffer_size() in subsys/mcubert/plan.c)."""
-    d, f, nh, dh = cfg.hidden, cfg.ffn, cfg.n_heads, cfg.head_dim
-    G, T, B = t.q_group, t.ffn_tile, t.key_block
-    head = {Buf.POOL: 2 * d, Buf.LOGITS: 4 * max(cfg.n_labels, 1)}
-    if sched == Schedule.NAIVE:
-        sizes = {Buf.H: L * d, Buf.Q: L * d, Buf.K: L * d, Buf.V: L * d, Buf.S: 4 * nh * L * L,
-                 Buf.P: 2 * nh * L * L, Buf.CTX: L * d, Buf.R_ATTN: 4 * L * d, Buf.F: 2 * L * f,
-                 Buf.R_FFN: 4 * L * d}
-    elif sched == Schedule.TILED:
-        # attention runs on blocks of up to ATTN_ROWS query rows: that many rows of scores and probabilities
-        A = min(G, ATTN_ROWS)
-        sizes = {Buf.H: L * d, Buf.K: L * d, Buf.V: L * d, Buf.Q: G * d, Buf.S: 4 * A * L, Buf.P: 2 * A * L,
-                 Buf.R_ATTN: 4 * G * d, Buf.F: 2 * T * f, Buf.R_FFN: 4 * T * d}
-    else:
-        sizes = {Buf.H: L * d, Buf.H2: L * d, Buf.Q: G * d, Buf.S: 4 * G * L, Buf.P: 2 * G * L,
-                 Buf.KB: B * dh, Buf.VB: B * dh, Buf.ACC: 4 * G * dh, Buf.R_ATTN: 4 * G * d,
-                 Buf.F: 2 * T * f, Buf.R_FFN: 4 * T * d}
-    sizes.update(head)
-    return {k: _a4(v) for k, v in sizes.items()}
 
 
 # Lifetimes over the steps of one encoder layer, with embedding (step 0) and the head (last step).
@@ -102,18 +73,70 @@ class Plan:
     regions: dict[Buf, int]  # 0 or 1
     region_bytes: tuple[int, int]  # high-water of each region
     macs: int  # multiply-accumulates per inference, recomputation included
+    instructions: int  # the instruction model's count on `target` (planning/cost.py)
+    target: str = cost.DEFAULT_TARGET
 
     @property
     def arena_bytes(self) -> int:
         return self.region_bytes[0] + self.region_bytes[1]
 
+    @property
+    def ram(self) -> cost.RamModel:
+        """Stack, statics and scratch beside the arena on the plan's target."""
+        return cost.ram_model(self.target)
+
+    @property
+    def ram_total(self) -> int:
+        """The whole RAM figure, as `mcubert bench` reports it: arena + stack + statics (+ scratch)."""
+        return self.arena_bytes + self.ram.total
+
     def to_json(self) -> dict:
         return {"schedule": self.schedule.name.lower(), "seq_len": self.seq_len,
                 "q_group": self.tiles.q_group, "ffn_tile": self.tiles.ffn_tile, "key_block": self.tiles.key_block,
                 "arena_bytes": self.arena_bytes, "region_bytes": list(self.region_bytes), "macs": self.macs,
+                "instructions": self.instructions, "target": self.target, "ram_total": self.ram_total,
+                "stack": self.ram.stack, "statics": self.ram.statics, "scratch": self.ram.scratch,
                 "buffers": [{"name": b.name, "size": self.sizes[b], "offset": self.offsets[b],
                              "region": self.regions[b], "live": list(lifetimes(self.schedule)[b])}
                             for b in sorted(self.sizes)]}
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """What a plan must fit: every region capped.
+
+    sram: all the RAM (fast region included), which holds the arena and, unless arena_only, the target's
+    stack, statics and scratch (charged to the main region); fast_ram: the fast region 0 inside it.
+    """
+
+    sram: int | None = None
+    fast_ram: int | None = None
+    arena_only: bool = False
+    target: str = cost.DEFAULT_TARGET
+
+    @property
+    def overhead(self) -> int:
+        return 0 if self.arena_only else cost.ram_model(self.target).total
+
+    @property
+    def main_cap(self) -> int | None:
+        """Bytes the arena may use outside the fast region (the whole arena with one region); None: no cap."""
+        return None if self.sram is None else self.sram - self.overhead - (self.fast_ram or 0)
+
+    def fits(self, p: Plan) -> bool:
+        cap = self.main_cap
+        if self.fast_ram is None:
+            return cap is None or p.arena_bytes <= cap
+        return p.region_bytes[0] <= self.fast_ram and (cap is None or p.region_bytes[1] <= cap)
+
+    def describe(self) -> str:
+        parts = []
+        if self.sram is not None:
+            what = "of arena" if self.arena_only else f"of RAM ({self.overhead:,} B stack and statics on {self.target})"
+            parts.append(f"{self.sram:,} B {what}")
+        if self.fast_ram is not None:
+            parts.append(f"{self.fast_ram:,} B of it fast")
+        return ", ".join(parts) or "no budget"
 
 
 def _first_fit(items: list[tuple[Buf, int, tuple[int, int]]]) -> tuple[dict[Buf, int], int]:
@@ -133,16 +156,8 @@ def _first_fit(items: list[tuple[Buf, int, tuple[int, int]]]) -> tuple[dict[Buf,
     return offsets, top
 
 
-def macs(cfg: Config, L: int, sched: Schedule, t: Tiles) -> int:
-    d, f = cfg.hidden, cfg.ffn
-    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
-    if sched == Schedule.LEAN:
-        groups = math.ceil(L / t.q_group)
-        per_layer += 2 * L * d * d * groups - 2 * L * d * d  # K and V recomputed by every query group
-    return cfg.n_layers * per_layer + (d * d if cfg.flags & 1 else 0) + cfg.n_labels * d
-
-
-def make_plan(cfg: Config, L: int, sched: Schedule, tiles: Tiles, region0: int | None = None) -> Plan:
+def make_plan(cfg: Config, L: int, sched: Schedule, tiles: Tiles, region0: int | None = None,
+              target: str = cost.DEFAULT_TARGET) -> Plan:
     """Place the buffers; with region0 (bytes), the hottest buffers that fit go to region 0 first."""
     sizes = buffer_sizes(cfg, L, sched, tiles)
     live = lifetimes(sched)
@@ -160,7 +175,8 @@ def make_plan(cfg: Config, L: int, sched: Schedule, tiles: Tiles, region0: int |
     for r in (0, 1):
         offs, tops[r] = _first_fit([(b, sizes[b], live[b]) for b in sizes if regions[b] == r])
         offsets.update(offs)
-    return Plan(sched, L, tiles, sizes, offsets, regions, (tops[0], tops[1]), macs(cfg, L, sched, tiles))
+    return Plan(sched, L, tiles, sizes, offsets, regions, (tops[0], tops[1]), cost.macs(cfg, L, sched, tiles),
+                cost.instructions(cfg, L, sched, tiles, target), target)
 
 
 def default_tiles(cfg: Config | None, L: int, sched: Schedule) -> Tiles:
@@ -189,37 +205,42 @@ class NoPlanFits(ValueError):
 
 
 def choose(cfg: Config, L: int, budget: int | None = None, schedule: Schedule | None = None,
-           region0: int | None = None) -> Plan:
-    """The cheapest plan that fits the budget: fewest MACs, then smallest arena, then larger tiles.
+           region0: int | None = None, *, arena_only: bool = False, target: str = cost.DEFAULT_TARGET) -> Plan:
+    """The cheapest plan that fits: fewest modelled instructions on `target`, then the schedule order, then
+    tiles up to the defaults, then the smallest arena.
 
-    Budget is the arena (both regions together; region0 splits it). Raises NoPlanFits.
+    budget: all the RAM (`--sram`): arena + stack + statics of `target`, or the arena alone with arena_only;
+    region0: the fast region's bytes inside it (`--fast-ram`). Raises NoPlanFits.
     """
     scheds = [schedule] if schedule is not None else [Schedule.TILED, Schedule.LEAN, Schedule.NAIVE]
     if budget is None and region0 is None:
-        return make_plan(cfg, L, scheds[0], default_tiles(cfg, L, scheds[0]))
+        return make_plan(cfg, L, scheds[0], default_tiles(cfg, L, scheds[0]), target=target)
+    limits = Budget(budget, region0, arena_only, target)
     best: tuple | None = None
     smallest: Plan | None = None
     for s in scheds:
+        dt = default_tiles(cfg, L, s)
         for t in candidate_tiles(cfg, L, s):
-            p = make_plan(cfg, L, s, t, region0)
+            p = make_plan(cfg, L, s, t, region0, target)
             if smallest is None or p.arena_bytes < smallest.arena_bytes:
                 smallest = p
-            if budget is not None and (p.arena_bytes > budget or
-                                       (region0 is not None and p.region_bytes[0] > region0)):
+            if not limits.fits(p):
                 continue
-            # fewest MACs first; then the schedule order; then tiles up to the defaults (enough rows for the
-            # kernels' register blocking, fewer loop iterations); then the smallest arena
-            dt = default_tiles(cfg, L, s)
-            key = (p.macs, scheds.index(s), -min(t.q_group, dt.q_group), -min(t.ffn_tile, dt.ffn_tile),
+            key = (p.instructions, scheds.index(s), -min(t.q_group, dt.q_group), -min(t.ffn_tile, dt.ffn_tile),
                    -min(t.key_block, dt.key_block), p.arena_bytes)
             if best is None or key < best[0]:
                 best = (key, p)
     if best is None:
         assert smallest is not None
-        raise NoPlanFits(f"no schedule fits {budget:,} bytes for {L} tokens: the smallest plan "
+        raise NoPlanFits(f"no schedule fits {limits.describe()} for {L} tokens: the smallest plan "
                          f"({smallest.schedule.name.lower()}, G={smallest.tiles.q_group}) needs "
-                         f"{smallest.arena_bytes:,} bytes of arena")
+                         f"{smallest.arena_bytes:,} bytes of arena" + _regions_of(smallest, limits))
     return best[1]
+
+
+def _regions_of(p: Plan, limits: Budget) -> str:
+    r = f" ({p.region_bytes[0]:,} fast + {p.region_bytes[1]:,} main)" if limits.fast_ram is not None else ""
+    return r + ("" if limits.arena_only else f" + {limits.overhead:,} of stack and statics")
 
 
 def to_section(plan: Plan) -> bytes:
@@ -232,18 +253,23 @@ def to_section(plan: Plan) -> bytes:
 
 
 def plans_for_blob(cfg: Config, *, schedule: Schedule | None = None, budget: int | None = None,
-                   region0: int | None = None, tiles: Tiles | None = None) -> tuple[Plan, dict[int, bytes]]:
-    """The default plan (chosen, or as asked) and the PLAN sections of all three schedules."""
+                   region0: int | None = None, tiles: Tiles | None = None, arena_only: bool = False,
+                   target: str = cost.DEFAULT_TARGET) -> tuple[Plan, dict[int, bytes]]:
+    """The default plan (chosen, or as asked) and the PLAN sections of all three schedules.
+
+    budget, region0, arena_only and target as for choose()."""
     L = cfg.max_seq_len
     if tiles is not None:
-        chosen = make_plan(cfg, L, schedule if schedule is not None else Schedule.TILED, tiles, region0)
-        if budget is not None and chosen.arena_bytes > budget:
-            raise NoPlanFits(f"the requested tiles need {chosen.arena_bytes:,} bytes, over the {budget:,} budget")
+        chosen = make_plan(cfg, L, schedule if schedule is not None else Schedule.TILED, tiles, region0, target)
+        limits = Budget(budget, region0, arena_only, target)
+        if not limits.fits(chosen):
+            raise NoPlanFits(f"the requested tiles need {chosen.arena_bytes:,} bytes of arena"
+                             f"{_regions_of(chosen, limits)}, over {limits.describe()}")
     elif budget is None and region0 is None:
         s = schedule if schedule is not None else Schedule.TILED
-        chosen = make_plan(cfg, L, s, default_tiles(cfg, L, s))
+        chosen = make_plan(cfg, L, s, default_tiles(cfg, L, s), target=target)
     else:
-        chosen = choose(cfg, L, budget, schedule, region0)
+        chosen = choose(cfg, L, budget, schedule, region0, arena_only=arena_only, target=target)
     if chosen.arena_bytes >= 2**31:
         raise NoPlanFits(f"the {chosen.schedule.name.lower()} plan needs {chosen.arena_bytes:,} bytes")
     sections = {}
@@ -267,15 +293,17 @@ def runtime_peak(cfg: Config, plan: dict, seq_len: int) -> int:
 
 
 def replan(data: bytes, *, seq_len: int | None = None, schedule: Schedule | None = None,
-           budget: int | None = None, region0: int | None = None, tiles: Tiles | None = None) -> bytes:
-    """The same blob with new memory plans (and optionally a new max_seq_len)."""
+           budget: int | None = None, region0: int | None = None, tiles: Tiles | None = None,
+           arena_only: bool = False, target: str = cost.DEFAULT_TARGET) -> bytes:
+    """The same blob with new memory plans (and optionally a new max_seq_len); budgets as for choose()."""
     b = blob.unpack(data)
     cfg = dataclasses.replace(b.cfg, max_seq_len=seq_len or b.cfg.max_seq_len)
     try:
         cfg.validate()
     except blob.BlobError as e:
         raise NoPlanFits(str(e)) from None
-    chosen, secs = plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles)
+    chosen, secs = plans_for_blob(cfg, schedule=schedule, budget=budget, region0=region0, tiles=tiles,
+                                  arena_only=arena_only, target=target)
     plan_ids = {int(s) for s in blob.PLAN_SECTIONS.values()}
     sections = {k: bytes(v) for k, v in b.sections.items() if k not in plan_ids}
     sections.update(secs)

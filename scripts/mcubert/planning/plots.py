@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from mcubert.formats.blob import Config
 from mcubert.planning.planner import Plan, lifetimes
@@ -26,25 +26,31 @@ def _plt():
 
 
 def plot_plan(plan: Plan, cfg: Config, path: str) -> None:
-    """Each buffer as a box: x = the steps it lives (one encoder layer), y = its place in RAM."""
+    """Each buffer as a box: x = the steps it lives (one encoder layer), y = its place in RAM; a legend
+    names every buffer with its size, and the title gives the whole RAM figure on the plan's target."""
     plt = _plt()
     live = lifetimes(plan.schedule)
     steps = sorted({x for lo_hi in live.values() for x in lo_hi})  # only steps where something starts or ends
     col = {st: i for i, st in enumerate(steps)}
     regions = [r for r in (0, 1) if plan.region_bytes[r]]
-    fig, axes = plt.subplots(1, len(regions), figsize=(7 * len(regions), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(regions), figsize=(9 * len(regions), 5), squeeze=False)
     cmap = plt.get_cmap("tab20")
     name = plan.schedule.name.lower()
     for ax, r in zip(axes[0], regions):
+        handles = []
         for i, (b, size) in enumerate(sorted(plan.sizes.items())):
             if plan.regions[b] != r or size == 0:
                 continue
             lo, hi = col[live[b][0]], col[live[b][1]]
-            ax.add_patch(plt.Rectangle((lo - 0.45, plan.offsets[b] / 1024), hi - lo + 0.9, size / 1024,
-                                       facecolor=cmap(i % 20), edgecolor="black", linewidth=0.5, alpha=0.85))
+            box = plt.Rectangle((lo - 0.45, plan.offsets[b] / 1024), hi - lo + 0.9, size / 1024,
+                                facecolor=cmap(i % 20), edgecolor="black", linewidth=0.5, alpha=0.85,
+                                label=f"{b.name} {size:,} B")
+            ax.add_patch(box)
+            handles.append(box)
             if size / max(plan.region_bytes[r], 1) > 0.03:
                 ax.text((lo + hi) / 2, (plan.offsets[b] + size / 2) / 1024, b.name, ha="center", va="center",
                         fontsize=8)
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         ax.set_xlim(-0.7, len(steps) - 0.3)
         ax.set_ylim(0, plan.region_bytes[r] / 1024 * 1.05)
         ax.set_xticks(range(len(steps)))
@@ -55,7 +61,10 @@ def plot_plan(plan: Plan, cfg: Config, path: str) -> None:
         if name == "lean":
             title += f", B={plan.tiles.key_block}"
         region_name = ("fast region" if r == 0 else "main region") if len(regions) > 1 else "arena"
-        ax.set_title(f"{title}\n{region_name}: {plan.region_bytes[r]:,} B (one encoder layer shown)", fontsize=9)
+        ram = plan.ram
+        ax.set_title(f"{title}; {plan.macs / 1e6:,.1f} M MACs, ~{plan.instructions / 1e6:,.1f} M instructions "
+                     f"on {plan.target}\n{region_name} {plan.region_bytes[r]:,} B (red line); RAM {plan.ram_total:,} B"
+                     f" with stack {ram.stack:,} + statics {ram.statics:,} (one encoder layer shown)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The one cost model: multiply-accumulates per op, instructions per target, RAM beside the arena.
+
+MACs: every matrix op of one forward pass (`ops()`), summed by `macs()`; `encoder_macs()` takes a Hugging
+Face config dict instead of a blob Config (for the compression search). Lean's recomputed keys and values
+are counted (K and V once per query group).
+
+Instructions: a linear model over `features()`: MACs by the row block they run in (the DSP kernels work on
+blocks of ROW_BLOCK = 4 rows; a query group, FFN tile or key block that leaves 1, 2 or 3 rows over runs
+those rows at a higher cost per MAC), lean's per-head K/V recomputation, and per-element terms for softmax,
+LayerNorm, the FFN activation and the remaining per-token glue. The coefficients (COEFFICIENTS, per kernel
+path) are fitted on exact `mcubert bench --per-op` counts (QEMU, random BERT-tiny 2/128/2/512 and
+BERT-mini 4/256/4/1024 blobs) by `planning/calibrate.py`:
+
+    PYTHONPATH=scripts python3 -m mcubert.planning.calibrate -o calibration.json
+
+Calibration (2026-12-07; instructions of one inference; error = modelled / measured - 1):
+
+    target  model    L  schedule G/T/B          measured      modelled   error
+    m7      tiny   128  tiled 4/4/128         60,656,145    61,653,164  +1.6 %
+    m7      tiny   128  naive 128/128/128     60,609,790    61,653,164  +1.7 %
+    m7      tiny   128  tiled 1/4/128        111,165,893   109,729,955  -1.3 %
+    m7      tiny   128  tiled 2/4/128         79,010,376    78,062,959  -1.2 %
+    m7      tiny   128  tiled 3/4/128         68,459,344    68,373,567  -0.1 %
+    m7      tiny   128  tiled 4/1/128        157,605,521   157,806,745  +0.1 %
+    m7      tiny   128  tiled 4/2/128         95,190,417    94,472,754  -0.8 %
+    m7      tiny   128  lean 8/4/32          184,161,608   183,709,049  -0.2 %
+    m7      tiny   128  lean 4/4/32          313,770,248   313,749,880  -0.0 %
+    m7      tiny    64  tiled 4/4/64          28,143,322    28,456,122  +1.1 %
+    m7      tiny    64  tiled 1/4/64          47,939,690    46,484,918  -3.0 %
+    m7      tiny   256  tiled 2/4/256        191,106,495   191,689,968  +0.3 %
+    m7      mini   128  tiled 4/4/128        416,632,952   416,641,733  +0.0 %
+    m7      mini   128  tiled 1/4/128        704,545,528   705,102,474  +0.1 %
+    m7      mini   128  lean 16/4/64         848,355,657   848,737,515  +0.0 %
+    m3      tiny   128  tiled 4/4/128        320,381,877   320,420,700  +0.0 %
+    m3      tiny   128  tiled 1/4/128        320,457,141   320,420,700  -0.0 %
+    m3      tiny   128  lean 8/4/32          997,004,462   997,010,589  +0.0 %
+
+(calibrate.py writes this table; `tests/python/test_planner_cost.py` checks the model against these
+measurements). At equal MACs a query group of 1 costs 1.83x and of 2 1.30x the instructions of G = 4 for
+the whole of BERT-tiny at 128 tokens on the M7, an FFN tile of 1 2.6x (per MAC of the ops on those rows:
+mm1 / mm4 = 4.4x, mm2 / mm4 = 2.2x); the portable path (m3, m33) has no row block and no such penalty.
+
+RAM beside the arena (`RamModel`): the stack high-water mark and the statics (.data + .bss) that `bench`
+reports, per target; both are independent of the sequence length and the schedule (measured at 64 ... 256
+tokens, all schedules). `scratch` is kernel scratch that lives in the arena's neighbourhood: 0 today (the
+DSP path keeps ~2 KiB of scratch on its stack, inside `stack`); when the scratch moves out of the stack
+into a buffer sized by the kernels' `*_get_buffer_size()` query, set `scratch` to that formula and lower
+`stack` by the same amount.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from mcubert.formats.blob import FLAG_POOLER, Config, Schedule
+
+ROW_BLOCK = 4  # rows per DSP kernel call (MCUBERT_ATTN_ROWS; the mm4 kernels' register block)
+
+
+@dataclasses.dataclass(frozen=True)
+class Tiles:
+    q_group: int  # G: query rows per group
+    ffn_tile: int  # T: tokens per FFN tile
+    key_block: int  # B: keys per block (lean)
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """A matrix op summed over the whole forward pass: `macs` run in calls of `rows` rows at a time and
+    write `outputs` elements (each requantised and stored)."""
+
+    name: str
+    macs: int
+    rows: int
+    outputs: int
+
+
+def ops(cfg: Config, L: int, sched: Schedule, t: Tiles) -> list[Op]:
+    """The matrix ops of one inference of L tokens (rows: the row count of one kernel call)."""
+    d, f, nl = cfg.hidden, cfg.ffn, cfg.n_layers
+    naive = sched == Schedule.NAIVE
+    g = L if naive else min(t.q_group, L)
+    tile = L if naive else min(t.ffn_tile, L)
+    if sched == Schedule.LEAN:
+        n = math.ceil(L / g)  # K and V recomputed by every query group
+        kv = Op("kv_lean", nl * 2 * L * d * d * n, min(t.key_block, L), nl * 2 * L * d * n)
+    else:
+        kv = Op("kv", nl * 2 * L * d * d, L, nl * 2 * L * d)
+    pooler = cfg.flags & FLAG_POOLER
+    head = Op("head", (d * d if pooler else 0) + cfg.n_labels * d, 1, (d if pooler else 0) + cfg.n_labels)
+    return [kv, Op("q_out", nl * 2 * L * d * d, g, nl * 2 * L * d),
+            Op("attention", nl * 2 * L * L * d, g, nl * (cfg.n_heads * L * L + L * d)),
+            Op("ffn", nl * 2 * L * d * f, tile, nl * (L * f + L * d)), head]
+
+
+def macs(cfg: Config, L: int, sched: Schedule = Schedule.TILED, t: Tiles | None = None) -> int:
+    """Multiply-accumulates of one inference, lean's recomputation included (tiles matter only for lean)."""
+    return sum(op.macs for op in ops(cfg, L, sched, t or Tiles(L, L, L)))
+
+
+def config_of(config: Mapping[str, Any], seq_len: int) -> Config:
+    """A blob Config for a Hugging Face config dict (pooler and classifier as `mcubert convert` keeps them)."""
+    labels = len(config.get("id2label") or {}) or int(config.get("num_labels", 2))
+    return Config(vocab_size=int(config.get("vocab_size", 30522)), n_layers=int(config["num_hidden_layers"]),
+                  hidden=int(config["hidden_size"]), n_heads=int(config.get("num_attention_heads", 1)),
+                  ffn=int(config["intermediate_size"]), max_pos=max(seq_len, int(config.get("max_position_embeddings", 512))),
+                  type_vocab=int(config.get("type_vocab_size", 2)), n_labels=labels, max_seq_len=seq_len,
+                  flags=3 if labels else 1)
+
+
+def encoder_macs(config: Mapping[str, Any], seq_len: int) -> int:
+    """MACs of one forward pass of `seq_len` tokens for a Hugging Face config dict (tiled schedule)."""
+    return macs(config_of(config, seq_len), seq_len)
+
+
+def _row_split(n: int, rows: int) -> dict[int, int]:
+    """How many of n rows, processed `rows` at a time, fall in full ROW_BLOCK blocks (key 4) or remainders."""
+    out = dict.fromkeys((4, 1, 2, 3), 0)
+    full, last = divmod(n, rows)
+    for count, size in ((full, rows), (1, last)):
+        if count and size:
+            out[4] += count * (size - size % ROW_BLOCK)
+            if size % ROW_BLOCK:
+                out[size % ROW_BLOCK] += count * (size % ROW_BLOCK)
+    return out
+
+
+FEATURES = ("mm4", "mm1", "mm2", "mm3", "kv_lean", "outputs", "softmax", "layernorm", "act", "token")
+
+
+def features(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[str, float]:
+    """What the instruction model multiplies its coefficients with (FEATURES)."""
+    x = dict.fromkeys(FEATURES, 0.0)
+    for op in ops(cfg, L, sched, t):
+        x["outputs"] += op.outputs
+        if op.name == "kv_lean":
+            x["kv_lean"] += op.macs
+            continue
+        n = L if op.name != "head" else 1
+        split = _row_split(n, op.rows)
+        for k, rows in split.items():
+            x[f"mm{k}"] += op.macs * rows / n
+    nl = cfg.n_layers
+    x["softmax"] = nl * cfg.n_heads * L * L
+    x["layernorm"] = (2 * nl + 1) * L * cfg.hidden
+    x["act"] = nl * L * cfg.ffn
+    x["token"] = nl * L * cfg.hidden
+    return x
+
+
+# Instructions per feature unit, per kernel path (fitted by planning/calibrate.py; see the docstring).
+COEFFICIENTS: dict[str, dict[str, float]] = {
+    "dsp": {"mm4": 0.8489, "mm1": 3.7145, "mm2": 1.827, "mm3": 1.2403, "kv_lean": 0.8659, "outputs": 13.1814,
+            "softmax": 24.7794, "layernorm": 26.6026, "act": 12.0073, "token": 36.0666},
+    "portable": {"mm4": 5.2652, "mm1": 5.2652, "mm2": 5.2652, "mm3": 5.2652, "kv_lean": 5.3695, "outputs": 0.0768,
+            "softmax": 58.1562, "layernorm": 66.9132, "act": 14.0078, "token": 0.0031},
+}
+TARGET_PATH = {"m7": "dsp", "m7p": "dsp", "m33dsp": "dsp", "m3": "portable", "m33": "portable"}
+
+
+class UnknownTarget(ValueError):
+    pass
+
+
+def kernel_path(target: str) -> str:
+    try:
+        return TARGET_PATH[target]
+    except KeyError:
+        raise UnknownTarget(f"unknown target {target!r}: one of {', '.join(TARGET_PATH)}") from None
+
+
+def instructions(cfg: Config, L: int, sched: Schedule, t: Tiles, target: str = "m7") -> int:
+    """Modelled instructions of one inference of L tokens on `target` (within ~0.2 % of `bench`)."""
+    coef = COEFFICIENTS[kernel_path(target)]
+    x = features(cfg, L, sched, t)
+    return round(sum(coef[k] * v for k, v in x.items()))
+
+
+@dataclasses.dataclass(frozen=True)
+class RamModel:
+    """RAM a target needs beside the arena's buffers, as `mcubert bench` measures it."""
+
+    stack: int  # stack high-water of mcubert_infer() (painted and scanned)
+    statics: int  # .data + .bss of the image
+    scratch: int = 0  # kernel scratch outside the plan's buffers (0: the DSP scratch is on the stack today)
+
+    @property
+    def total(self) -> int:
+        return self.stack + self.statics + self.scratch
+
+
+# Measured with `mcubert bench BLOB --seq-len N --target T --json` (stack_peak, static_ram); the same at
+# every length and schedule measured (BERT-tiny and BERT-mini, 64 ... 256 tokens).
+TARGET_RAM: dict[str, RamModel] = {
+    "m7": RamModel(stack=2700, statics=2544),
+    "m7p": RamModel(stack=2700, statics=2544),
+    "m33dsp": RamModel(stack=2700, statics=2544),
+    "m3": RamModel(stack=480, statics=2544),
+    "m33": RamModel(stack=484, statics=2544),
+}
+DEFAULT_TARGET = "m7"
+
+
+def ram_model(target: str) -> RamModel:
+    kernel_path(target)
+    return TARGET_RAM[target]

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The one MAC model and the instruction model against the exact QEMU counts it was calibrated on."""
+
+from __future__ import annotations
+
+import pytest
+from mcubert.formats.blob import Schedule
+from mcubert.planning import calibrate, cost
+
+# (target, model, L, schedule, G/T/B, instructions measured by `mcubert bench --per-op`; cost.py's docstring)
+MEASURED = [
+    ("m7", "tiny", 128, "tiled", (4, 4, 128), 60_656_145),
+    ("m7", "tiny", 128, "naive", (128, 128, 128), 60_609_790),
+    ("m7", "tiny", 128, "tiled", (1, 4, 128), 111_165_893),
+    ("m7", "tiny", 128, "tiled", (2, 4, 128), 79_010_376),
+    ("m7", "tiny", 128, "tiled", (3, 4, 128), 68_459_344),
+    ("m7", "tiny", 128, "tiled", (4, 1, 128), 157_605_521),
+    ("m7", "tiny", 128, "tiled", (4, 2, 128), 95_190_417),
+    ("m7", "tiny", 128, "lean", (8, 4, 32), 184_161_608),
+    ("m7", "tiny", 128, "lean", (4, 4, 32), 313_770_248),
+    ("m7", "tiny", 64, "tiled", (4, 4, 64), 28_143_322),
+    ("m7", "tiny", 64, "tiled", (1, 4, 64), 47_939_690),
+    ("m7", "tiny", 256, "tiled", (2, 4, 256), 191_106_495),
+    ("m7", "mini", 128, "tiled", (4, 4, 128), 416_632_952),
+    ("m7", "mini", 128, "tiled", (1, 4, 128), 704_545_528),
+    ("m7", "mini", 128, "lean", (16, 4, 64), 848_355_657),
+    ("m3", "tiny", 128, "tiled", (4, 4, 128), 320_381_877),
+    ("m3", "tiny", 128, "tiled", (1, 4, 128), 320_457_141),
+    ("m3", "tiny", 128, "lean", (8, 4, 32), 997_004_462),
+]
+
+
+@pytest.mark.parametrize("target,model,L,sched,tiles,measured", MEASURED)
+def test_instruction_model_matches_bench(target, model, L, sched, tiles, measured) -> None:
+    cfg = calibrate.config_for(model, L)
+    modelled = cost.instructions(cfg, L, Schedule[sched.upper()], cost.Tiles(*tiles), target)
+    assert abs(modelled / measured - 1) < 0.035
+
+
+def test_small_query_groups_cost_more_on_the_dsp_path_only() -> None:
+    cfg = calibrate.config_for("tiny", 128)
+
+    def ins(g: int, target: str) -> int:
+        return cost.instructions(cfg, 128, Schedule.TILED, cost.Tiles(g, 4, 128), target)
+
+    assert ins(2, "m7") > 1.25 * ins(4, "m7") and ins(1, "m7") > 1.75 * ins(4, "m7")
+    assert ins(8, "m7") == ins(4, "m7")
+    assert ins(1, "m3") == pytest.approx(ins(4, "m3"), rel=1e-3)
+
+
+def test_one_mac_model() -> None:
+    cfg = calibrate.config_for("tiny", 128)
+    d, f, L = 128, 512, 128
+    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
+    assert cost.macs(cfg, L) == 2 * per_layer + d * d + 2 * d
+    for s in (Schedule.NAIVE, Schedule.TILED):
+        assert cost.macs(cfg, L, s, cost.Tiles(2, 4, L)) == cost.macs(cfg, L)
+    # lean recomputes K and V once per query group
+    assert cost.macs(cfg, L, Schedule.LEAN, cost.Tiles(8, 4, 32)) == cost.macs(cfg, L) + 2 * 2 * L * d * d * 15
+    hf = {"hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 512,
+          "id2label": {"0": "neg", "1": "pos"}}
+    assert cost.encoder_macs(hf, L) == cost.macs(cfg, L)
+
+
+def test_ram_model_and_unknown_target() -> None:
+    assert cost.ram_model("m7").total == 2700 + 2544
+    with pytest.raises(cost.UnknownTarget, match="unknown target 'x'"):
+        cost.instructions(calibrate.config_for("tiny", 8), 8, Schedule.TILED, cost.Tiles(4, 4, 8), "x")
+
+
+def test_calibration_fit_reproduces_the_coefficients() -> None:
+    # the fit, run on rows shaped like the measured ones, gives back the coefficients it was fed
+    rows = []
+    for target, model, L, sched, tiles, _ in MEASURED:
+        cfg = calibrate.config_for(model, L)
+        x = cost.features(cfg, L, Schedule[sched.upper()], cost.Tiles(*tiles))
+        coef = cost.COEFFICIENTS[cost.kernel_path(target)]
+        per_op = {"mcubert_mm4_s16_s8": round(sum(coef[k] * x[k] for k in ("mm4", "mm1", "mm2", "mm3", "kv_lean",
+                                                                            "outputs", "token"))),
+                  "mcubert_softmax_s32_s16": round(coef["softmax"] * x["softmax"]),
+                  "mcubert_layernorm_s32_s8": round(coef["layernorm"] * x["layernorm"]),
+                  "mcubert_act_interp_s16": round(coef["act"] * x["act"])}
+        n = sum(per_op.values())
+        rows.append({"model": model, "seq_len": L, "schedule": sched, "tiles": list(tiles), "target": target,
+                     "insns": n, "insns_raw": n, "per_op": per_op})
+    fitted = calibrate.fit(rows)
+    for path, coefs in fitted.items():
+        for k in ("mm4", "mm2", "softmax", "act"):
+            assert coefs[k] == pytest.approx(cost.COEFFICIENTS[path][k], rel=0.02)
