@@ -31,6 +31,7 @@ GENERATED: dict[str, str] = {
     "subsys/mcubert/kernels/exp2_lut.c": "mcubert.numerics.arith:render_exp2_lut_c",
     "subsys/mcubert/tokenizer_tables.c": "mcubert.formats.tokenizer_tables:render_c",
     "tools/baremetal/kernel_calls.h": "mcubert.targets.kernel_ids:render_c_header",
+    "subsys/mcubert/plan_sizes.h": "mcubert.planning.buffers:render_c_header",
 }
 
 
