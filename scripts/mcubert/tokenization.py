@@ -51,13 +51,6 @@ class Tokenizer(Protocol):
     def tokenize(self, text: Text) -> list[int]: ...
 
 
-def _vocab_lines(path: Path) -> int:
-    try:
-        return len(path.read_text(encoding="utf-8").splitlines())
-    except (OSError, UnicodeDecodeError) as e:
-        raise TokenizerError(f"{path}: cannot read the vocabulary ({e})") from None
-
-
 class HFTokenizer:
     """tokenizers' BertWordPieceTokenizer(vocab, lowercase) with the `Tokenizer` interface."""
 
@@ -69,9 +62,6 @@ class HFTokenizer:
             raise TokenizerError(f"{vocab_path}: vocabulary file not found")
         self.lowercase = lowercase
         self.tok = BertWordPieceTokenizer(str(vocab_path), lowercase=lowercase)
-        n = _vocab_lines(self.vocab_path)
-        if self.tok.get_vocab_size() != n:  # repeated tokens: the ids would not be the line numbers
-            raise TokenizerError(f"{vocab_path}: read {self.tok.get_vocab_size()} tokens of {n}")
         self._max_len: int | None = None
 
     def _truncate(self, max_len: int) -> None:

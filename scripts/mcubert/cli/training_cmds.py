@@ -124,7 +124,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from mcubert.training import STATE_FILE, TrainError, resume_config, train
+    from mcubert.training import STATE_FILE, TrainError
+    from mcubert.training.recipe import resume_config, train
 
     if args.resume is not None:
         state = Path(args.resume) if args.resume else args.out / STATE_FILE

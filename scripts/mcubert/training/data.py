@@ -140,13 +140,18 @@ def _train_label(path: str | Path, e: Example) -> int:
 # ---------------------------------------------------------------- text to token ids (training)
 
 def make_tokenizer(vocab: str | Path) -> Any:
-    """The Hugging Face WordPiece tokenizer of a vocab.txt (mcubert.tokenization), failing with a TrainError."""
+    """The Hugging Face WordPiece tokenizer of a vocab.txt (mcubert.tokenization), failing with a TrainError;
+    a vocabulary with repeated tokens is refused (a model's ids must be its line numbers)."""
     from mcubert.tokenization import TokenizerError, make_tokenizer as make
 
     try:
-        return make(vocab, "hf")
+        tok = make(vocab, "hf")
     except TokenizerError as e:
         raise TrainError(str(e)) from None
+    n = len(_read_lines(Path(vocab)))
+    if tok.vocab_size != n:
+        raise TrainError(f"{vocab}: read {tok.vocab_size} tokens of {n}")
+    return tok
 
 
 def encode(tokenizer: Any, sentences: Sequence[str], max_len: int) -> list[list[int]]:

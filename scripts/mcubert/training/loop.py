@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -126,12 +127,45 @@ class StepLoop:
     (epoch_batches, so a resumed run sees the same ones), an evaluation every `eval_every` steps and at each
     epoch's end, the resumable state every `save_every` steps and at each epoch's end, an early stop after
     `stop_after` steps of this run. `step` and `train_time` (seconds in training steps, evaluations and saves
-    excluded) are the callers' to read and, on resume, to set."""
+    excluded) are the callers' to read; `record_eval` keeps the dev history and the best accuracy, and
+    `save`/`restore` write and read them with the model, optimizer, scheduler and RNG (a resumable state)."""
 
     total: int
     steps_per_epoch: int
     step: int = 0
     train_time: float = 0.0
+    best: float = -1.0
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def record_eval(self, acc: float, epoch_end: bool) -> bool:
+        """Add a dev accuracy at the current step to `history`; True (and `best` updated) if it is the best."""
+        self.history.append({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
+                             "dev_accuracy": acc, "train_seconds": round(self.train_time, 1),
+                             "epoch_end": epoch_end})
+        if acc <= self.best:
+            return False
+        self.best = acc
+        return True
+
+    def save(self, path: Path, config: dict[str, Any], model: Any, opt: torch.optim.Optimizer, sched: Any) -> None:
+        """The resumable state, written atomically to `path`."""
+        tmp = path.with_suffix(".tmp")
+        torch.save({"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "rng": rng_state(), "step": self.step, "best": self.best,
+                    "history": self.history, "train_time": self.train_time}, tmp)
+        tmp.replace(path)
+
+    def restore(self, path: Path, model: Any, opt: torch.optim.Optimizer, sched: Any) -> None:
+        """Continue from a state that `save` wrote: the model, optimizer, scheduler, RNG and this loop's fields."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"] if isinstance(rng, dict) else rng)  # older states: the bare tensor
+        self.step, self.best, self.history = state["step"], state["best"], state["history"]
+        self.train_time = state["train_time"]
+        log.info("resumed from %s at step %d (best dev accuracy so far %.4f)", path, self.step, self.best)
 
     def run(self, lengths: Sequence[int], batch_size: int, seed: int, train_step: Callable[[list[int]], float], *,
             checkpoint_eval: Callable[[bool], None], save_state: Callable[[], None], eval_every: int,

@@ -35,8 +35,7 @@ import torch
 from mcubert.training.config import META_FILE, RESUME_OVERRIDES, STATE_FILE, TrainConfig
 from mcubert.training.data import encode, make_tokenizer, read_tsv
 from mcubert.training.errors import TrainError
-from mcubert.training.loop import (StepLoop, classification_loss, collate, evaluate, make_optimizer, rng_state,
-                                   warmup_schedule)
+from mcubert.training.loop import StepLoop, classification_loss, collate, evaluate, make_optimizer, warmup_schedule
 from mcubert.training.models import build_model, load_teacher, save_model
 
 log = logging.getLogger(__name__)
@@ -115,43 +114,23 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     sched = warmup_schedule(opt, total, int(cfg.warmup * total))
 
     loop = StepLoop(total, steps_per_epoch)
-    best, history = -1.0, []
     if resume is not None:
-        state = torch.load(resume, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        loop.step, best, history, loop.train_time = state["step"], state["best"], state["history"], state["train_time"]
-        log.info("resumed from %s at step %d (best dev accuracy so far %.4f)", resume, loop.step, best)
-
+        loop.restore(resume, model, opt, sched)
     cfg.out.mkdir(parents=True, exist_ok=True)
     state_path = cfg.out / STATE_FILE
 
-    def save_state() -> None:
-        tmp = state_path.with_suffix(".tmp")
-        torch.save({"config": cfg.to_json(), "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "rng": rng_state(), "step": loop.step, "best": best,
-                    "history": history, "train_time": loop.train_time}, tmp)
-        tmp.replace(state_path)
-
     def meta() -> dict[str, Any]:
         return {"config": cfg.to_json(), "init": init_summary, "parameters": n_params, "step": loop.step,
-                "total_steps": total, "best_dev_accuracy": best, "history": history,
+                "total_steps": total, "best_dev_accuracy": loop.best, "history": loop.history,
                 "train_seconds": round(loop.train_time, 1)}
 
     def checkpoint_eval(epoch_end: bool) -> None:
-        nonlocal best
-        acc = evaluate(model, data.dev_x, data.dev_y)
-        rec = {"step": loop.step, "epoch": round(loop.step / steps_per_epoch, 3), "dev_accuracy": acc,
-               "train_seconds": round(loop.train_time, 1), "epoch_end": epoch_end}
-        history.append(rec)
-        improved = acc > best
+        improved = loop.record_eval(evaluate(model, data.dev_x, data.dev_y), epoch_end)
         if improved:
-            best = acc
             save_model(model, tok, cfg.vocab, cfg.out, meta())
-        log.info("step %d (epoch %.2f): dev accuracy %.4f%s, %.0f s of training", loop.step, rec["epoch"], acc,
-                 " (best, saved)" if improved else f" (best {best:.4f})", loop.train_time)
+        rec = loop.history[-1]
+        log.info("step %d (epoch %.2f): dev accuracy %.4f%s, %.0f s of training", loop.step, rec["epoch"],
+                 rec["dev_accuracy"], " (best, saved)" if improved else f" (best {loop.best:.4f})", loop.train_time)
 
     def train_step(b: list[int]) -> float:
         batch = collate([data.train_x[i] for i in b])
@@ -167,9 +146,10 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
         return float(loss.detach())
 
     stopped = loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed, train_step,
-                       checkpoint_eval=checkpoint_eval, save_state=save_state, eval_every=cfg.eval_every,
-                       save_every=cfg.save_every, stop_after=cfg.stop_after, progress=cfg.progress, desc="epoch",
-                       resume_hint=f"--resume {state_path}",
+                       checkpoint_eval=checkpoint_eval,
+                       save_state=lambda: loop.save(state_path, cfg.to_json(), model, opt, sched),
+                       eval_every=cfg.eval_every, save_every=cfg.save_every, stop_after=cfg.stop_after,
+                       progress=cfg.progress, desc="epoch", resume_hint=f"--resume {state_path}",
                        postfix=lambda: {"lr": f"{sched.get_last_lr()[0]:.2e}"})
     if not stopped:
         if not cfg.keep_state:
@@ -179,5 +159,5 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
                    seconds_per_epoch=round(loop.train_time * steps_per_epoch / max(loop.step, 1), 1))
     log.info("best dev accuracy %.4f; %.1f s of training per epoch (%d steps); model in %s",
-             best, summary["seconds_per_epoch"], steps_per_epoch, cfg.out)
+             loop.best, summary["seconds_per_epoch"], steps_per_epoch, cfg.out)
     return summary
