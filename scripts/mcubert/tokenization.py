@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
-from typing import Any, Protocol, Sequence, Union
+from typing import Protocol, Sequence, Union
 
 from mcubert.targets.ctokenizer import to_str
 

@@ -29,13 +29,15 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_single_sentences_with_labels(tmp_path: Path) -> None:
     p = _write(tmp_path, "sst.tsv", "sentence\tlabel\ngood film \t1\n\nbad film\t0\n")
     ex = data.read_examples(p)
-    assert [(e.text, e.text_b, e.label, e.line) for e in ex] == [("good film", None, "1", 2), ("bad film", None, "0", 4)]
+    assert [(e.text, e.text_b, e.label, e.line) for e in ex] == [("good film", None, "1", 2),
+                                                                  ("bad film", None, "0", 4)]
     assert data.read_tsv(p) == (["good film", "bad film"], [1, 0])
     assert data.read_tsv(p, limit=1) == (["good film"], [1])
 
 
 def test_pairs_and_plain_text(tmp_path: Path) -> None:
-    p = _write(tmp_path, "qnli.tsv", "index\tquestion\tsentence\tlabel\n0\tis it good?\tthe film is good.\tentailment\n")
+    p = _write(tmp_path, "qnli.tsv",
+               "index\tquestion\tsentence\tlabel\n0\tis it good?\tthe film is good.\tentailment\n")
     (e,) = data.read_examples(p)
     assert (e.text, e.text_b, e.label, e.pair) == ("is it good?", "the film is good.", "entailment",
                                                     ("is it good?", "the film is good."))
@@ -109,7 +111,8 @@ def test_cli_parser_does_not_import_torch() -> None:
     code = ("import sys; from mcubert import cli; cli.build_parser(); "
             "sys.exit(1 if 'torch' in sys.modules else 0)")
     scripts = str(Path(__file__).resolve().parents[2] / "scripts")
-    assert subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": scripts, "PATH": "/usr/bin:/bin"}).returncode == 0
+    env = {"PYTHONPATH": scripts, "PATH": "/usr/bin:/bin"}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
 
 
 def test_cli_reports_a_malformed_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
