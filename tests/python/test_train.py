@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Smoke test of `mcubert train` on a synthetic task.
+"""Smoke test of `mcubert train` (the command and the mcubert.training library) on a synthetic task.
 
 It runs, is deterministic, resumes exactly and writes a model that checkpoint.load accepts.
 """
@@ -22,8 +22,8 @@ except ImportError:  # running from a checkout without installing
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from mcubert.training import train  # noqa: E402
-from mcubert.conversion import checkpoint
+from mcubert import cli, training  # noqa: E402
+from mcubert.conversion import checkpoint  # noqa: E402
 
 POS = ["good", "great", "fine", "lovely", "fun", "moving", "best", "warm"]
 NEG = ["bad", "awful", "dull", "boring", "worst", "flat", "weak", "cold"]
@@ -64,7 +64,7 @@ def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _argv(task: dict[str, Path], out: Path, *extra: str) -> list[str]:
-    return ["--out", str(out), "--train", str(task["train"]), "--dev", str(task["dev"]),
+    return ["train", "--out", str(out), "--train", str(task["train"]), "--dev", str(task["dev"]),
             "--vocab", str(task["vocab"]), "--init-from", str(task["source"]),
             "--layers", "2", "--hidden", "32", "--heads", "2", "--ffn", "64", "--max-pos", "64",
             "--batch-size", "8", "--max-steps", "20", "--lr", "3e-3", "--seed", "7", "--no-progress", *extra]
@@ -83,11 +83,11 @@ def _same(a: Path, b: Path) -> bool:
 
 def test_bucket_batches_cover_every_sentence_once() -> None:
     lengths = [random.Random(i).randint(3, 40) for i in range(1000)]
-    batches = train.epoch_batches(lengths, 32, seed=5, epoch=2)
+    batches = training.epoch_batches(lengths, 32, seed=5, epoch=2)
     flat = sorted(i for b in batches for i in b)
     assert flat == list(range(1000))
-    assert batches == train.epoch_batches(lengths, 32, seed=5, epoch=2)
-    assert batches != train.epoch_batches(lengths, 32, seed=5, epoch=3)
+    assert batches == training.epoch_batches(lengths, 32, seed=5, epoch=2)
+    assert batches != training.epoch_batches(lengths, 32, seed=5, epoch=3)
     # length bucketing: much less padding than random batches
     pad = sum(max(lengths[i] for i in b) * len(b) for b in batches)
     assert pad < 1.15 * sum(lengths)
@@ -95,8 +95,8 @@ def test_bucket_batches_cover_every_sentence_once() -> None:
 
 def test_train_runs_deterministic_and_loadable(task: dict[str, Path], tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    assert train.main(_argv(task, a, "--eval-every", "10")) == 0
-    assert train.main(_argv(task, b, "--eval-every", "10")) == 0
+    assert cli.main(_argv(task, a, "--eval-every", "10")) == 0
+    assert cli.main(_argv(task, b, "--eval-every", "10")) == 0
     assert _same(a, b), "same seed, different weights"
 
     ck = checkpoint.load(a)
@@ -105,43 +105,43 @@ def test_train_runs_deterministic_and_loadable(task: dict[str, Path], tmp_path: 
     assert ck.labels == ["negative", "positive"]
     assert ck.config["hidden_act"] == "gelu"
     assert (a / "vocab.txt").read_text() == task["vocab"].read_text()
-    assert not (a / train.STATE_FILE).exists()
-    meta = json.loads((a / train.META_FILE).read_text())
+    assert not (a / training.STATE_FILE).exists()
+    meta = json.loads((a / training.META_FILE).read_text())
     assert [h["step"] for h in meta["history"]] == [10, 20]
     assert meta["best_dev_accuracy"] == max(h["dev_accuracy"] for h in meta["history"])
     # the word embeddings start as the PCA projection of the source's; the encoder as its truncation
     assert meta["init"]["encoder"] == "minilm" and len(meta["init"]["source_layers"]) == 2
 
     c = tmp_path / "c"
-    assert train.main(_argv(task, c, "--seed", "8")) == 0
+    assert cli.main(_argv(task, c, "--seed", "8")) == 0
     assert not _same(a, c), "different seeds, same weights"
 
 
 def test_resume_matches_uninterrupted_run(task: dict[str, Path], tmp_path: Path) -> None:
     full, part = tmp_path / "full", tmp_path / "part"
     # 20 steps of 25 per epoch; evaluate only at the end so the best model is the last one
-    assert train.main(_argv(task, full)) == 0
-    assert train.main(_argv(task, part, "--stop-after", "7")) == 0
-    assert (part / train.STATE_FILE).exists() and not (part / "model.safetensors").exists()
-    assert train.main(_argv(task, part, "--resume")) == 0
+    assert cli.main(_argv(task, full)) == 0
+    assert cli.main(_argv(task, part, "--stop-after", "7")) == 0
+    assert (part / training.STATE_FILE).exists() and not (part / "model.safetensors").exists()
+    assert cli.main(_argv(task, part, "--resume")) == 0
     assert _same(full, part), "resumed run differs from the uninterrupted one"
 
 
 def test_random_init_and_errors(task: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "r"
-    assert train.main(_argv(task, out, "--random-init", "--max-steps", "3")) == 0
+    assert cli.main(_argv(task, out, "--random-init", "--max-steps", "3")) == 0
     assert checkpoint.load(out).shape.hidden == 32
     # a student wider than its source cannot be projected
-    assert train.main(_argv(task, tmp_path / "w", "--hidden", "128", "--heads", "2", "--ffn", "64")) == 2
+    assert cli.main(_argv(task, tmp_path / "w", "--hidden", "128", "--heads", "2", "--ffn", "64")) == 1
 
 
 def test_a_student_of_the_source_shape_starts_as_the_source(task: dict[str, Path]) -> None:
     """Fine-tuning the source itself (e.g. `--shape minilm-l6`, the teacher): its weights are copied unchanged."""
     from transformers import BertModel
 
-    cfg = train.TrainConfig(out=Path("unused"), train=task["train"], dev=task["dev"], vocab=task["vocab"],
+    cfg = training.TrainConfig(out=Path("unused"), train=task["train"], dev=task["dev"], vocab=task["vocab"],
                             init_from=task["source"], layers=3, hidden=64, heads=4, ffn=128, max_pos=64)
-    model, summary = train.build_model(cfg, vocab_size=len(task["vocab"].read_text().split()))
+    model, summary = training.build_model(cfg, vocab_size=len(task["vocab"].read_text().split()))
     assert summary["encoder"] == "copy"
     src = BertModel.from_pretrained(str(task["source"])).eval()
     ids = torch.tensor([[2, 9, 14, 20, 3]])

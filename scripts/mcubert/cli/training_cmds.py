@@ -4,10 +4,138 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
 
-from mcubert import cli
+TRAIN_HELP = "train a small BERT classifier on the CPU (SST-2 style TSV)"
+SUMMARY_KEYS = ("best_dev_accuracy", "step", "wall_seconds", "seconds_per_epoch", "finished")
+
+
+def _default_data_root() -> Path | None:
+    """$MCUBERT_DATA (a folder laid out like shared/data: glue/, vocab/, weights/), if set."""
+    env = os.environ.get("MCUBERT_DATA")
+    return Path(env) if env else None
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    cli.DELEGATED["train"] = ("mcubert.training.train",
-                              "train a small BERT classifier on the CPU (SST-2 style TSV)", ())
+    p = sub.add_parser(
+        "train", help=TRAIN_HELP,
+        description="Train a small BERT sentence classifier (SST-2 TSV) on the CPU, initialised from a larger "
+                    "pretrained BertModel, and save the best model as a Hugging Face directory. Prints a JSON "
+                    "summary (best dev accuracy, steps, seconds).")
+    _add_data_args(p)
+    _add_model_args(p)
+    _add_optimization_args(p)
+    _add_run_args(p)
+    p.set_defaults(func=cmd_train)
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    root = _default_data_root()
+
+    def path_arg(rel: str) -> dict[str, Any]:
+        # with $MCUBERT_DATA the data paths default into it; without, the user must name them
+        return {"default": root / rel} if root else {"required": True}
+
+    p.add_argument("--out", type=Path, required=True, help="output model directory")
+    p.add_argument("--train", type=Path, **path_arg("glue/SST-2/train.tsv"),
+                   help="training TSV (default: $MCUBERT_DATA/glue/SST-2/train.tsv)")
+    p.add_argument("--dev", type=Path, **path_arg("glue/SST-2/dev.tsv"),
+                   help="dev TSV (default: $MCUBERT_DATA/glue/SST-2/dev.tsv)")
+    p.add_argument("--vocab", type=Path, **path_arg("vocab/bert-base-uncased-vocab.txt"),
+                   help="WordPiece vocabulary (default: $MCUBERT_DATA/vocab/bert-base-uncased-vocab.txt)")
+    p.add_argument("--init-from", type=Path, default=root / "weights/all-MiniLM-L6-v2" if root else None,
+                   help="pretrained BertModel directory for the initialisation "
+                        "(default: $MCUBERT_DATA/weights/all-MiniLM-L6-v2; none: random initialisation)")
+    p.add_argument("--random-init", action="store_true", help="no pretrained initialisation at all")
+    p.add_argument("--limit-train", type=int, help="use only the first N training sentences")
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    from mcubert.training import SHAPES, TrainConfig
+
+    p.add_argument("--shape", choices=sorted(SHAPES), help="preset student shape (overrides the four below)")
+    p.add_argument("--layers", type=int, default=TrainConfig.layers)
+    p.add_argument("--hidden", type=int, default=TrainConfig.hidden)
+    p.add_argument("--heads", type=int, default=TrainConfig.heads)
+    p.add_argument("--ffn", type=int, default=TrainConfig.ffn)
+    p.add_argument("--max-pos", type=int, default=TrainConfig.max_pos,
+                   help="max_position_embeddings (default: %(default)s)")
+    p.add_argument("--init-encoder", choices=("minilm", "random"), default=TrainConfig.init_encoder,
+                   help="encoder layers truncated from the source in the PCA basis, or random (default: %(default)s)")
+    p.add_argument("--init-layers", default=TrainConfig.init_layers,
+                   help="source layers for the student's: first, spread or e.g. 0,3 (default: %(default)s)")
+    p.add_argument("--dropout", type=float, default=TrainConfig.dropout, help="default: %(default)s")
+    p.add_argument("--teacher", type=Path, help="HF sequence-classification directory to distil from")
+    p.add_argument("--kd-alpha", type=float, default=TrainConfig.kd_alpha, help="weight of the distillation loss")
+    p.add_argument("--kd-temperature", type=float, default=TrainConfig.kd_temperature)
+
+
+def _add_optimization_args(p: argparse.ArgumentParser) -> None:
+    from mcubert.training import TrainConfig
+
+    p.add_argument("--epochs", type=float, default=TrainConfig.epochs, help="default: %(default)s")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in all")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="default: %(default)s")
+    p.add_argument("--max-len", type=int, default=TrainConfig.max_len,
+                   help="tokens, with [CLS]/[SEP] (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default: %(default)s)")
+    p.add_argument("--emb-lr", type=float, default=TrainConfig.emb_lr,
+                   help="peak learning rate of the embeddings, 0 to freeze them (default: %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay, help="default: %(default)s")
+    p.add_argument("--warmup", type=float, default=TrainConfig.warmup, help="warmup fraction (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    from mcubert.training import STATE_FILE, TrainConfig
+
+    p.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch CPU threads (default: %(default)s)")
+    p.add_argument("--eval-every", type=int, default=TrainConfig.eval_every,
+                   help="also evaluate every N steps (default: epoch ends only)")
+    p.add_argument("--save-every", type=int, default=TrainConfig.save_every,
+                   help="write the resumable state every N steps (default: %(default)s)")
+    p.add_argument("--stop-after", type=int, help="stop, resumably, after N steps in this run")
+    p.add_argument("--resume", nargs="?", const="", metavar="STATE",
+                   help=f"continue from a state file (default: OUT/{STATE_FILE}); the run's settings are taken "
+                        "from it, except --epochs, --max-steps, --stop-after, --threads and output options")
+    p.add_argument("--keep-state", action="store_true", help=f"keep OUT/{STATE_FILE} after a finished run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The TrainConfig of a `mcubert train` command line (a new run)."""
+    from mcubert.training import SHAPES, TrainConfig
+
+    layers, hidden, heads, ffn = SHAPES[args.shape] if args.shape else (args.layers, args.hidden, args.heads, args.ffn)
+    return TrainConfig(
+        out=args.out, train=args.train, dev=args.dev, vocab=args.vocab,
+        init_from=None if args.random_init else args.init_from, layers=layers, hidden=hidden, heads=heads, ffn=ffn,
+        max_pos=args.max_pos,
+        init_encoder=args.init_encoder, init_layers=args.init_layers, epochs=args.epochs, max_steps=args.max_steps,
+        batch_size=args.batch_size, max_len=args.max_len, lr=args.lr, emb_lr=args.emb_lr,
+        weight_decay=args.weight_decay, warmup=args.warmup, dropout=args.dropout, seed=args.seed,
+        threads=args.threads, eval_every=args.eval_every, save_every=args.save_every, stop_after=args.stop_after,
+        limit_train=args.limit_train, teacher=args.teacher, kd_alpha=args.kd_alpha,
+        kd_temperature=args.kd_temperature, progress=not args.no_progress, keep_state=args.keep_state)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from mcubert.training import STATE_FILE, TrainError
+    from mcubert.training.recipe import resume_config, train
+
+    if args.resume is not None:
+        state = Path(args.resume) if args.resume else args.out / STATE_FILE
+        if not state.is_file():
+            raise TrainError(f"{state}: no training state to resume from")
+        cfg = resume_config(state, out=args.out, epochs=args.epochs, max_steps=args.max_steps,
+                            stop_after=args.stop_after, threads=args.threads, progress=not args.no_progress,
+                            keep_state=args.keep_state)
+        summary = train(cfg, resume=state)
+    else:
+        summary = train(config_from_args(args))
+    print(json.dumps({k: summary[k] for k in SUMMARY_KEYS}))
+    return 0

@@ -2,9 +2,10 @@
 """BERT uncased tokenizers with one interface: the C one and Hugging Face's.
 
 `CTokenizer` runs the on-device tokenizer (subsys/mcubert/tokenizer.c) on the
-host through ctypes; `HFTokenizer` wraps tokenizers'
-`BertWordPieceTokenizer(vocab, lowercase=True)`. Both take `str` or `bytes`
-text and return `(ids, type_ids)` lists of the same values: bytes that are
+host through ctypes; `mcubert.tokenization.HFTokenizer` wraps tokenizers'
+`BertWordPieceTokenizer(vocab, lowercase=True)`, and
+`mcubert.tokenization.make_tokenizer` builds either. Both take `str` or
+`bytes` text and return `(ids, type_ids)` lists of the same values: bytes that are
 not valid UTF-8 are handled by the C side as by Python's
 `bytes.decode("utf-8", "replace")` followed by tokenizers (docs/tokenizer.md).
 """
@@ -14,12 +15,15 @@ from __future__ import annotations
 import ctypes
 import logging
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
 import numpy as np
 
 from mcubert.targets import native
 from mcubert.formats.vocab import pack_vocab
+
+if TYPE_CHECKING:
+    from mcubert.tokenization import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -134,49 +138,17 @@ class CTokenizer:
         return self._ids[:n].tolist()
 
 
-class HFTokenizer:
-    """tokenizers' BertWordPieceTokenizer(vocab, lowercase=True), same interface."""
+def make(kind: str, vocab_path: str | Path) -> Tokenizer:
+    """Old name of mcubert.tokenization.make_tokenizer(vocab_path, kind): "c" or "hf" (for --tokenizer c|hf)."""
+    from mcubert.tokenization import make_tokenizer
 
-    def __init__(self, vocab_path: str | Path) -> None:
-        from tokenizers import BertWordPieceTokenizer
-
-        self.tok = BertWordPieceTokenizer(str(vocab_path), lowercase=True)
-        self._max_len: int | None = None
-
-    def _truncate(self, max_len: int) -> None:
-        if max_len != self._max_len:
-            self.tok.enable_truncation(max_len)
-            self._max_len = max_len
-
-    @property
-    def vocab_size(self) -> int:
-        return self.tok.get_vocab_size()
-
-    def encode(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> Encoded:
-        self._truncate(max_len)
-        e = self.tok.encode(to_str(text), None if text_b is None else to_str(text_b))
-        return list(e.ids), list(e.type_ids)
-
-    def encode_batch(self, items: Sequence[Text | tuple[Text, Text]], max_len: int = 512) -> list[Encoded]:
-        self._truncate(max_len)
-        inputs = [(to_str(it[0]), to_str(it[1])) if isinstance(it, tuple) else to_str(it) for it in items]
-        return [(list(e.ids), list(e.type_ids)) for e in self.tok.encode_batch(inputs)]
-
-    def tokenize(self, text: Text) -> list[int]:
-        self.tok.no_truncation()
-        self._max_len = None
-        return list(self.tok.encode(to_str(text), add_special_tokens=False).ids)
-
-    def words(self, text: Text) -> list[str]:
-        """Normalized, pre-tokenized words; as mcubert_tok_words() (no special tokens)."""
-        s = self.tok.normalizer.normalize_str(to_str(text))
-        return [w if len(w) <= 100 else "\ufffd" for w, _ in self.tok.pre_tokenizer.pre_tokenize_str(s)]
+    return make_tokenizer(vocab_path, kind)
 
 
-def make(kind: str, vocab_path: str | Path) -> CTokenizer | HFTokenizer:
-    """A tokenizer by name: "c" or "hf" (for --tokenizer c|hf)."""
-    if kind == "c":
-        return CTokenizer(vocab_path)
-    if kind == "hf":
-        return HFTokenizer(vocab_path)
-    raise ValueError(f"unknown tokenizer {kind!r}: use 'c' or 'hf'")
+def __getattr__(name: str) -> object:
+    """`HFTokenizer`, moved to mcubert.tokenization, under its old address."""
+    if name == "HFTokenizer":
+        from mcubert import tokenization
+
+        return tokenization.HFTokenizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

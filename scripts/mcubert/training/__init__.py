@@ -1,14 +1,43 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Training: readers of labelled text, the training loop (`mcubert train`) and distillation (`mcubert distill`).
+"""Training: data files, the student and its initialisation, the loop, the `mcubert train` recipe.
 
-The names below are the package's public surface; `mcubert.training.distill` is imported on its own (it
-builds on `mcubert.compression`, which imports this package).
+  errors.py  TrainError, DataError
+  config.py  TrainConfig, student shape presets, the run's file names (no torch)
+  data.py    the one reader of text data files (training, calibration, eval); text to token ids
+  models.py  the student: config, initialisation from a pretrained BertModel; teacher; saving
+  loop.py    batches, loss, optimizer and schedule, evaluation, StepLoop
+  recipe.py  the recipe: train(cfg)
+  distill.py distillation of a teacher into a (compressed) student: DistillConfig, distill(cfg)
+
+Other packages import the names below from here (`from mcubert.training import StepLoop`). They are
+loaded on first use, so that the command line and `mcubert.training.data` do not pull in torch.
 """
 
-from mcubert.training.train import StepLoop, TrainError, batched_logits, collate, encode, evaluate, make_tokenizer, \
-    read_tsv
-from mcubert.training.train import _loss as classification_loss
-from mcubert.training.train import _schedule as warmup_schedule
+from __future__ import annotations
 
-__all__ = ["StepLoop", "TrainError", "batched_logits", "classification_loss", "collate", "encode", "evaluate",
-           "make_tokenizer", "read_tsv", "warmup_schedule"]
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "TrainError": "errors", "DataError": "errors",
+    "TrainConfig": "config", "SHAPES": "config", "STATE_FILE": "config", "META_FILE": "config",
+    "Example": "data", "LABELS": "data", "read_examples": "data", "read_tsv": "data", "label_index": "data",
+    "make_tokenizer": "data", "encode": "data",
+    "load_source": "models", "pca_basis": "models", "init_from_source": "models", "build_model": "models",
+    "load_teacher": "models", "save_model": "models",
+    "StepLoop": "loop", "collate": "loop", "bucket_batches": "loop", "epoch_batches": "loop",
+    "evaluate": "loop", "batched_logits": "loop", "classification_loss": "loop", "warmup_schedule": "loop",
+    "make_optimizer": "loop",
+    "train": "recipe", "resume_config": "recipe",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The settings of a training run (TrainConfig), the student shape presets and the file names of a run.
+
+No torch here: the command line builds its parser from these defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "train_state.pt"  # the resumable state, in the output directory
+META_FILE = "mcubert_train.json"  # the run's config, history and result, beside the saved model
+
+SHAPES = {  # name: (layers, hidden, heads, ffn)
+    "tiny": (2, 128, 2, 512),
+    "mini": (4, 256, 4, 1024),
+    "minilm-l6": (6, 384, 12, 1536),  # the source itself: fine-tunes MiniLM-L6 (the distillation teacher)
+    "small": (4, 512, 8, 2048),
+}
+
+# what a resumed run may change; everything else comes from its saved state
+RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "progress", "keep_state")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    out: Path
+    train: Path
+    dev: Path
+    vocab: Path
+    init_from: Path | None  # pretrained BertModel dir (config.json + model.safetensors); None: random init
+    layers: int = 2
+    hidden: int = 128
+    heads: int = 2
+    ffn: int = 512
+    max_pos: int = 512
+    init_encoder: str = "minilm"  # "minilm" (truncate the source layers in the PCA basis) or "random"
+    init_layers: str = "first"  # which source layers: "first", "spread", or a comma list "0,3"
+    epochs: float = 4.0
+    max_steps: int | None = None
+    batch_size: int = 32
+    max_len: int = 64
+    lr: float = 5e-4
+    emb_lr: float | None = 1e-4  # learning rate of the embeddings (None: lr; 0: frozen)
+    weight_decay: float = 0.01
+    warmup: float = 0.06  # fraction of the steps
+    dropout: float = 0.1
+    seed: int = 0
+    threads: int = 1
+    eval_every: int = 0  # also evaluate every N steps (0: only at epoch ends)
+    save_every: int = 500  # write the resumable state every N steps (0: only at epoch ends)
+    stop_after: int | None = None  # stop (resumably) after this many steps in this run
+    limit_train: int | None = None  # use only the first N training sentences (tests, quick trials)
+    teacher: Path | None = None
+    kd_alpha: float = 0.5
+    kd_temperature: float = 2.0
+    progress: bool = True
+    keep_state: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
