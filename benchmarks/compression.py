@@ -47,6 +47,7 @@ from mcubert.compression.budget import CLUSTER_RECORD_BYTES, flash_estimate  # n
 from mcubert.compression.corpus import Data, load_data  # noqa: E402
 from mcubert.compression.model_io import count_params, describe, evaluate, load_any  # noqa: E402
 from mcubert.compression.pipeline import compress  # noqa: E402
+from mcubert.tokenization import make_tokenizer  # noqa: E402
 from mcubert.compression.search import SearchConfig  # noqa: E402
 from mcubert.training import batched_logits  # noqa: E402
 from mcubert.training.distill import RECORD_FILE, STATE_FILE, DistillConfig  # noqa: E402
@@ -88,7 +89,7 @@ def int8_accuracy(blob_bytes: bytes, dev: Path, vocab: Path) -> float:
     rt = Runtime(blob_bytes)
     examples = data.read_examples(dev)
     correct = 0
-    for ex, (ids, types) in zip(examples, data.HostTokenizer(vocab).encode_batch(examples, b.cfg.max_seq_len)):
+    for ex, (ids, types) in zip(examples, make_tokenizer(vocab).encode_batch([e.pair for e in examples], b.cfg.max_seq_len)):
         rt.infer(ids, types)
         correct += int(int(rt.logits(b.cfg.n_labels).argmax()) == data.label_index(ex.label, labels))
     return correct / len(examples)

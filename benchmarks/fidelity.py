@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from mcubert.formats import blob as blobmod
 from mcubert.conversion.checkpoint import load
-from mcubert.training.data import HostTokenizer, read_examples
+from mcubert.tokenization import make_tokenizer
+from mcubert.training.data import read_examples
 from mcubert.conversion.floatmodel import FloatBert
 from mcubert.targets.native import Runtime
 
@@ -45,11 +46,11 @@ def main() -> None:
     meta = b.meta()
     fm = FloatBert(load(args.model))
     rt = Runtime(data)
-    tok = HostTokenizer(args.vocab or meta["vocab"])
+    tok = make_tokenizer(args.vocab or meta["vocab"])
     examples = read_examples(args.data, limit=args.limit)
     tok_cos, pooled_cos, agree, n_cls = [], [], 0, 0
     t0 = time.monotonic()
-    for ids, types in tqdm(tok.encode_batch(examples, max_len=b.cfg.max_seq_len), disable=args.json):
+    for ids, types in tqdm(tok.encode_batch([e.pair for e in examples], max_len=b.cfg.max_seq_len), disable=args.json):
         f = fm.forward(ids, types)
         rt.infer(ids, types)
         hq = rt.hidden(len(ids), b.cfg.hidden).astype(np.float64) * meta["hidden_scale"]

@@ -16,7 +16,8 @@ import json
 
 from mcubert.formats import blob
 from mcubert.targets import qemu
-from mcubert.targets.ctokenizer import CTokenizer, HFTokenizer
+from mcubert.targets.ctokenizer import CTokenizer
+from mcubert.tokenization import HFTokenizer
 from mcubert.training.data import read_examples
 
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from mcubert.formats import blob
+from mcubert.tokenization import make_tokenizer
 from mcubert.training import data
 from mcubert.conversion.checkpoint import load
 from mcubert.cli import main
@@ -39,11 +40,11 @@ def test_reference_equals_c_on_real_text(minilm, data_dir):
     _, vocab, raw = minilm
     b = blob.unpack(raw)
     rt, ref = Runtime(raw), Reference(b)
-    tok = data.HostTokenizer(vocab)
+    tok = make_tokenizer(vocab)
     singles = data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=4)
     pairs = data.read_examples(data_dir / "glue" / "QNLI" / "dev.tsv", limit=3)
     long_text = " ".join(e.text for e in data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40))
-    seqs = tok.encode_batch(singles + pairs, max_len=128) + [tok.encode(long_text, max_len=128), ([101], [0])]
+    seqs = tok.encode_batch([e.pair for e in singles + pairs], max_len=128) + [tok.encode(long_text, max_len=128), ([101], [0])]
     assert max(len(i) for i, _ in seqs) == 128 and any(1 in t for _, t in seqs)
     for ids, types in seqs:
         o = ref.run(ids, types)
@@ -57,9 +58,9 @@ def test_int8_fidelity(minilm, data_dir):
     b = blob.unpack(raw)
     scale = np.asarray(b.meta()["hidden_scale"])
     fm, rt = FloatBert(load(model)), Runtime(raw)
-    tok = data.HostTokenizer(vocab)
+    tok = make_tokenizer(vocab)
     cos = []
-    for ids, types in tok.encode_batch(data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40), 128):
+    for ids, types in tok.encode_batch([e.pair for e in data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40)], 128):
         hf = fm.forward(ids, types)["hidden"].numpy()
         rt.infer(ids, types)
         hq = rt.hidden(len(ids), b.cfg.hidden) * scale

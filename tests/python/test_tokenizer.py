@@ -24,7 +24,8 @@ pytest.importorskip("tokenizers")
 
 from mcubert.formats import vocab  # noqa: E402
 from mcubert.formats import tokenizer_tables
-from mcubert.targets.ctokenizer import CTokenizer, HFTokenizer, to_str, words  # noqa: E402
+from mcubert.targets.ctokenizer import CTokenizer, to_str, words  # noqa: E402
+from mcubert.tokenization import HFTokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES_C = ROOT / "subsys" / "mcubert" / "tokenizer_tables.c"

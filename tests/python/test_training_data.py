@@ -128,9 +128,8 @@ def test_cli_reports_a_malformed_file_in_one_line(tmp_path: Path, capsys: pytest
 
 
 def test_public_names_of_the_training_package() -> None:
-    """The names other packages import; `train` is the recipe function even after the old module was imported."""
+    """The names other packages import from the package (loaded on first use)."""
     pytest.importorskip("torch")
-    import mcubert.training.train  # noqa: F401  (the old address, still imported by compression)
     from mcubert.training import (StepLoop, TrainConfig, batched_logits, classification_loss, collate,  # noqa: F401
                                   encode, evaluate, load_source, make_tokenizer, pca_basis, read_tsv, train,
                                   warmup_schedule)

@@ -324,7 +324,7 @@ def tiny_model() -> tuple[bytes, Path]:
 
 
 def gen_model() -> str:
-    from mcubert.training.data import HostTokenizer
+    from mcubert.tokenization import make_tokenizer
     from mcubert.targets.native import Runtime
     from mcubert.numerics.reference import Reference
     from mcubert.formats.vocab import pack_vocab
@@ -380,7 +380,7 @@ def gen_model() -> str:
     h.raw("static const struct infer_case infer_cases[] = {", *rows, "};", "")
 
     # texts: Hugging Face tokenizers' ids, and the reference logits for them
-    tok = HostTokenizer(vocab_txt)
+    tok = make_tokenizer(vocab_txt)
     trows = []
     for item in [(t, None) for t in TEXTS] + PAIRS:
         ids, types = tok.encode(item[0], item[1], max_len=cfg.max_seq_len)

@@ -74,21 +74,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from mcubert.numerics.quantize import QuantError
     from mcubert.numerics.reference import InputError
 
-    errs: list[type[BaseException]] = [CliError, FileNotFoundError, BlobError, CheckpointError, ConvertError,
-                                       DataError, RuntimeErrno, QuantError, InputError]
-    try:
-        from mcubert.training.train import TrainError
+    from mcubert.targets.qemu import QemuError
+    from mcubert.tokenization import TokenizerError
+    from mcubert.training import TrainError
 
-        errs.append(TrainError)
-    except ImportError:
-        pass
-    try:
-        from mcubert.targets.qemu import QemuError
-
-        errs.append(QemuError)
-    except ImportError:
-        pass
-    return tuple(errs)
+    return (CliError, FileNotFoundError, BlobError, CheckpointError, ConvertError, DataError, RuntimeErrno,
+            QuantError, InputError, TrainError, QemuError, TokenizerError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

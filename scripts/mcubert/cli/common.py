@@ -115,32 +115,13 @@ class Engine:
 def tokenizer(kind: str, vocab: str | None, meta: dict[str, Any], packed: bytes | None = None) -> Any:
     """The C tokenizer (default; the blob's own vocabulary `packed` when it has one and no `vocab` is given)
     or HF `tokenizers` (kind "hf"); `vocab` defaults to the one recorded in `meta`."""
-    from mcubert.training.data import HostTokenizer
+    from mcubert.tokenization import make_tokenizer
 
     if kind == "c" and packed is not None and not vocab:
-        from mcubert.targets.ctokenizer import CTokenizer
-
-        return BatchAdapter(CTokenizer(packed=packed))
+        return make_tokenizer(kind="c", packed=packed)
     vocab = vocab or meta.get("vocab")
     if not vocab:
         raise CliError("no vocabulary: pass --vocab VOCAB.txt")
     if not Path(vocab).is_file():
         raise CliError(f"{vocab}: vocabulary file not found (pass --vocab VOCAB.txt)")
-    if kind == "c":
-        from mcubert.targets.ctokenizer import CTokenizer
-
-        return BatchAdapter(CTokenizer(vocab))
-    return HostTokenizer(vocab, lowercase=meta.get("lowercase", True))
-
-
-class BatchAdapter:
-    """Gives the C tokenizer HostTokenizer's encode/encode_batch(examples) interface."""
-
-    def __init__(self, tok: Any) -> None:
-        self.tok = tok
-
-    def encode(self, text: str, text_b: str | None = None, max_len: int = 512) -> Any:
-        return self.tok.encode(text, text_b, max_len=max_len)
-
-    def encode_batch(self, examples: Sequence[Any], max_len: int = 512) -> list[Any]:
-        return [self.tok.encode(e.text, e.text_b, max_len=max_len) for e in examples]
+    return make_tokenizer(vocab, kind, lowercase=meta.get("lowercase", True))

@@ -125,7 +125,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     eng, tok, max_len = _eval_engine(args)
     examples = data.read_examples(args.data, limit=args.limit)
-    encoded = tok.encode_batch(examples, max_len=max_len)
+    encoded = tok.encode_batch([e.pair for e in examples], max_len=max_len)
     t0 = time.monotonic()
     correct = total = 0
     preds = []

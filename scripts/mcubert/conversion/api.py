@@ -23,6 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 import numpy as np
 
 from mcubert.conversion.checkpoint import Checkpoint, load
+from mcubert.tokenization import make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -187,8 +188,8 @@ def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | No
     if len(examples) > count:
         pick = rng.choice(len(examples), size=count, replace=False)
         examples = [examples[i] for i in sorted(pick)]
-    tok = data.HostTokenizer(str(vocab))
-    seqs = list(tok.encode_batch(examples, max_len=max_seq_len))
+    tok = make_tokenizer(vocab, "hf")
+    seqs = list(tok.encode_batch([e.pair for e in examples], max_len=max_seq_len))
     return seqs, f"{len(seqs)} sequences from {calib}"
 
 

@@ -15,15 +15,12 @@ from __future__ import annotations
 import ctypes
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Union
+from typing import Iterable, Union
 
 import numpy as np
 
 from mcubert.targets import native
 from mcubert.formats.vocab import pack_vocab
-
-if TYPE_CHECKING:
-    from mcubert.tokenization import Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +133,3 @@ class CTokenizer:
             n = self.lib.mcubert_tok_tokenize(self._handle.ctypes.data, raw, len(raw), self._ids.ctypes.data,
                                               self._cap)
         return self._ids[:n].tolist()
-
-
-def make(kind: str, vocab_path: str | Path) -> Tokenizer:
-    """Old name of mcubert.tokenization.make_tokenizer(vocab_path, kind): "c" or "hf" (for --tokenizer c|hf)."""
-    from mcubert.tokenization import make_tokenizer
-
-    return make_tokenizer(vocab_path, kind)
-
-
-def __getattr__(name: str) -> object:
-    """`HFTokenizer`, moved to mcubert.tokenization, under its old address."""
-    if name == "HFTokenizer":
-        from mcubert import tokenization
-
-        return tokenization.HFTokenizer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

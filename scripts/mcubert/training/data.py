@@ -159,21 +159,3 @@ def encode(tokenizer: Any, sentences: Sequence[str], max_len: int) -> list[list[
     from mcubert.tokenization import encode_ids
 
     return encode_ids(tokenizer, sentences, max_len)
-
-
-class HostTokenizer:
-    """Old name: use mcubert.tokenization.make_tokenizer(vocab, "hf"). Its encode_batch takes Examples."""
-
-    def __init__(self, vocab: str | Path, lowercase: bool = True) -> None:
-        from mcubert.tokenization import TokenizerError, make_tokenizer as make
-
-        try:
-            self.tok = make(vocab, "hf", lowercase=lowercase)
-        except TokenizerError as e:
-            raise DataError(str(e)) from None
-
-    def encode(self, text: str, text_b: str | None = None, max_len: int = 512) -> tuple[list[int], list[int]]:
-        return self.tok.encode(text, text_b, max_len=max_len)
-
-    def encode_batch(self, examples: Sequence[Example], max_len: int = 512) -> list[tuple[list[int], list[int]]]:
-        return self.tok.encode_batch([e.pair for e in examples], max_len=max_len)
