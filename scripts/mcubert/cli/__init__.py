@@ -166,13 +166,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from mcubert.planning import planner
 
     t0 = time.monotonic()
-    ckpt = load(args.model, args.config)
+    ckpt = load(args.model, args.config, trust_pickle=args.trust_pickle)
     if args.extend_positions:
         from mcubert.conversion.checkpoint import extend_positions
 
         ckpt = extend_positions(ckpt, args.extend_positions)
     shape = ckpt.shape
-    max_seq_len = args.max_seq_len or min(128, shape.max_pos)
+    max_seq_len = quantize.resolve_max_seq_len(args.max_seq_len, shape.max_pos)
     if args.trim_positions and max_seq_len <= shape.max_pos:
         from mcubert.conversion.checkpoint import trim_positions
 
@@ -194,7 +194,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         calib_desc = f"{len(seqs)} sequences from {args.calib}"
     else:
         log.warning("no --calib text: calibrating on random token ids; pass --calib FILE for real accuracy")
-        seqs = [(rng.integers(0, shape.vocab_size, size=int(rng.integers(8, max_seq_len + 1))), None)
+        seqs = [(rng.integers(0, shape.vocab_size, size=int(rng.integers(min(8, max_seq_len), max_seq_len + 1))), None)
                 for _ in range(32)]
         calib_desc = "32 random sequences"
     absmax = quantize.calibrate(ckpt, seqs, progress=not args.json)
@@ -500,10 +500,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model directory or file")
     p.add_argument("-o", "--output", required=True, help="output .mcub path")
     p.add_argument("--config", help="config.json for a bare state dict or safetensors file")
+    p.add_argument("--trust-pickle", action="store_true", help="load a whole pickled model (runs code from the file)")
     p.add_argument("--vocab", help="WordPiece vocab.txt (default: vocab.txt in the model directory)")
     p.add_argument("--calib", help="calibration text: .tsv (GLUE style) or .txt (one sentence per line)")
     p.add_argument("--calib-count", type=int, default=256, help="sentences sampled from --calib (default 256)")
-    p.add_argument("--max-seq-len", type=int, default=0,
+    p.add_argument("--max-seq-len", type=int,
                    help="longest sequence the blob is planned for (default min(128, model positions))")
     p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"),

@@ -94,7 +94,10 @@ class HostTokenizer:
         if not vocab.is_file():
             raise DataError(f"{vocab}: vocabulary file not found")
         self.vocab_path = vocab
-        self.tok = BertWordPieceTokenizer(str(vocab), lowercase=lowercase)
+        try:
+            self.tok = BertWordPieceTokenizer(str(vocab), lowercase=lowercase)
+        except Exception as e:  # noqa: BLE001 - tokenizers raises TypeError for a vocabulary without [SEP]
+            raise DataError(f"{vocab}: not a BERT vocabulary ({e})") from None
 
     def encode(self, text: str, text_b: str | None = None, max_len: int = 512) -> tuple[list[int], list[int]]:
         self.tok.enable_truncation(max_length=max_len)
