@@ -185,3 +185,14 @@ def test_config_that_is_not_an_object_is_refused(tmp_path, capsys):
     (model / "config.json").write_text("[1, 2]")
     with pytest.raises(CheckpointError, match="the config is a list"):
         checkpoint.load(model)
+
+
+def test_state_dict_that_is_not_tensors_is_refused(tmp_path):
+    import torch
+
+    torch.save({"config": {}, "state_dict": [1, 2]}, tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="the state dict is a list"):
+        checkpoint.load(tmp_path / "list.pt")
+    torch.save({"config": {}, "state_dict": {"embeddings.x": "text"}}, tmp_path / "text.pt")
+    with pytest.raises(CheckpointError, match="tensor embeddings.x is not numeric"):
+        checkpoint.load(tmp_path / "text.pt")

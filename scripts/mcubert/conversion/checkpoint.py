@@ -105,14 +105,21 @@ SUPPORTED_ACTS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
 POSITION_EMBEDDING_TYPES = ("absolute",)  # HF also has relative_key, relative_key_query: not implemented
 
 
-def _normalise(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _normalise(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{source}: the state dict is a {type(state).__name__}, not a mapping of tensors")
     out: dict[str, np.ndarray] = {}
     for key, val in state.items():
+        if not isinstance(key, str):
+            continue
         k = key
         if k.startswith("bert."):
             k = k[len("bert."):]
         if k.startswith(("embeddings.", "encoder.", "pooler.", "classifier.")) and not k.endswith("position_ids"):
-            arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, dtype=np.float32)
+            try:
+                arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, np.float32)
+            except (TypeError, ValueError, RuntimeError):
+                raise CheckpointError(f"{source}: tensor {key} is not numeric (a {type(val).__name__})") from None
             # older checkpoints name LayerNorm parameters gamma/beta
             k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
             out[k] = arr.astype(np.float32, copy=False)
@@ -288,25 +295,25 @@ def load(path: str | Path, config: str | Path | None = None, *, trust_pickle: bo
             state = _torch_load(path / "pytorch_model.bin", trust_pickle)
         else:
             raise CheckpointError(f"{path}: no model.safetensors or pytorch_model.bin in the model directory")
-        return _check(Checkpoint(cfg, _normalise(state), str(path)))
+        return _check(Checkpoint(cfg, _normalise(state, str(path)), str(path)))
 
     if path.suffix == ".safetensors":
         if cfg is None:
             raise CheckpointError(f"{path}: a safetensors file needs --config CONFIG.json")
-        return _check(Checkpoint(cfg, _normalise(_load_safetensors(path)), str(path)))
+        return _check(Checkpoint(cfg, _normalise(_load_safetensors(path), str(path)), str(path)))
 
     obj = _torch_load(path, trust_pickle)
     if isinstance(obj, Mapping) and "state_dict" in obj and "config" in obj:
         c = obj["config"]
         c = c.to_dict() if hasattr(c, "to_dict") else c
-        return _check(Checkpoint(cfg or c, _normalise(obj["state_dict"]), str(path)))
+        return _check(Checkpoint(cfg or c, _normalise(obj["state_dict"], str(path)), str(path)))
     if hasattr(obj, "state_dict") and hasattr(obj, "config"):
         c = obj.config.to_dict() if hasattr(obj.config, "to_dict") else dict(obj.config)
-        return _check(Checkpoint(cfg or c, _normalise(obj.state_dict()), str(path)))
+        return _check(Checkpoint(cfg or c, _normalise(obj.state_dict(), str(path)), str(path)))
     if isinstance(obj, Mapping) and obj and all(isinstance(k, str) for k in obj):
         if cfg is None:
             raise CheckpointError(f"{path}: a bare state dict needs --config CONFIG.json")
-        return _check(Checkpoint(cfg, _normalise(obj), str(path)))
+        return _check(Checkpoint(cfg, _normalise(obj, str(path)), str(path)))
     raise CheckpointError(f"{path}: not a BERT checkpoint (a {type(obj).__name__})")
 
 

@@ -71,6 +71,9 @@ def check_convertible(ckpt: Checkpoint, max_seq_len: int, *, max_layers: int = R
     if s.n_layers > max_layers:
         raise QuantError(f"{ckpt.source}: {s.n_layers} encoder layers exceed the runtime's limit of {max_layers} "
                          f"(CONFIG_MCUBERT_MAX_LAYERS); the runtime would refuse the blob with -ENOTSUP")
+    for what, n in (("max_position_embeddings", s.max_pos), ("type_vocab_size", s.type_vocab), ("labels", s.n_labels)):
+        if n > 0xFFFF:
+            raise QuantError(f"{ckpt.source}: {what} {n} does not fit the blob header (at most 65535)")
     if s.layer_norm_eps > LAYER_NORM_EPS_MAX:
         raise QuantError(f"{ckpt.source}: layer_norm_eps {s.layer_norm_eps:g} is not honoured by the integer LayerNorm "
                          f"(it supports eps <= {LAYER_NORM_EPS_MAX:g}; see docs/arithmetic.md)")
