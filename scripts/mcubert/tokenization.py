@@ -61,7 +61,10 @@ class HFTokenizer:
         if not self.vocab_path.is_file():
             raise TokenizerError(f"{vocab_path}: vocabulary file not found")
         self.lowercase = lowercase
-        self.tok = BertWordPieceTokenizer(str(vocab_path), lowercase=lowercase)
+        try:
+            self.tok = BertWordPieceTokenizer(str(vocab_path), lowercase=lowercase)
+        except Exception as e:  # noqa: BLE001 - tokenizers raises TypeError for a vocabulary without [SEP]
+            raise TokenizerError(f"{vocab_path}: not a BERT vocabulary ({e})") from None
         self._max_len: int | None = None
 
     def _truncate(self, max_len: int) -> None:

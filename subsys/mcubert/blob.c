@@ -13,30 +13,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mcubert_crc.h"
 #include "mcubert_internal.h"
 
 static const struct mcub_section_spec model_specs[] = MCUB_MODEL_SECTIONS;
 static const struct mcub_section_spec layer_specs[] = MCUB_LAYER_SECTIONS;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* CRC-32 (IEEE 802.3, reflected, as zlib), nibble table: 64 bytes of flash */
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	static const uint32_t tab[16] = {
-		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-		0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-		0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-	};
-	uint32_t crc = 0xffffffffU;
-
-	for (size_t i = 0; i < n; i++) {
-		crc ^= p[i];
-		crc = (crc >> 4) ^ tab[crc & 15U];
-		crc = (crc >> 4) ^ tab[crc & 15U];
-	}
-	return ~crc;
-}
 
 /* The section table and every entry lie inside the blob, entries 16-aligned after the table. */
 static int check_table(const uint8_t *blob, const struct mcub_header *h)
@@ -121,7 +104,7 @@ int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_con
 		return -ENODATA;
 	}
 #ifndef CONFIG_MCUBERT_SKIP_CHECKSUM
-	if (crc32_ieee(blob + MCUB_CRC_START, h.total_size - MCUB_CRC_START) != h.crc32) {
+	if (mcubert_crc32_ieee(blob + MCUB_CRC_START, h.total_size - MCUB_CRC_START) != h.crc32) {
 		return -EBADMSG;
 	}
 #endif

@@ -25,55 +25,11 @@
 
 #include <mcubert/tokenizer.h>
 
-/* Output classes and range kinds: keep in sync with tokenizer_tables.py. */
-#define CLS_WORD 0U
-#define CLS_ISOLATED 1U
-#define CLS_SPACE 2U
-#define CLS_BOUNDARY 3U
-
-#define K_IDENT 0U
-#define K_DELTA 1U
-#define K_ALT 2U
-#define K_CONST 3U
-#define K_SEQ 4U
-#define K_DROP 5U
-#define K_HANGUL 6U
-#define K_TABLE 7U
-
-#define KEY_START_SHIFT 8
-#define KEY_KIND_SHIFT 4
-#define ITEM_CP_MASK 0x1fffffU
-#define ITEM_CLASS_SHIFT 22
-#define ITEM_CCC_SHIFT 24
-#define SEQ_LEN_SHIFT 16
-
-#define HANGUL_FIRST 0xac00U
-#define HANGUL_LAST 0xd7a3U
+#include "mcubert_crc.h"
+#include "vocab_format.h"
 
 #define CP_INVALID 0xffffffffU
 #define WORD_BYTES (MCUBERT_TOK_MAX_WORD_CHARS * 4)
-#define MAX_KEY 255U
-
-/* Packed-vocabulary header offsets (scripts/mcubert/vocab.py). */
-#define VH_VERSION 4
-#define VH_HEADER_SIZE 6
-#define VH_TOTAL_SIZE 8
-#define VH_CRC32 12
-#define VH_VOCAB_SIZE 16
-#define VH_FLAGS 20
-#define VH_UNK_ID 24
-#define VH_CLS_ID 28
-#define VH_SEP_ID 32
-#define VH_MAX_WORD_CHARS 36
-#define VH_BLOCK_SIZE 38
-#define VH_ID_BITS 39
-#define VH_MAX_KEY_LEN 40
-#define VH_N_SPECIAL 41
-#define VH_SPECIAL_OFFSET 44
-#define VH_IDS_OFFSET 48
-#define VH_TABLES 52 /* 2 x (count, index offset, data offset, data size) */
-#define VH_BUCKETS 84 /* 2 x bucket offset */
-#define BUCKETS 257U
 
 static inline uint32_t rd16(const uint8_t *p)
 {
@@ -86,26 +42,6 @@ static inline uint32_t rd32(const uint8_t *p)
 	       ((uint32_t)p[3] << 24);
 }
 
-#ifndef CONFIG_MCUBERT_SKIP_CHECKSUM
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-	static const uint32_t tab[16] = {
-		0x00000000U, 0x1db71064U, 0x3b6e20c8U, 0x26d930acU,
-		0x76dc4190U, 0x6b6b51f4U, 0x4db26158U, 0x5005713cU,
-		0xedb88320U, 0xf00f9344U, 0xd6d6a3e8U, 0xcb61b38cU,
-		0x9b64c2b0U, 0x86d3d2d4U, 0xa00ae278U, 0xbdbdf21cU,
-	};
-	uint32_t crc = 0xffffffffU;
-
-	for (size_t i = 0; i < n; i++) {
-		crc ^= p[i];
-		crc = (crc >> 4) ^ tab[crc & 15U];
-		crc = (crc >> 4) ^ tab[crc & 15U];
-	}
-	return ~crc;
-}
-#endif
-
 /* ---- Packed vocabulary ------------------------------------------------ */
 
 /* Decode one front-coded entry header at data[*pos]; bounds are checked by
@@ -115,7 +51,7 @@ static inline void entry_head(const uint8_t *d, uint32_t *pos, uint32_t *pre, ui
 {
 	uint8_t b = d[*pos];
 
-	if (b >= 0xf0U) {
+	if (b >= ENTRY_ESCAPE) {
 		*pre = d[*pos + 1];
 		*suf = d[*pos + 2];
 		*pos += 3;
@@ -242,10 +178,12 @@ static uint32_t longest_prefix(const struct mcubert_tok *t, const struct mcubert
 static int check_table(struct mcubert_tok *t, int which, const uint8_t *v, uint32_t total,
 		       uint32_t id_base)
 {
-	const uint8_t *h = v + VH_TABLES + 16 * which;
+	const uint8_t *h = v + VH_TABLES + VH_TABLE_STRIDE * which;
 	struct mcubert_tok_table *tab = &t->tab[which];
-	uint32_t count = rd32(h), index_off = rd32(h + 4), data_off = rd32(h + 8);
-	uint32_t data_len = rd32(h + 12), bucket_off = rd32(v + VH_BUCKETS + 4 * which);
+	uint32_t count = rd32(h);
+	uint32_t index_off = rd32(h + VT_INDEX_OFFSET), data_off = rd32(h + VT_DATA_OFFSET);
+	uint32_t data_len = rd32(h + VT_DATA_SIZE);
+	uint32_t bucket_off = rd32(v + VH_BUCKETS + VH_BUCKET_STRIDE * which);
 	uint64_t n_blocks = ((uint64_t)count + t->block_size - 1U) / t->block_size;
 	uint8_t prev[MAX_KEY];
 	uint32_t prev_len = 0, pos = 0;
@@ -347,7 +285,7 @@ int mcubert_tok_init(struct mcubert_tok *t, const void *vocab, size_t len)
 		return -EINVAL;
 	}
 #ifndef CONFIG_MCUBERT_SKIP_CHECKSUM
-	if (crc32_ieee(v + MCUBERT_VOCAB_CRC_START, total - MCUBERT_VOCAB_CRC_START) !=
+	if (mcubert_crc32_ieee(v + MCUBERT_VOCAB_CRC_START, total - MCUBERT_VOCAB_CRC_START) !=
 	    rd32(v + VH_CRC32)) {
 		return -EBADMSG;
 	}
@@ -603,7 +541,7 @@ static void put_item(struct tok_run *r, uint32_t cp, uint32_t cls, uint32_t ccc)
 
 static void put_pool_item(struct tok_run *r, uint32_t item)
 {
-	put_item(r, item & ITEM_CP_MASK, (item >> ITEM_CLASS_SHIFT) & 3U, item >> ITEM_CCC_SHIFT);
+	put_item(r, item & ITEM_CP_MASK, (item >> ITEM_CLASS_SHIFT) & CLS_MASK, item >> ITEM_CCC_SHIFT);
 }
 
 /* One input code point through the normalizer and pre-tokenizer. */
@@ -639,9 +577,9 @@ static void put_cp(struct tok_run *r, uint32_t cp)
 	uint32_t k = mcubert_tok_range_key[lo - 1U];
 	uint32_t param = mcubert_tok_range_param[lo - 1U];
 	uint32_t start = k >> KEY_START_SHIFT;
-	uint32_t cls = k & 3U;
+	uint32_t cls = k & CLS_MASK;
 
-	switch ((k >> KEY_KIND_SHIFT) & 7U) {
+	switch ((k >> KEY_KIND_SHIFT) & K_MASK) {
 	case K_IDENT:
 		put_item(r, cp, cls, param);
 		break;
@@ -656,7 +594,7 @@ static void put_cp(struct tok_run *r, uint32_t cp)
 		break;
 	case K_SEQ:
 		for (uint32_t i = 0; i < (param >> SEQ_LEN_SHIFT); i++) {
-			put_pool_item(r, mcubert_tok_pool[(param & 0xffffU) + i]);
+			put_pool_item(r, mcubert_tok_pool[(param & SEQ_OFF_MASK) + i]);
 		}
 		break;
 	case K_TABLE:

@@ -70,7 +70,7 @@ def test_convert_all_checkpoint_forms_give_the_same_blob(hf_dir, tmp_path, capsy
     torch.save(model, tmp_path / "whole.pt")
     torch.save(model.state_dict(), tmp_path / "bare.pt")
     (tmp_path / "config.json").write_text(model.config.to_json_string())
-    forms = [(tmp_path / "sd.pt", []), (tmp_path / "whole.pt", []),
+    forms = [(tmp_path / "sd.pt", []), (tmp_path / "whole.pt", ["--trust-pickle"]),
              (tmp_path / "bare.pt", ["--config", str(tmp_path / "config.json")]),
              (hf_dir / "model.safetensors", ["--config", str(hf_dir / "config.json")])]
     want = blob.unpack(ref.read_bytes()).sections

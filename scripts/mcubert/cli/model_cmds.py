@@ -19,10 +19,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     blob = convert(args.model, config=args.config, calib=args.calib, calib_count=args.calib_count, seed=args.seed,
-                   max_seq_len=args.max_seq_len or None, schedule=args.schedule, sram=args.sram,
+                   max_seq_len=args.max_seq_len, schedule=args.schedule, sram=args.sram,
                    fast_ram=args.fast_ram, q_group=args.q_group, ffn_tile=args.ffn_tile, key_block=args.key_block,
                    vocab=args.vocab, embed_vocab=not args.no_vocab, extend_positions=args.extend_positions,
-                   trim_positions=args.trim_positions, arena_only=args.arena_only, target=args.target,
+                   trim_positions=args.trim_positions, arena_only=args.arena_only, target=args.target, trust_pickle=args.trust_pickle,
                    progress=not args.json)
     out = blob.save(args.output)
     result = {"output": str(out), **blob.summary(), "seconds": round(time.monotonic() - t0, 2)}
@@ -56,11 +56,14 @@ def add_convert(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="model directory or file")
     p.add_argument("-o", "--output", required=True, help="output .mcub path")
     p.add_argument("--config", help="config.json for a bare state dict or safetensors file")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="load a whole pickled model (torch.save(model)): this runs code from the file, so only for "
+                        "files you trust; state dicts and safetensors need no such trust")
     p.add_argument("--vocab", help="WordPiece vocab.txt (default: vocab.txt beside the model, or the vocabulary "
                                    "recorded in the checkpoint)")
     p.add_argument("--calib", help="calibration text: .tsv (GLUE style) or .txt (one sentence per line)")
     p.add_argument("--calib-count", type=int, default=256, help="sentences sampled from --calib (default 256)")
-    p.add_argument("--max-seq-len", type=int, default=0,
+    p.add_argument("--max-seq-len", type=int,
                    help="longest sequence the blob is planned for (default min(128, model positions))")
     p.add_argument("--seed", type=int, default=0, help="seed for calibration sampling")
     p.add_argument("--schedule", choices=("naive", "tiled", "lean"),

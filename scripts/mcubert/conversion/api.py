@@ -175,7 +175,7 @@ def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | No
     rng = np.random.default_rng(seed)
     if calib is None:
         log.warning("no calibration text: calibrating on random token ids; pass --calib FILE for real accuracy")
-        seqs: list[TokenSeq] = [(rng.integers(0, vocab_size, size=int(rng.integers(8, max_seq_len + 1))), None)
+        seqs: list[TokenSeq] = [(rng.integers(0, vocab_size, size=int(rng.integers(min(8, max_seq_len), max_seq_len + 1))), None)
                                 for _ in range(RANDOM_CALIB_COUNT)]
         return seqs, f"{RANDOM_CALIB_COUNT} random sequences"
     if not isinstance(calib, (str, Path)):
@@ -202,15 +202,19 @@ def count_parameters(ckpt: Checkpoint) -> int:
 
 
 def _prepare(model: str | Path | Checkpoint, config: str | Path | None, max_seq_len: int | None,
-             extend_positions: int | None, trim_positions: bool) -> tuple[Checkpoint, int]:
+             extend_positions: int | None, trim_positions: bool, trust_pickle: bool) -> tuple[Checkpoint, int]:
+    """The checkpoint, loaded and checked (everything the runtime cannot run exactly is refused here, before
+    calibration), and the sequence length the blob is planned for."""
     from mcubert.conversion import checkpoint
+    from mcubert.numerics import quantize
 
-    ckpt = model if isinstance(model, Checkpoint) else load(model, config)
+    ckpt = model if isinstance(model, Checkpoint) else load(model, config, trust_pickle=trust_pickle)
     if extend_positions:
         ckpt = checkpoint.extend_positions(ckpt, extend_positions)
-    L = max_seq_len or min(128, ckpt.shape.max_pos)
+    L = quantize.resolve_max_seq_len(max_seq_len, ckpt.shape.max_pos)
     if trim_positions and L <= ckpt.shape.max_pos:
         ckpt = checkpoint.trim_positions(ckpt, L)
+    quantize.check_convertible(ckpt, L)
     return ckpt, L
 
 
@@ -266,7 +270,7 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
             fast_ram: int | None = None, q_group: int | None = None, ffn_tile: int | None = None,
             key_block: int | None = None, vocab: str | Path | None = None, embed_vocab: bool = True,
             extend_positions: int | None = None, trim_positions: bool = False, arena_only: bool = False,
-            target: str = "m7", progress: bool = False) -> ConvertedBlob:
+            target: str = "m7", trust_pickle: bool = False, progress: bool = False) -> ConvertedBlob:
     """Quantise a BERT checkpoint to an int8 blob.
 
     model: a Hugging Face directory, a torch.save file, a .safetensors file (with `config`), or a Checkpoint.
@@ -278,13 +282,14 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
     vocab: WordPiece vocab.txt; by default the one beside the model or recorded in the checkpoint.
         The packed vocabulary goes into the blob unless embed_vocab is False; when none is found, a warning.
     extend_positions, trim_positions: grow the position table to N rows / cut it to max_seq_len rows.
+    trust_pickle: allow a whole pickled model (a torch.save(model) file), which runs code from the file.
     Raises ConvertError, CheckpointError, QuantError, DataError with one-line messages.
     """
     from mcubert import __version__
     from mcubert.numerics import quantize
     from mcubert.planning import planner
 
-    ckpt, L = _prepare(model, config, max_seq_len, extend_positions, trim_positions)
+    ckpt, L = _prepare(model, config, max_seq_len, extend_positions, trim_positions, trust_pickle)
     voc = _vocabulary(model, ckpt, vocab, embed_vocab)
     seqs, calib_desc = _calibration(calib, voc, ckpt.shape.vocab_size, L, calib_count, seed)
     absmax = quantize.calibrate(ckpt, seqs, progress=progress)

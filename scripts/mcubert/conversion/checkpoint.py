@@ -5,9 +5,15 @@ Accepted:
   * a Hugging Face directory: config.json + model.safetensors or pytorch_model.bin
     (BertModel, BertForSequenceClassification, ...);
   * a file saved with torch.save: {"config": {...}, "state_dict": {...}} (what
-    `mcubert train` writes), a whole saved model (a transformers BertModel or
-    BertForSequenceClassification object), or a bare state dict with --config;
+    `mcubert train` writes), a bare state dict with --config, or (only with
+    trust_pickle / --trust-pickle, since unpickling it runs code from the
+    file) a whole saved model (a transformers BertModel or
+    BertForSequenceClassification object);
   * a .safetensors file with --config.
+
+Every field of the config that changes the computation is either implemented
+or refused, and every tensor is checked for its shape and for NaN/Inf, so a
+checkpoint that loads is one mcubert runs as trained.
 
 Everything ends as a `Checkpoint`: HF-style config dict plus float32 numpy
 weights named as in HF BertModel (no "bert." prefix), with "classifier.*"
@@ -94,83 +100,129 @@ class Checkpoint:
 
 
 REQUIRED_CONFIG = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+SIZE_CONFIG = REQUIRED_CONFIG + ("max_position_embeddings", "type_vocab_size")
 SUPPORTED_ACTS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+POSITION_EMBEDDING_TYPES = ("absolute",)  # HF also has relative_key, relative_key_query: not implemented
 
 
-def layer_keys(i: int) -> list[str]:
-    p = f"encoder.layer.{i}."
-    names = ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-             "intermediate.dense", "output.dense"]
-    keys = [p + n + s for n in names for s in (".weight", ".bias")]
-    keys += [p + n + s for n in ("attention.output.LayerNorm", "output.LayerNorm") for s in (".weight", ".bias")]
-    return keys
-
-
-EMB_KEYS = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-            "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias"]
-
-
-def _normalise(state: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _normalise(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{source}: the state dict is a {type(state).__name__}, not a mapping of tensors")
     out: dict[str, np.ndarray] = {}
     for key, val in state.items():
+        if not isinstance(key, str):
+            continue
         k = key
         if k.startswith("bert."):
             k = k[len("bert."):]
         if k.startswith(("embeddings.", "encoder.", "pooler.", "classifier.")) and not k.endswith("position_ids"):
-            arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, dtype=np.float32)
+            try:
+                arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, np.float32)
+            except (TypeError, ValueError, RuntimeError):
+                raise CheckpointError(f"{source}: tensor {key} is not numeric (a {type(val).__name__})") from None
             # older checkpoints name LayerNorm parameters gamma/beta
             k = k.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
             out[k] = arr.astype(np.float32, copy=False)
     return out
 
 
-def _check(ckpt: Checkpoint) -> Checkpoint:
-    c = ckpt.config
+def _check_config(source: str, c: Mapping[str, Any]) -> None:
+    """Refuse every config field value that changes the computation and that mcubert does not implement."""
+    if not isinstance(c, Mapping):
+        raise CheckpointError(f"{source}: the config is a {type(c).__name__}, not a JSON object")
     if c.get("model_type") not in (None, "bert"):
-        raise CheckpointError(f"{ckpt.source}: not a BERT model (model_type '{c.get('model_type')}')")
+        raise CheckpointError(f"{source}: not a BERT model (model_type '{c.get('model_type')}')")
     missing = [k for k in REQUIRED_CONFIG if k not in c]
     if missing:
-        raise CheckpointError(f"{ckpt.source}: not a BERT config (missing {', '.join(missing)})")
-    shape = ckpt.shape
-    if shape.act not in SUPPORTED_ACTS:
-        raise CheckpointError(f"{ckpt.source}: activation '{shape.act}' not supported ({', '.join(SUPPORTED_ACTS)})")
-    if shape.hidden % shape.n_heads:
-        raise CheckpointError(f"{ckpt.source}: hidden_size {shape.hidden} not divisible by {shape.n_heads} heads")
-    emb_keys = EMB_KEYS
+        raise CheckpointError(f"{source}: not a BERT config (missing {', '.join(missing)})")
+    for key in SIZE_CONFIG:
+        v = c.get(key, 1)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise CheckpointError(f"{source}: config {key} must be a positive integer, not {v!r}")
+    act = c.get("hidden_act", "gelu")
+    if not isinstance(act, str) or act not in SUPPORTED_ACTS:
+        raise CheckpointError(f"{source}: activation {act!r} not supported ({', '.join(SUPPORTED_ACTS)})")
+    pet = c.get("position_embedding_type", "absolute")
+    if pet not in POSITION_EMBEDDING_TYPES:
+        raise CheckpointError(f"{source}: position_embedding_type {pet!r} not supported "
+                              f"(the runtime implements {', '.join(POSITION_EMBEDDING_TYPES)} positions only)")
+    for key, what in (("is_decoder", "causal self-attention"), ("add_cross_attention", "cross-attention")):
+        if c.get(key):
+            raise CheckpointError(f"{source}: {key} is set ({what}); only a BERT encoder is supported")
+    eps = c.get("layer_norm_eps", 1e-12)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < float("inf"):
+        raise CheckpointError(f"{source}: config layer_norm_eps must be a finite number >= 0, not {eps!r}")
+    if c["hidden_size"] % c["num_attention_heads"]:
+        raise CheckpointError(f"{source}: hidden_size {c['hidden_size']} not divisible by "
+                              f"{c['num_attention_heads']} heads")
+
+
+def _expected_shapes(ckpt: Checkpoint) -> dict[str, tuple[int, ...]]:
+    """Every tensor the forward pass reads (word embeddings only when dense), with its shape."""
+    s = ckpt.shape
+    d, f = s.hidden, s.ffn
+    expect: dict[str, tuple[int, ...]] = {
+        "embeddings.position_embeddings.weight": (s.max_pos, d),
+        "embeddings.token_type_embeddings.weight": (s.type_vocab, d),
+        "embeddings.LayerNorm.weight": (d,), "embeddings.LayerNorm.bias": (d,)}
+    if not ckpt.clustered:
+        expect["embeddings.word_embeddings.weight"] = (s.vocab_size, d)
+    for i in range(s.n_layers):
+        p = f"encoder.layer.{i}."
+        for n in ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"):
+            expect.update({p + n + ".weight": (d, d), p + n + ".bias": (d,)})
+        expect.update({p + "intermediate.dense.weight": (f, d), p + "intermediate.dense.bias": (f,),
+                       p + "output.dense.weight": (d, f), p + "output.dense.bias": (d,)})
+        for n in ("attention.output.LayerNorm", "output.LayerNorm"):
+            expect.update({p + n + ".weight": (d,), p + n + ".bias": (d,)})
+    if ckpt.has_pooler:
+        expect.update({"pooler.dense.weight": (d, d), "pooler.dense.bias": (d,)})
+    if "classifier.weight" in ckpt.weights:
+        expect.update({"classifier.weight": (s.n_labels, d), "classifier.bias": (s.n_labels,)})
+    return expect
+
+
+def _check_clustered(ckpt: Checkpoint) -> None:
+    w, d, vocab = ckpt.weights, ckpt.shape.hidden, ckpt.shape.vocab_size
+    if "embeddings.word_embeddings.row" not in w:
+        raise CheckpointError(f"{ckpt.source}: not a BERT checkpoint (missing tensor embeddings.word_embeddings.row)")
+    cl = w["embeddings.word_embeddings.cluster"].astype(np.int64)
+    if cl.shape != (vocab,) or w["embeddings.word_embeddings.row"].shape != (vocab,):
+        raise CheckpointError(f"{ckpt.source}: clustered embedding index tensors must have vocab_size entries")
+    for c in np.unique(cl):
+        t, p = w.get(f"embeddings.word_embeddings.table.{c}"), w.get(f"embeddings.word_embeddings.proj.{c}")
+        if t is None or p is None or t.ndim != 2 or p.ndim != 2 or t.shape[1] != p.shape[0] or p.shape[1] != d or \
+                w["embeddings.word_embeddings.row"][cl == c].max() >= t.shape[0]:
+            raise CheckpointError(f"{ckpt.source}: clustered embedding cluster {c} is inconsistent")
+
+
+def _check_finite(ckpt: Checkpoint) -> None:
+    for k, v in ckpt.weights.items():
+        if not np.isfinite(v).all():
+            what = "NaN" if np.isnan(v).any() else "Inf"
+            raise CheckpointError(f"{ckpt.source}: tensor {k} holds {what} values")
+
+
+def _check(ckpt: Checkpoint) -> Checkpoint:
+    """The checkpoint if mcubert can run it as trained; CheckpointError (one line) naming the first problem."""
+    _check_config(ckpt.source, ckpt.config)
+    if "classifier.weight" in ckpt.weights and ckpt.weights["classifier.weight"].ndim != 2:
+        raise CheckpointError(f"{ckpt.source}: tensor classifier.weight must be 2-D, "
+                              f"has shape {tuple(ckpt.weights['classifier.weight'].shape)}")
+    if "classifier.weight" in ckpt.weights and not ckpt.has_pooler:
+        raise CheckpointError(f"{ckpt.source}: a classifier without a pooler is not supported")
     if ckpt.clustered:
-        emb_keys = [k for k in EMB_KEYS if k != "embeddings.word_embeddings.weight"] + \
-            ["embeddings.word_embeddings.row"]
-    need = emb_keys + [k for i in range(shape.n_layers) for k in layer_keys(i)]
-    absent = [k for k in need if k not in ckpt.weights]
+        _check_clustered(ckpt)
+    expect = _expected_shapes(ckpt)
+    absent = [k for k in expect if k not in ckpt.weights]
     if absent:
         raise CheckpointError(f"{ckpt.source}: not a BERT checkpoint (missing tensor {absent[0]}"
                               + (f" and {len(absent) - 1} more" if len(absent) > 1 else "") + ")")
-    d, f = shape.hidden, shape.ffn
-    expect = {"embeddings.position_embeddings.weight": (shape.max_pos, d),
-              "embeddings.token_type_embeddings.weight": (shape.type_vocab, d)}
-    for i in range(shape.n_layers):
-        p = f"encoder.layer.{i}."
-        expect[p + "attention.self.query.weight"] = (d, d)
-        expect[p + "intermediate.dense.weight"] = (f, d)
-        expect[p + "output.dense.weight"] = (d, f)
-    if not ckpt.clustered:
-        expect["embeddings.word_embeddings.weight"] = (shape.vocab_size, d)
-    else:
-        w = ckpt.weights
-        cl = w["embeddings.word_embeddings.cluster"].astype(np.int64)
-        if cl.shape != (shape.vocab_size,) or w["embeddings.word_embeddings.row"].shape != (shape.vocab_size,):
-            raise CheckpointError(f"{ckpt.source}: clustered embedding index tensors must have vocab_size entries")
-        for c in np.unique(cl):
-            t, p = w.get(f"embeddings.word_embeddings.table.{c}"), w.get(f"embeddings.word_embeddings.proj.{c}")
-            if t is None or p is None or t.shape[1] != p.shape[0] or p.shape[1] != d or \
-                    w["embeddings.word_embeddings.row"][cl == c].max() >= t.shape[0]:
-                raise CheckpointError(f"{ckpt.source}: clustered embedding cluster {c} is inconsistent")
     for k, shp in expect.items():
         if tuple(ckpt.weights[k].shape) != shp:
             raise CheckpointError(f"{ckpt.source}: tensor {k} has shape {tuple(ckpt.weights[k].shape)}, "
                                   f"config implies {shp}")
-    if "classifier.weight" in ckpt.weights and not ckpt.has_pooler:
-        raise CheckpointError(f"{ckpt.source}: a classifier without a pooler is not supported")
+    _check_finite(ckpt)
     return ckpt
 
 
@@ -186,7 +238,12 @@ def _first_line(e: BaseException) -> str:
     return (text.splitlines()[0] if text else type(e).__name__)[:200]
 
 
-def _torch_load(path: Path) -> Any:
+def _torch_load(path: Path, trust_pickle: bool = False) -> Any:
+    """torch.load with weights_only=True (tensors and plain containers only: no code runs).
+
+    A file that pickles Python objects (a whole `torch.save(model)`) can run any code when loaded; it is
+    loaded only when the user vouches for it with trust_pickle (the CLI's --trust-pickle).
+    """
     import warnings
 
     import torch
@@ -198,7 +255,10 @@ def _torch_load(path: Path) -> Any:
         except Exception as e:  # noqa: BLE001 - torch raises anything from a corrupt pickle
             if "weights_only" not in str(e) and "Unsupported global" not in str(e):
                 raise CheckpointError(f"{path}: not a readable torch checkpoint ({_first_line(e)})") from None
-        log.warning("%s holds pickled objects; loading it runs its code (only load files you trust)", path)
+        if not trust_pickle:
+            raise CheckpointError(f"{path}: holds pickled Python objects, which run code when loaded; refused "
+                                  "(save a state dict or safetensors, or pass --trust-pickle if you trust the file)")
+        log.warning("%s holds pickled objects; loading it runs its code (--trust-pickle)", path)
         try:
             return torch.load(path, map_location="cpu", weights_only=False)
         except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad file
@@ -214,8 +274,12 @@ def _load_safetensors(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(e)})") from None
 
 
-def load(path: str | Path, config: str | Path | None = None) -> Checkpoint:
-    """Load a checkpoint in any accepted form; raise CheckpointError with one line otherwise."""
+def load(path: str | Path, config: str | Path | None = None, *, trust_pickle: bool = False) -> Checkpoint:
+    """Load a checkpoint in any accepted form; raise CheckpointError with one line otherwise.
+
+    Pickled files load with torch's weights_only=True; one that needs more (a whole pickled model) is refused
+    unless trust_pickle is set, since unpickling it runs code from the file.
+    """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such file or directory")
@@ -228,28 +292,28 @@ def load(path: str | Path, config: str | Path | None = None) -> Checkpoint:
         if (path / "model.safetensors").exists():
             state = _load_safetensors(path / "model.safetensors")
         elif (path / "pytorch_model.bin").exists():
-            state = _torch_load(path / "pytorch_model.bin")
+            state = _torch_load(path / "pytorch_model.bin", trust_pickle)
         else:
             raise CheckpointError(f"{path}: no model.safetensors or pytorch_model.bin in the model directory")
-        return _check(Checkpoint(cfg, _normalise(state), str(path)))
+        return _check(Checkpoint(cfg, _normalise(state, str(path)), str(path)))
 
     if path.suffix == ".safetensors":
         if cfg is None:
             raise CheckpointError(f"{path}: a safetensors file needs --config CONFIG.json")
-        return _check(Checkpoint(cfg, _normalise(_load_safetensors(path)), str(path)))
+        return _check(Checkpoint(cfg, _normalise(_load_safetensors(path), str(path)), str(path)))
 
-    obj = _torch_load(path)
+    obj = _torch_load(path, trust_pickle)
     if isinstance(obj, Mapping) and "state_dict" in obj and "config" in obj:
         c = obj["config"]
-        c = c.to_dict() if hasattr(c, "to_dict") else dict(c)
-        return _check(Checkpoint(cfg or c, _normalise(obj["state_dict"]), str(path)))
+        c = c.to_dict() if hasattr(c, "to_dict") else c
+        return _check(Checkpoint(cfg or c, _normalise(obj["state_dict"], str(path)), str(path)))
     if hasattr(obj, "state_dict") and hasattr(obj, "config"):
         c = obj.config.to_dict() if hasattr(obj.config, "to_dict") else dict(obj.config)
-        return _check(Checkpoint(cfg or c, _normalise(obj.state_dict()), str(path)))
+        return _check(Checkpoint(cfg or c, _normalise(obj.state_dict(), str(path)), str(path)))
     if isinstance(obj, Mapping) and obj and all(isinstance(k, str) for k in obj):
         if cfg is None:
             raise CheckpointError(f"{path}: a bare state dict needs --config CONFIG.json")
-        return _check(Checkpoint(cfg, _normalise(obj), str(path)))
+        return _check(Checkpoint(cfg, _normalise(obj, str(path)), str(path)))
     raise CheckpointError(f"{path}: not a BERT checkpoint (a {type(obj).__name__})")
 
 

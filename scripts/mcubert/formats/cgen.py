@@ -32,6 +32,7 @@ GENERATED: dict[str, str] = {
     "subsys/mcubert/tokenizer_tables.c": "mcubert.formats.tokenizer_tables:render_c",
     "tools/baremetal/kernel_calls.h": "mcubert.targets.kernel_ids:render_c_header",
     "subsys/mcubert/plan_sizes.h": "mcubert.planning.buffers:render_c_header",
+    "subsys/mcubert/vocab_format.h": "mcubert.formats.vocab:render_c_header",
 }
 
 

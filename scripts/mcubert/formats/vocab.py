@@ -4,6 +4,9 @@
 `pack_vocab()` turns a BERT `vocab.txt` into a compact, self-describing,
 4-byte aligned image that subsys/mcubert/tokenizer.c uses in place (from
 flash); `unpack_vocab()` parses and validates one exactly as the C side does.
+`render_c_header()` writes subsys/mcubert/vocab_format.h (the header offsets
+and the encodings tokenizer.c reads) from this module and tokenizer_tables.py;
+a test asserts the checked-in header equals it.
 The layout (all integers little-endian) is::
 
     header            HEADER_SIZE bytes, fields HEADER_FIELDS
@@ -49,6 +52,8 @@ import sys
 import zlib
 from pathlib import Path
 
+from mcubert.formats import tokenizer_tables as tt
+
 log = logging.getLogger(__name__)
 
 MAGIC = b"MCBV"
@@ -66,6 +71,7 @@ SPECIAL_SIZE = 32
 SPECIAL_TEXT_MAX = 24
 CONTINUATION = "##"
 ALIGN = 4
+ENTRY_ESCAPE = 0xF0  # entry header byte followed by two bytes prefix, suffix_length
 
 # (name, struct code, comment)
 HEADER_FIELDS: list[tuple[str, str, str]] = [
@@ -143,10 +149,10 @@ def _front_code(keys: list[bytes], block: int) -> tuple[list[int], bytes]:
             while p < min(len(prev), len(k)) and prev[p] == k[p]:
                 p += 1
         s = len(k) - p
-        if p < 15 and s < 16:
+        if p < ENTRY_ESCAPE >> 4 and s < 16:
             data.append(p << 4 | s)
         else:
-            data += bytes((0xF0, p, s))
+            data += bytes((ENTRY_ESCAPE, p, s))
         data += k[p:]
         prev = k
     return index, bytes(data)
@@ -279,8 +285,8 @@ def _decode_table(data: bytes, index: list[int], count: int, block: int, where: 
         if pos >= len(data):
             raise VocabError(f"{where}: data truncated")
         b = data[pos]
-        if b >= 0xF0:
-            if b != 0xF0 or pos + 3 > len(data):
+        if b >= ENTRY_ESCAPE:
+            if b != ENTRY_ESCAPE or pos + 3 > len(data):
                 raise VocabError(f"{where}: bad entry header")
             p, s = data[pos + 1], data[pos + 2]
             pos += 3
@@ -373,13 +379,59 @@ def size_report(image: bytes) -> dict[str, int]:
     }
 
 
+def field_offsets() -> dict[str, int]:
+    """Byte offset of each header field."""
+    out: dict[str, int] = {}
+    fmt = "<"
+    for name, code, _ in HEADER_FIELDS:
+        out[name] = struct.calcsize(fmt)
+        fmt += code
+    return out
+
+
+def render_c_header() -> str:
+    """The C view of the packed vocabulary and the Unicode-table encoding: subsys/mcubert/vocab_format.h."""
+    from mcubert.formats.cgen import banner
+
+    off = field_offsets()
+    out = [*banner("scripts/mcubert/formats/vocab.py and tokenizer_tables.py"),
+           "#ifndef MCUBERT_VOCAB_FORMAT_H_", "#define MCUBERT_VOCAB_FORMAT_H_", "",
+           "/* Packed-vocabulary header: byte offset of each field. */"]
+    out += [f"#define VH_{name.upper()} {off[name]} /* {comment} */" for name, _, comment in HEADER_FIELDS]
+    out += ["", "/* The two key tables (init, cont): count, index offset, data offset, data size each. */",
+            f"#define VH_TABLES {off['init_count']} /* = VH_INIT_COUNT */",
+            f"#define VH_TABLE_STRIDE {off['cont_count'] - off['init_count']}",
+            f"#define VT_INDEX_OFFSET {off['init_index_offset'] - off['init_count']}",
+            f"#define VT_DATA_OFFSET {off['init_data_offset'] - off['init_count']}",
+            f"#define VT_DATA_SIZE {off['init_data_size'] - off['init_count']}",
+            f"#define VH_BUCKETS {off['init_bucket_offset']} /* = VH_INIT_BUCKET_OFFSET: init, cont */",
+            f"#define VH_BUCKET_STRIDE {off['cont_bucket_offset'] - off['init_bucket_offset']}",
+            "", "/* Packed-vocabulary body. */",
+            f"#define BUCKETS {BUCKETS}U", f"#define MAX_KEY {MAX_KEY_LEN}U",
+            f"#define ENTRY_ESCAPE 0x{ENTRY_ESCAPE:02x}U /* entry header byte: prefix, suffix length follow */",
+            "", "/* Unicode tables (tokenizer_tables.c): output classes of an item. */"]
+    out += [f"#define CLS_{name} {value}U" for value, name in sorted(tt.CLASS_NAMES.items())]
+    out += [f"#define CLS_MASK {(1 << max(tt.CLASS_NAMES).bit_length()) - 1}U", "", "/* Range kinds of a key. */"]
+    out += [f"#define K_{name} {value}U" for value, name in sorted(tt.KIND_NAMES.items())]
+    out += [f"#define K_MASK {(1 << max(tt.KIND_NAMES).bit_length()) - 1}U", "", "/* Bit fields of keys, items and sequence parameters. */",
+            f"#define KEY_START_SHIFT {tt.KEY_START_SHIFT}", f"#define KEY_KIND_SHIFT {tt.KEY_KIND_SHIFT}",
+            f"#define ITEM_CP_MASK 0x{tt.ITEM_CP_MASK:x}U", f"#define ITEM_CLASS_SHIFT {tt.ITEM_CLASS_SHIFT}",
+            f"#define ITEM_CCC_SHIFT {tt.ITEM_CCC_SHIFT}", f"#define SEQ_LEN_SHIFT {tt.SEQ_LEN_SHIFT}",
+            f"#define SEQ_OFF_MASK 0x{(1 << tt.SEQ_LEN_SHIFT) - 1:x}U", "",
+            f"#define HANGUL_FIRST 0x{tt.HANGUL_FIRST:x}U", f"#define HANGUL_LAST 0x{tt.HANGUL_LAST:x}U", "",
+            "#endif /* MCUBERT_VOCAB_FORMAT_H_ */", ""]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Pack a BERT vocab.txt for the on-device tokenizer.")
-    ap.add_argument("vocab", type=Path, help="vocab.txt")
+    ap.add_argument("vocab", type=Path, nargs="?", help="vocab.txt")
     ap.add_argument("-o", "--output", type=Path, help="write the packed vocabulary here")
     ap.add_argument("--block-size", type=int, default=BLOCK_SIZE)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.vocab is None:
+        ap.error("give a vocab.txt to pack")
     image = pack_vocab(args.vocab, block_size=args.block_size)
     unpack_vocab(image)
     for part, n in size_report(image).items():

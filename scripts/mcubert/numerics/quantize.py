@@ -30,7 +30,53 @@ Sequence_ = tuple[Sequence[int], Sequence[int] | None]
 
 
 class QuantError(ValueError):
-    pass
+    """A model or setting the runtime would not run as trained; the message is one line for the user."""
+
+
+# The C runtime's limits that a blob must respect (else it converts, then answers wrongly or is refused).
+RUNTIME_MAX_LAYERS = 12  # MCUBERT_MAX_LAYERS default (include/mcubert/mcubert.h, CONFIG_MCUBERT_MAX_LAYERS)
+# The integer LayerNorm has no epsilon: it floors the standard deviation at one integer unit
+# (docs/arithmetic.md). That matches torch only while eps is negligible against the variance of a row.
+# Real BERT rows vary least after the embeddings (variance ~2e-3 in MiniLM-L6): eps 1e-6 moves the normalised
+# values by ~2e-4 relative there, well below int8's step; eps 1e-3 by ~20%.
+LAYER_NORM_EPS_MAX = 1e-6
+DEFAULT_MAX_SEQ_LEN = 128
+
+
+def check_max_seq_len(max_seq_len: int, max_pos: int) -> None:
+    """QuantError unless 1 <= max_seq_len <= the model's positions and the runtime's limit."""
+    if max_seq_len < 1:
+        raise QuantError(f"--max-seq-len {max_seq_len}: must be at least 1")
+    if max_seq_len > max_pos:
+        raise QuantError(f"--max-seq-len {max_seq_len} exceeds the model's {max_pos} positions")
+    if max_seq_len > blob.MAX_SEQ_LEN_LIMIT:
+        raise QuantError(f"--max-seq-len {max_seq_len} exceeds the runtime's limit of {blob.MAX_SEQ_LEN_LIMIT}")
+
+
+def resolve_max_seq_len(requested: int | None, max_pos: int) -> int:
+    """The sequence length to plan for: `requested` (checked), or min(DEFAULT_MAX_SEQ_LEN, max_pos) if None."""
+    if requested is None:
+        return min(DEFAULT_MAX_SEQ_LEN, max_pos)
+    check_max_seq_len(requested, max_pos)
+    return requested
+
+
+def check_convertible(ckpt: Checkpoint, max_seq_len: int, *, max_layers: int = RUNTIME_MAX_LAYERS) -> None:
+    """QuantError (one line) if the runtime would refuse the blob or not compute what the checkpoint does.
+
+    max_layers: the target's CONFIG_MCUBERT_MAX_LAYERS.
+    """
+    s = ckpt.shape
+    check_max_seq_len(max_seq_len, s.max_pos)
+    if s.n_layers > max_layers:
+        raise QuantError(f"{ckpt.source}: {s.n_layers} encoder layers exceed the runtime's limit of {max_layers} "
+                         f"(CONFIG_MCUBERT_MAX_LAYERS); the runtime would refuse the blob with -ENOTSUP")
+    for what, n in (("max_position_embeddings", s.max_pos), ("type_vocab_size", s.type_vocab), ("labels", s.n_labels)):
+        if n > 0xFFFF:
+            raise QuantError(f"{ckpt.source}: {what} {n} does not fit the blob header (at most 65535)")
+    if s.layer_norm_eps > LAYER_NORM_EPS_MAX:
+        raise QuantError(f"{ckpt.source}: layer_norm_eps {s.layer_norm_eps:g} is not honoured by the integer LayerNorm "
+                         f"(it supports eps <= {LAYER_NORM_EPS_MAX:g}; see docs/arithmetic.md)")
 
 
 def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: bool = False) -> dict[str, np.ndarray]:
@@ -42,6 +88,9 @@ def calibrate(ckpt: Checkpoint, sequences: Iterable[Sequence_], *, progress: boo
         raise QuantError("calibration needs at least one sequence")
     for ids, types in tqdm(seqs, desc="calibrating", unit="seq", disable=not progress):
         fm.forward(ids, types)
+    bad = [site for site, m in fm.absmax.items() if not np.isfinite(m).all()]
+    if bad:
+        raise QuantError(f"calibration: activations at {bad[0]} overflow float32 (inf or NaN)")
     return dict(fm.absmax)
 
 
@@ -149,16 +198,17 @@ def _clustered_embedding(ckpt: Checkpoint, s_common: float) -> dict[int, bytes]:
 def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, *,
              meta: dict | None = None, schedule: "planner.Schedule | None" = None, budget: int | None = None,
              region0: int | None = None, tiles: "planner.Tiles | None" = None,
-             vocab: bytes | None = None, arena_only: bool = False, target: str = "m7") -> bytes:
+             vocab: bytes | None = None, max_layers: int = RUNTIME_MAX_LAYERS, arena_only: bool = False,
+             target: str = "m7") -> bytes:
     """Build the blob for a checkpoint with calibrated activation ranges.
 
     The memory plan (schedule, tiles, buffer offsets) is chosen by mcubert.planner: the cheapest that fits
-    `budget` bytes of arena (optionally `region0` of them in a fast region), or as asked.
+    `budget` bytes of arena (optionally `region0` of them in a fast region), or as asked. Models and
+    settings the runtime would not run as trained raise QuantError (`check_convertible`).
     """
+    check_convertible(ckpt, max_seq_len, max_layers=max_layers)
     s = ckpt.shape
     w = ckpt.weights
-    if max_seq_len > s.max_pos:
-        raise QuantError(f"--max-seq-len {max_seq_len} exceeds the model's {s.max_pos} positions")
     flags = (blob.FLAG_POOLER if ckpt.has_pooler else 0) | (blob.FLAG_CLASSIFIER if s.n_labels else 0)
     cfg = blob.Config(vocab_size=s.vocab_size, n_layers=s.n_layers, hidden=s.hidden, n_heads=s.n_heads,
                       ffn=s.ffn, max_pos=s.max_pos, type_vocab=s.type_vocab, n_labels=s.n_labels,
