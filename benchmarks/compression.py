@@ -47,8 +47,8 @@ from mcubert.compression.budget import CLUSTER_RECORD_BYTES, flash_estimate  # n
 from mcubert.compression.corpus import Data, load_data  # noqa: E402
 from mcubert.compression.model_io import count_params, describe, evaluate, load_any  # noqa: E402
 from mcubert.compression.pipeline import compress  # noqa: E402
-from mcubert.tokenization import make_tokenizer  # noqa: E402
 from mcubert.compression.search import SearchConfig  # noqa: E402
+from mcubert.tokenization import make_tokenizer  # noqa: E402
 from mcubert.training import batched_logits  # noqa: E402
 from mcubert.training.distill import RECORD_FILE, STATE_FILE, DistillConfig  # noqa: E402
 
@@ -89,7 +89,8 @@ def int8_accuracy(blob_bytes: bytes, dev: Path, vocab: Path) -> float:
     rt = Runtime(blob_bytes)
     examples = data.read_examples(dev)
     correct = 0
-    for ex, (ids, types) in zip(examples, make_tokenizer(vocab).encode_batch([e.pair for e in examples], b.cfg.max_seq_len)):
+    encoded = make_tokenizer(vocab).encode_batch([e.pair for e in examples], b.cfg.max_seq_len)
+    for ex, (ids, types) in zip(examples, encoded):
         rt.infer(ids, types)
         correct += int(int(rt.logits(b.cfg.n_labels).argmax()) == data.label_index(ex.label, labels))
     return correct / len(examples)
@@ -185,7 +186,8 @@ def rows_for(runs: Path, teacher: Path, data: Data, args: argparse.Namespace,
         ft = json.loads((runs / m / RECORD_FILE).read_text()) if (runs / m / RECORD_FILE).is_file() else {}
         c = model.config
         m_shape = f"{c.num_hidden_layers}/{c.hidden_size}/{c.num_attention_heads}/{c.intermediate_size}"
-        row = {"runs": runs.name, "shape": m_shape, "method": m, "params": info["params"], "ratio": ref / info["params"],
+        row = {"runs": runs.name, "shape": m_shape, "method": m, "params": info["params"],
+               "ratio": ref / info["params"],
                "embedding_params": info["embedding_params"], "clusters": info["clusters"],
                "float_dev_accuracy": acc,
                "float_dev_accuracy_init": search.get("dev_accuracy_init", ft.get("dev_accuracy_init")),

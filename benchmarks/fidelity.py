@@ -19,12 +19,12 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from mcubert.formats import blob as blobmod
 from mcubert.conversion.checkpoint import load
+from mcubert.conversion.floatmodel import FloatBert
+from mcubert.formats import blob as blobmod
+from mcubert.targets.native import Runtime
 from mcubert.tokenization import make_tokenizer
 from mcubert.training.data import read_examples
-from mcubert.conversion.floatmodel import FloatBert
-from mcubert.targets.native import Runtime
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -93,8 +93,8 @@ def main() -> None:
     if args.plot:
         from mcubert.planning.plots import plot_peak_vs_length
 
-        plot_peak_vs_length([dict(r, ram_total=r.get("ram_total") or r.get("arena"))
-                             for r in rows if r["model"] == "bert-tiny" and r["schedule"] in ("naive", "tiled", "lean")],
+        plot_peak_vs_length([dict(r, ram_total=r.get("ram_total") or r.get("arena")) for r in rows
+                         if r["model"] == "bert-tiny" and r["schedule"] in ("naive", "tiled", "lean")],
                             args.plot, "BERT-tiny peak RAM on Cortex-M7 (QEMU; naive >= 1024 from the planner)",
                             {"F767 SRAM 384 KiB": 384 * 1024, "200 KiB": 200 * 1024})
         res["plot"] = args.plot

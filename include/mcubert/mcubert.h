@@ -56,17 +56,17 @@ extern "C" {
 
 /** @brief Model shape, as read from the blob header. */
 struct mcubert_config {
-	uint32_t vocab_size;   /**< word-piece vocabulary size */
-	uint16_t n_layers;     /**< encoder layers */
-	uint16_t hidden;       /**< hidden size d */
-	uint16_t n_heads;      /**< attention heads */
-	uint16_t head_dim;     /**< d / n_heads */
-	uint16_t ffn;          /**< FFN intermediate size */
-	uint16_t max_pos;      /**< rows of the position-embedding table */
-	uint16_t type_vocab;   /**< rows of the token-type table */
-	uint16_t n_labels;     /**< classifier outputs (0: no classifier) */
-	uint16_t max_seq_len;  /**< longest sequence the blob was planned for */
-	uint16_t flags;        /**< MCUB_FLAG_* */
+	uint32_t vocab_size;  /**< word-piece vocabulary size */
+	uint16_t n_layers;    /**< encoder layers */
+	uint16_t hidden;      /**< hidden size d */
+	uint16_t n_heads;     /**< attention heads */
+	uint16_t head_dim;    /**< d / n_heads */
+	uint16_t ffn;         /**< FFN intermediate size */
+	uint16_t max_pos;     /**< rows of the position-embedding table */
+	uint16_t type_vocab;  /**< rows of the token-type table */
+	uint16_t n_labels;    /**< classifier outputs (0: no classifier) */
+	uint16_t max_seq_len; /**< longest sequence the blob was planned for */
+	uint16_t flags;       /**< MCUB_FLAG_* */
 };
 
 /** @cond INTERNAL */
@@ -80,15 +80,15 @@ struct mcubert_config {
  * (bias, multiplier, shift).
  */
 struct mcubert_linear {
-	const int8_t *w;                   /* (out, in) */
-	const struct mcub_requant *rq;     /* (out) */
+	const int8_t *w;               /* (out, in) */
+	const struct mcub_requant *rq; /* (out) */
 	uint16_t in;
 	uint16_t out;
 };
 
 struct mcubert_layernorm {
-	const int32_t *gamma;   /* (d) Q12 of gamma / s_out */
-	const int32_t *beta;    /* (d) Q16 of beta / s_out */
+	const int32_t *gamma; /* (d) Q12 of gamma / s_out */
+	const int32_t *beta;  /* (d) Q16 of beta / s_out */
 };
 
 /* One encoder layer's parameters. */
@@ -109,33 +109,33 @@ struct mcubert_layer {
 
 /* The parameters: everything read from the blob, in place. */
 struct mcubert_weights {
-	const struct mcub_model_params *p; /* embedding multipliers */
-	const int8_t *word_emb;            /* (vocab, d); NULL when clustered */
-	const uint16_t *word_mult;         /* (vocab) per-row multiplier */
-	const uint16_t *emb_perm;          /* clustered: (vocab) global table row */
+	const struct mcub_model_params *p;       /* embedding multipliers */
+	const int8_t *word_emb;                  /* (vocab, d); NULL when clustered */
+	const uint16_t *word_mult;               /* (vocab) per-row multiplier */
+	const uint16_t *emb_perm;                /* clustered: (vocab) global table row */
 	const struct mcub_emb_cluster *clusters; /* clustered: (n_clusters) */
-	const int8_t *emb_tables;          /* clustered: tables, (n_i, r_i) each */
-	const int8_t *emb_proj;            /* clustered: projections, (d, r_i) each */
+	const int8_t *emb_tables;                /* clustered: tables, (n_i, r_i) each */
+	const int8_t *emb_proj;                  /* clustered: projections, (d, r_i) each */
 	uint16_t n_clusters;
-	const int8_t *pos_emb;             /* (max_pos, d) */
-	const int8_t *type_emb;            /* (type_vocab, d) */
-	struct mcubert_layernorm ln_emb;   /* (d) */
+	const int8_t *pos_emb;                           /* (max_pos, d) */
+	const int8_t *type_emb;                          /* (type_vocab, d) */
+	struct mcubert_layernorm ln_emb;                 /* (d) */
 	struct mcubert_layer layers[MCUBERT_MAX_LAYERS]; /* (n_layers) used */
-	struct mcubert_linear pooler;      /* (d, d) */
-	struct mcubert_linear classifier;  /* (n_labels, d) */
-	const int8_t *tanh_lut;            /* (256) */
+	struct mcubert_linear pooler;                    /* (d, d) */
+	struct mcubert_linear classifier;                /* (n_labels, d) */
+	const int8_t *tanh_lut;                          /* (256) */
 };
 
 /* The activations and run state: where the buffers are, and the last inference's results. */
 struct mcubert_state {
-	const struct mcub_plan *plan;      /* memory plan in use (in the blob) */
-	uint8_t *region[2];                /* region bases: fast (e.g. DTCM), main */
-	size_t arena_peak;                 /* bytes */
-	uint16_t seq_cap;                  /* longest sequence this handle runs */
-	uint16_t seq_len;                  /* L of the last inference, 0: none */
-	int8_t *hidden;                    /* (L, d) last hidden state, in the arena */
-	int8_t *pooled;                    /* (d) in the arena */
-	int32_t *logits;                   /* (n_labels) in the arena */
+	const struct mcub_plan *plan; /* memory plan in use (in the blob) */
+	uint8_t *region[2];           /* region bases: fast (e.g. DTCM), main */
+	size_t arena_peak;            /* bytes */
+	uint16_t seq_cap;             /* longest sequence this handle runs */
+	uint16_t seq_len;             /* L of the last inference, 0: none */
+	int8_t *hidden;               /* (L, d) last hidden state, in the arena */
+	int8_t *pooled;               /* (d) in the arena */
+	int32_t *logits;              /* (n_labels) in the arena */
 };
 /** @endcond */
 
@@ -149,7 +149,7 @@ struct mcubert_state {
 struct mcubert {
 	struct mcubert_config cfg;
 	/** @cond INTERNAL */
-	const uint8_t *blob;               /* (blob_len) bytes, NULL: not initialised */
+	const uint8_t *blob; /* (blob_len) bytes, NULL: not initialised */
 	size_t blob_len;
 	struct mcubert_weights weights;
 	struct mcubert_state state;
@@ -158,8 +158,8 @@ struct mcubert {
 
 /** @brief A memory region the runtime may place activation buffers in. */
 struct mcubert_region {
-	void *base;   /**< 4-byte aligned */
-	size_t size;  /**< bytes */
+	void *base;  /**< 4-byte aligned */
+	size_t size; /**< bytes */
 };
 
 /** Use the blob's default schedule (the one chosen by the planner at convert time). */
@@ -210,8 +210,8 @@ long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len);
  *
  * The default schedule and tile sizes are the ones recorded in the blob (docs/scheduling.md).
  */
-int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len,
-		 void *arena, size_t arena_len, uint16_t max_len);
+int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *arena,
+		 size_t arena_len, uint16_t max_len);
 
 /**
  * @brief mcubert_init() with a chosen schedule and up to two memory regions.
@@ -249,8 +249,7 @@ int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
  *         initialised for.
  * @retval -ERANGE A token id or token-type id is out of range.
  */
-int mcubert_infer(struct mcubert *mb, const int32_t *ids,
-		  const uint8_t *type_ids, uint16_t len);
+int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_ids, uint16_t len);
 
 /**
  * @brief Copy the int8 last hidden state (seq_len, hidden), row-major.

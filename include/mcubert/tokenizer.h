@@ -56,24 +56,24 @@ extern "C" {
 #define MCUBERT_TOK_MAX_WORD_CHARS 100
 
 /** Packed-vocabulary format constants (see scripts/mcubert/vocab.py). */
-#define MCUBERT_VOCAB_MAGIC "MCBV"
-#define MCUBERT_VOCAB_VERSION 1
-#define MCUBERT_VOCAB_HEADER_SIZE 96
-#define MCUBERT_VOCAB_CRC_START 16
-#define MCUBERT_VOCAB_FLAG_UNCASED 0x0001
-#define MCUBERT_VOCAB_SPECIAL_SIZE 32
+#define MCUBERT_VOCAB_MAGIC            "MCBV"
+#define MCUBERT_VOCAB_VERSION          1
+#define MCUBERT_VOCAB_HEADER_SIZE      96
+#define MCUBERT_VOCAB_CRC_START        16
+#define MCUBERT_VOCAB_FLAG_UNCASED     0x0001
+#define MCUBERT_VOCAB_SPECIAL_SIZE     32
 #define MCUBERT_VOCAB_SPECIAL_TEXT_MAX 24
-#define MCUBERT_VOCAB_MAX_ID_BITS 24
+#define MCUBERT_VOCAB_MAX_ID_BITS      24
 
 /** @cond INTERNAL */
 struct mcubert_tok_table {
-	const uint8_t *bucket;  /* uint16[257]: first block of each first byte */
-	const uint8_t *index;   /* uint32 per block: offset in data */
-	const uint8_t *data;    /* front-coded keys */
+	const uint8_t *bucket; /* uint16[257]: first block of each first byte */
+	const uint8_t *index;  /* uint32 per block: offset in data */
+	const uint8_t *data;   /* front-coded keys */
 	uint32_t data_len;
-	uint32_t count;         /* keys */
+	uint32_t count; /* keys */
 	uint32_t n_blocks;
-	uint32_t id_base;       /* position of the first key's id */
+	uint32_t id_base; /* position of the first key's id */
 };
 /** @endcond */
 
@@ -86,9 +86,9 @@ struct mcubert_tok_table {
 struct mcubert_tok {
 	/** @cond INTERNAL */
 	const uint8_t *vocab;
-	const uint8_t *ids;             /* bit-packed ids */
-	const uint8_t *special;         /* special-token records */
-	uint32_t special_first[8];      /* bitmap of their first bytes */
+	const uint8_t *ids;              /* bit-packed ids */
+	const uint8_t *special;          /* special-token records */
+	uint32_t special_first[8];       /* bitmap of their first bytes */
 	struct mcubert_tok_table tab[2]; /* word-initial, continuation */
 	uint32_t vocab_size;
 	int32_t unk_id;
@@ -164,8 +164,8 @@ uint32_t mcubert_tok_vocab_size(const struct mcubert_tok *t);
  * @retval -E2BIG A text is longer than INT32_MAX bytes.
  */
 int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t text_len,
-		       const char *text_b, size_t text_b_len, int32_t *ids,
-		       uint8_t *type_ids, uint16_t max_len);
+		       const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+		       uint16_t max_len);
 
 /**
  * @brief Word pieces of one text, without special tokens or truncation.

@@ -47,7 +47,8 @@ static int check_table(const uint8_t *blob, const struct mcub_header *h)
 
 static int check_config(const struct mcubert_config *c)
 {
-	uint16_t seq_limit = c->max_pos < MCUB_MAX_SEQ_LEN_LIMIT ? c->max_pos : MCUB_MAX_SEQ_LEN_LIMIT;
+	uint16_t seq_limit =
+		c->max_pos < MCUB_MAX_SEQ_LEN_LIMIT ? c->max_pos : MCUB_MAX_SEQ_LEN_LIMIT;
 
 	if (c->vocab_size < 1 || c->vocab_size > 0x7fffffffU) {
 		return -EINVAL;
@@ -158,7 +159,8 @@ static const uint8_t *find(const uint8_t *blob, uint32_t id, uint32_t *size)
 const struct mcub_plan *mcubert_blob_plan(const uint8_t *blob, const struct mcubert_config *cfg,
 					  int schedule)
 {
-	static const uint32_t ids[] = {MCUB_SEC_PLAN_NAIVE, MCUB_SEC_PLAN_TILED, MCUB_SEC_PLAN_LEAN};
+	static const uint32_t ids[] = {MCUB_SEC_PLAN_NAIVE, MCUB_SEC_PLAN_TILED,
+				       MCUB_SEC_PLAN_LEAN};
 	const struct mcub_plan *plan;
 	uint32_t size = 0;
 
@@ -194,7 +196,8 @@ static uint32_t spec_dim(const struct mcubert_config *c, uint8_t dim)
 }
 
 /* Find section @p id, check its size against @p spec; NULL if absent or wrong. */
-static const void *section(const struct mcubert *mb, uint32_t id, const struct mcub_section_spec *spec)
+static const void *section(const struct mcubert *mb, uint32_t id,
+			   const struct mcub_section_spec *spec)
 {
 	const struct mcub_header *h = (const struct mcub_header *)mb->blob;
 	const uint8_t *table = mb->blob + h->section_offset;
@@ -230,8 +233,9 @@ static const void *model_sec(const struct mcubert *mb, uint32_t id)
 {
 	for (size_t i = 0; i < ARRAY_LEN(model_specs); i++) {
 		if (model_specs[i].id == id) {
-			return spec_wanted(&mb->cfg, &model_specs[i]) ? section(mb, id, &model_specs[i])
-								       : NULL;
+			return spec_wanted(&mb->cfg, &model_specs[i])
+				       ? section(mb, id, &model_specs[i])
+				       : NULL;
 		}
 	}
 	return NULL;
@@ -242,23 +246,25 @@ static int bind_clusters(struct mcubert *mb)
 {
 	const struct mcubert_config *c = &mb->cfg;
 	uint32_t n_cl = 0, n_tab = 0, n_proj = 0;
-	const struct mcub_emb_cluster *cl = (const void *)find(mb->blob, MCUB_SEC_EMB_CLUSTERS, &n_cl);
+	const struct mcub_emb_cluster *cl =
+		(const void *)find(mb->blob, MCUB_SEC_EMB_CLUSTERS, &n_cl);
 	const int8_t *tab = (const void *)find(mb->blob, MCUB_SEC_EMB_TABLES, &n_tab);
 	const int8_t *proj = (const void *)find(mb->blob, MCUB_SEC_EMB_PROJ, &n_proj);
 	uint64_t rows = 0, p_off = 0;
 	size_t k;
 
 	if (cl == NULL || tab == NULL || proj == NULL || (n_cl % sizeof(*cl)) != 0 ||
-	    n_cl / sizeof(*cl) < 1 || n_cl / sizeof(*cl) > MCUB_MAX_CLUSTERS || cl[0].table_offset != 0) {
+	    n_cl / sizeof(*cl) < 1 || n_cl / sizeof(*cl) > MCUB_MAX_CLUSTERS ||
+	    cl[0].table_offset != 0) {
 		return -EINVAL;
 	}
 	k = n_cl / sizeof(*cl);
 	for (size_t i = 0; i < k; i++) {
 		uint32_t end = (i + 1 < k) ? cl[i + 1].table_offset : n_tab;
 
-		if (cl[i].rank < 1 || cl[i].rank > 255 || cl[i].shift > 30 || cl[i].row_start != rows ||
-		    cl[i].proj_offset != p_off || end <= cl[i].table_offset ||
-		    ((end - cl[i].table_offset) % cl[i].rank) != 0) {
+		if (cl[i].rank < 1 || cl[i].rank > 255 || cl[i].shift > 30 ||
+		    cl[i].row_start != rows || cl[i].proj_offset != p_off ||
+		    end <= cl[i].table_offset || ((end - cl[i].table_offset) % cl[i].rank) != 0) {
 			return -EINVAL;
 		}
 		rows += (end - cl[i].table_offset) / cl[i].rank;
@@ -283,7 +289,8 @@ static const void *layer_sec(const struct mcubert *mb, uint16_t layer, uint32_t 
 {
 	for (size_t i = 0; i < ARRAY_LEN(layer_specs); i++) {
 		if (layer_specs[i].id == id) {
-			return section(mb, MCUB_LAYER_BASE + (uint32_t)layer * MCUB_LAYER_STRIDE + id,
+			return section(mb,
+				       MCUB_LAYER_BASE + (uint32_t)layer * MCUB_LAYER_STRIDE + id,
 				       &layer_specs[i]);
 		}
 	}
@@ -331,24 +338,24 @@ int mcubert_blob_bind(struct mcubert *mb)
 	mb->weights.type_emb = model_sec(mb, MCUB_SEC_TYPE_EMB);
 	mb->weights.ln_emb.gamma = model_sec(mb, MCUB_SEC_EMB_LN_GAMMA);
 	mb->weights.ln_emb.beta = model_sec(mb, MCUB_SEC_EMB_LN_BETA);
-	bind_linear(&mb->weights.pooler, model_sec(mb, MCUB_SEC_POOLER_W), model_sec(mb, MCUB_SEC_POOLER_RQ),
-		    c->hidden, c->hidden);
+	bind_linear(&mb->weights.pooler, model_sec(mb, MCUB_SEC_POOLER_W),
+		    model_sec(mb, MCUB_SEC_POOLER_RQ), c->hidden, c->hidden);
 	mb->weights.tanh_lut = model_sec(mb, MCUB_SEC_TANH_LUT);
-	bind_linear(&mb->weights.classifier, model_sec(mb, MCUB_SEC_CLS_W), model_sec(mb, MCUB_SEC_CLS_RQ),
-		    c->hidden, c->n_labels);
+	bind_linear(&mb->weights.classifier, model_sec(mb, MCUB_SEC_CLS_W),
+		    model_sec(mb, MCUB_SEC_CLS_RQ), c->hidden, c->n_labels);
 
 	for (uint16_t n = 0; n < c->n_layers; n++) {
 		struct mcubert_layer *ly = &mb->weights.layers[n];
 
 		ly->p = layer_sec(mb, n, MCUB_LSEC_PARAMS);
-		bind_linear(&ly->q, layer_sec(mb, n, MCUB_LSEC_Q_W), layer_sec(mb, n, MCUB_LSEC_Q_RQ),
-			    c->hidden, c->hidden);
-		bind_linear(&ly->k, layer_sec(mb, n, MCUB_LSEC_K_W), layer_sec(mb, n, MCUB_LSEC_K_RQ),
-			    c->hidden, c->hidden);
-		bind_linear(&ly->v, layer_sec(mb, n, MCUB_LSEC_V_W), layer_sec(mb, n, MCUB_LSEC_V_RQ),
-			    c->hidden, c->hidden);
-		bind_linear(&ly->o, layer_sec(mb, n, MCUB_LSEC_O_W), layer_sec(mb, n, MCUB_LSEC_O_RQ),
-			    c->hidden, c->hidden);
+		bind_linear(&ly->q, layer_sec(mb, n, MCUB_LSEC_Q_W),
+			    layer_sec(mb, n, MCUB_LSEC_Q_RQ), c->hidden, c->hidden);
+		bind_linear(&ly->k, layer_sec(mb, n, MCUB_LSEC_K_W),
+			    layer_sec(mb, n, MCUB_LSEC_K_RQ), c->hidden, c->hidden);
+		bind_linear(&ly->v, layer_sec(mb, n, MCUB_LSEC_V_W),
+			    layer_sec(mb, n, MCUB_LSEC_V_RQ), c->hidden, c->hidden);
+		bind_linear(&ly->o, layer_sec(mb, n, MCUB_LSEC_O_W),
+			    layer_sec(mb, n, MCUB_LSEC_O_RQ), c->hidden, c->hidden);
 		bind_linear(&ly->ffn_in, layer_sec(mb, n, MCUB_LSEC_FFN_IN_W),
 			    layer_sec(mb, n, MCUB_LSEC_FFN_IN_RQ), c->hidden, c->ffn);
 		ly->gelu_lut = layer_sec(mb, n, MCUB_LSEC_GELU_LUT);

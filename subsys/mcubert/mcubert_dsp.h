@@ -161,7 +161,7 @@ static MCUBERT_ALWAYS_INLINE struct mcubert_rq32 mcubert_rq32_prep(int32_t m, in
 
 /** requant(x, m, s) clamped to [lo, hi] (lo <= hi within int32), exactly as mcubert_requant(). */
 static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq32_apply(const struct mcubert_rq32 *r, int32_t x,
-							 int32_t lo, int32_t hi)
+							int32_t lo, int32_t hi)
 {
 	int32_t y;
 

@@ -18,16 +18,16 @@
 
 #include <mcubert/mcubert.h>
 
-#define MCUBERT_RES_MIN (-(1L << 23))
-#define MCUBERT_RES_MAX ((1L << 23) - 1)
-#define MCUBERT_SCORE_FRAC 8
+#define MCUBERT_RES_MIN       (-(1L << 23))
+#define MCUBERT_RES_MAX       ((1L << 23) - 1)
+#define MCUBERT_SCORE_FRAC    8
 /* tiled schedule: query rows per attention call (the DSP kernels' row block); planner.ATTN_ROWS */
-#define MCUBERT_ATTN_ROWS 4
-#define MCUBERT_PROB_MAX 32767
-#define MCUBERT_LN_INV_BITS 46
-#define MCUBERT_LN_NORM_FRAC 16
+#define MCUBERT_ATTN_ROWS     4
+#define MCUBERT_PROB_MAX      32767
+#define MCUBERT_LN_INV_BITS   46
+#define MCUBERT_LN_NORM_FRAC  16
 #define MCUBERT_LN_GAMMA_FRAC 12
-#define MCUBERT_LN_BETA_FRAC 16
+#define MCUBERT_LN_BETA_FRAC  16
 
 /** exp2 table: round(2^15 * 2^(-i/256)), i in [0, 256). */
 extern const uint16_t mcubert_exp2_lut[256];
@@ -67,8 +67,8 @@ static inline int8_t mcubert_sat8(int64_t x)
 
 /** Scratch memory of a kernel call (CMSIS-NN's cmsis_nn_context). */
 struct mcubert_ctx {
-	void *buf;      /**< 8-byte aligned, or NULL when size is 0 */
-	size_t size;    /**< bytes at buf */
+	void *buf;   /**< 8-byte aligned, or NULL when size is 0 */
+	size_t size; /**< bytes at buf */
 };
 
 /**
@@ -184,7 +184,8 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
  *
  * No scratch. Bit-exact with mcubert.arith.softmax_exp + softmax_probs.
  */
-void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p);
+void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp,
+			     int16_t *p);
 
 /**
  * @brief y[c] = sat8(requant(acc[c], mult, shift)) for c < n (the lean schedule's context).
@@ -250,14 +251,14 @@ void mcubert_pv_acc_rows_s16(const struct mcubert_ctx *ctx, const int16_t *p, ui
  * Ranges as the three kernels. Bit-exact with mcubert.reference's attention.
  */
 void mcubert_attention_rows_s8(const struct mcubert_ctx *ctx, const int8_t *q, uint16_t rows,
-			       uint16_t q_stride, const int8_t *k, uint16_t k_stride, const int8_t *vt,
-			       uint16_t vt_stride, uint16_t len, uint16_t head_dim,
-			       const struct mcub_layer_params *lp, int8_t *out, uint16_t out_stride,
-			       int32_t *s, int16_t *p);
+			       uint16_t q_stride, const int8_t *k, uint16_t k_stride,
+			       const int8_t *vt, uint16_t vt_stride, uint16_t len,
+			       uint16_t head_dim, const struct mcub_layer_params *lp, int8_t *out,
+			       uint16_t out_stride, int32_t *s, int16_t *p);
 
 /* plan.c */
-size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan, uint16_t len,
-			   enum mcub_buffer buf);
+size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan,
+			   uint16_t len, enum mcub_buffer buf);
 int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan *plan);
 
 /* blob.c */

@@ -27,40 +27,39 @@
 
 /** What mcubert_mm_run() stores (a constant at every call site). */
 enum mcubert_mm_out {
-	MCUBERT_MM_S8,      /* int8, saturated */
-	MCUBERT_MM_S16,     /* int16, saturated */
-	MCUBERT_MM_S32,     /* int32 clamped to [lo, hi] */
-	MCUBERT_MM_RAW,     /* the int32 sums, no bias, no requantisation */
-	MCUBERT_MM_ACC,     /* y += the int32 sums */
+	MCUBERT_MM_S8,  /* int8, saturated */
+	MCUBERT_MM_S16, /* int16, saturated */
+	MCUBERT_MM_S32, /* int32 clamped to [lo, hi] */
+	MCUBERT_MM_RAW, /* the int32 sums, no bias, no requantisation */
+	MCUBERT_MM_ACC, /* y += the int32 sums */
 };
 
 /** A matrix product: the operands, the requantisation and where the outputs go. */
 struct mcubert_mm {
-	const void *x;                  /* rows of int8 (x16 = 0) or int16 (x16 = 1) */
-	uint32_t x_stride;              /* elements between rows */
+	const void *x;     /* rows of int8 (x16 = 0) or int16 (x16 = 1) */
+	uint32_t x_stride; /* elements between rows */
 	uint16_t rows;
-	uint16_t n;                     /* columns of x = row length of w, >= 1 */
-	const int8_t *w;                /* (n_out, n), rows w_stride bytes apart */
+	uint16_t n;      /* columns of x = row length of w, >= 1 */
+	const int8_t *w; /* (n_out, n), rows w_stride bytes apart */
 	uint32_t w_stride;
 	uint16_t n_out;
-	const struct mcub_requant *rq;  /* per output (bias, mult, shift), or NULL: */
-	int32_t mult, shift;            /* one requantisation for all outputs, no bias */
-	void *y;                        /* y[r * y_rs + j * y_cs] */
+	const struct mcub_requant *rq; /* per output (bias, mult, shift), or NULL: */
+	int32_t mult, shift;           /* one requantisation for all outputs, no bias */
+	void *y;                       /* y[r * y_rs + j * y_cs] */
 	uint32_t y_rs, y_cs;
-	int32_t lo, hi;                 /* MCUBERT_MM_S32 */
-	void *buf;                      /* scratch: mcubert_mm_get_buffer_size(n, n_out) bytes */
+	int32_t lo, hi; /* MCUBERT_MM_S32 */
+	void *buf;      /* scratch: mcubert_mm_get_buffer_size(n, n_out) bytes */
 };
 
 /**
  * The descriptor of a linear layer on @p rows rows of x (lin->in apart): outputs y[r * y_rs +
  * j * y_cs], clamped to [lo, hi] for MCUBERT_MM_S32 (an initializer: no copy of the struct).
  */
-#define MCUBERT_MM_LINEAR(ctx, x_, rows_, lin, y_, y_rs_, y_cs_, lo_, hi_)                        \
+#define MCUBERT_MM_LINEAR(ctx, x_, rows_, lin, y_, y_rs_, y_cs_, lo_, hi_)                         \
 	{                                                                                          \
-		.x = (x_), .x_stride = (lin)->in, .rows = (rows_), .n = (lin)->in,                \
-		.w = (lin)->w, .w_stride = (lin)->in, .n_out = (lin)->out, .rq = (lin)->rq,        \
-		.y = (y_), .y_rs = (y_rs_), .y_cs = (y_cs_), .lo = (lo_), .hi = (hi_),             \
-		.buf = (ctx)->buf,                                                                 \
+		.x = (x_), .x_stride = (lin)->in, .rows = (rows_), .n = (lin)->in, .w = (lin)->w,  \
+		.w_stride = (lin)->in, .n_out = (lin)->out, .rq = (lin)->rq, .y = (y_),            \
+		.y_rs = (y_rs_), .y_cs = (y_cs_), .lo = (lo_), .hi = (hi_), .buf = (ctx)->buf,     \
 	}
 
 /**
@@ -70,9 +69,9 @@ struct mcubert_mm {
  */
 #define MCUBERT_MM_ROWS(ctx, x_, rows_, x_stride_, w_, w_stride_, n_, n_out_, y_, y_stride_)       \
 	{                                                                                          \
-		.x = (x_), .x_stride = (x_stride_), .rows = (rows_), .n = (n_),                    \
-		.w = (w_), .w_stride = (w_stride_), .n_out = (n_out_),                             \
-		.y = (y_), .y_rs = (y_stride_), .y_cs = 1, .buf = (ctx)->buf,                      \
+		.x = (x_), .x_stride = (x_stride_), .rows = (rows_), .n = (n_), .w = (w_),         \
+		.w_stride = (w_stride_), .n_out = (n_out_), .y = (y_), .y_rs = (y_stride_),        \
+		.y_cs = 1, .buf = (ctx)->buf,                                                      \
 	}
 
 #if MCUBERT_DSP
@@ -81,19 +80,19 @@ struct mcubert_mm {
  * @brief The last r < 4 columns of a chunk: acc[j][t] += sum_i x[t][i] * w[j][i], with xq their
  *        zero-padded packed group (mm_tail.c: shared, not inlined into every kernel).
  */
-void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint16_t r, uint16_t n_out,
-		     int32_t *acc);
+void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint16_t r,
+		     uint16_t n_out, int32_t *acc);
 
 /**
  * @brief Requantise and store one output channel of nr <= 4 rows, any shift (mm_store_one.c): the
  *        general case behind the inlined fast path of mcubert_mm_store() (4 rows, shift >= 32).
  */
-void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i, uint16_t nr,
-			  int32_t m, int32_t s);
+void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i,
+			  uint16_t nr, int32_t m, int32_t s);
 
 /* saturate to the output type: SSAT for int8/int16 and the residual range, else a clamp */
 static MCUBERT_ALWAYS_INLINE int32_t mcubert_mm_sat(int out, int res24, int32_t v, int32_t lo,
-						     int32_t hi)
+						    int32_t hi)
 {
 	if (out == MCUBERT_MM_S8) {
 		return __ssat(v, 8);
@@ -108,8 +107,9 @@ static MCUBERT_ALWAYS_INLINE int32_t mcubert_mm_sat(int out, int res24, int32_t 
 }
 
 /* requant(x, m, s) for 1 <= s <= 31 (r = 2^(s-1), k = 32 - s), clamped for the output type */
-static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq_small(int out, int res24, int32_t x, int32_t m, int32_t r,
-						      int32_t s, int32_t k, int32_t lo, int32_t hi)
+static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq_small(int out, int res24, int32_t x, int32_t m,
+						      int32_t r, int32_t s, int32_t k, int32_t lo,
+						      int32_t hi)
 {
 	int64_t p = (int64_t)x * m + r;
 	uint32_t pl = (uint32_t)p;
@@ -141,8 +141,8 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_put(int out, void *y, size_t i, int
 
 /* requantise and store nj output channels of nr <= 4 rows from acc (nj, 4) */
 static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, int out, int per_ch,
-						    const int32_t *acc, uint16_t j0, uint16_t nj,
-						    uint16_t r0, uint16_t nr)
+						   const int32_t *acc, uint16_t j0, uint16_t nj,
+						   uint16_t r0, uint16_t nr)
 {
 	const size_t rs = p->y_rs;
 	const int32_t lo = p->lo, hi = p->hi;
@@ -241,14 +241,17 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 		const uint8_t *xr = (const uint8_t *)p->x + (size_t)r0 * p->x_stride * esz;
 
 		for (uint16_t j0 = 0; j0 < p->n_out; j0 += MCUBERT_DSP_CH) {
-			const uint16_t nj = (uint16_t)(p->n_out - j0 < MCUBERT_DSP_CH ?
-							       p->n_out - j0 : MCUBERT_DSP_CH);
+			const uint16_t nj =
+				(uint16_t)(p->n_out - j0 < MCUBERT_DSP_CH ? p->n_out - j0
+									  : MCUBERT_DSP_CH);
 
 			for (uint16_t j = 0; j < nj; j++) {
-				int32_t b = (per_ch && out != MCUBERT_MM_RAW) ? p->rq[j0 + j].bias : 0;
+				int32_t b =
+					(per_ch && out != MCUBERT_MM_RAW) ? p->rq[j0 + j].bias : 0;
 
 				if (out == MCUBERT_MM_ACC) {
-					const int32_t *y = (const int32_t *)p->y + (size_t)r0 * p->y_rs +
+					const int32_t *y = (const int32_t *)p->y +
+							   (size_t)r0 * p->y_rs +
 							   (size_t)(j0 + j) * p->y_cs;
 
 					for (uint16_t t = 0; t < 4; t++) {
@@ -262,15 +265,16 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 				acc[4 * j + 3] = b;
 			}
 			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
-				const uint16_t nk = (uint16_t)(p->n - k0 < MCUBERT_DSP_KC ?
-								       p->n - k0 : MCUBERT_DSP_KC);
+				const uint16_t nk =
+					(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0
+									      : MCUBERT_DSP_KC);
 				const uint16_t nq = nk / 4;
 				const int8_t *w = p->w + (size_t)j0 * p->w_stride + k0;
 
 				/* a single column chunk is packed once per block of rows */
 				if (nkc > 1 || j0 == 0) {
-					mcubert_pack4(xr + (size_t)k0 * esz, x16, nr, p->x_stride, nk,
-						      xp);
+					mcubert_pack4(xr + (size_t)k0 * esz, x16, nr, p->x_stride,
+						      nk, xp);
 				}
 				if (nq > 0) {
 					struct mcubert_mm4 a = {
@@ -285,8 +289,8 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 					mcubert_mm4_s16_s8(&a);
 				}
 				if (nk & 3) {
-					mcubert_mm_tail(xp + 8 * nq, w + 4 * nq, p->w_stride, nk & 3, nj,
-							acc);
+					mcubert_mm_tail(xp + 8 * nq, w + 4 * nq, p->w_stride,
+							nk & 3, nj, acc);
 				}
 			}
 			mcubert_mm_store(p, out, per_ch, acc, j0, nj, r0, nr);
@@ -326,13 +330,15 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 				continue;
 			}
 
-			const int64_t v = per_ch ? mcubert_requant(acc, p->rq[j].mult, p->rq[j].shift)
-						 : mcubert_requant(acc, p->mult, p->shift);
+			const int64_t v =
+				per_ch ? mcubert_requant(acc, p->rq[j].mult, p->rq[j].shift)
+				       : mcubert_requant(acc, p->mult, p->shift);
 
 			if (out == MCUBERT_MM_S8) {
 				((int8_t *)p->y)[at] = mcubert_sat8(v);
 			} else if (out == MCUBERT_MM_S16) {
-				((int16_t *)p->y)[at] = (int16_t)mcubert_clamp64(v, INT16_MIN, INT16_MAX);
+				((int16_t *)p->y)[at] =
+					(int16_t)mcubert_clamp64(v, INT16_MIN, INT16_MAX);
 			} else {
 				((int32_t *)p->y)[at] = (int32_t)mcubert_clamp64(v, p->lo, p->hi);
 			}

@@ -22,7 +22,7 @@
 #include "mcubert_dsp.h"
 
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MIN(a, b)      ((a) < (b) ? (a) : (b))
 
 long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 {
@@ -90,7 +90,8 @@ int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
 			mb->state.region[0] = regions[0].base;
 			mb->state.region[1] = regions[1].base;
 		} else {
-			if (regions[0].size < (size_t)plan->region_bytes[0] + plan->region_bytes[1]) {
+			if (regions[0].size <
+			    (size_t)plan->region_bytes[0] + plan->region_bytes[1]) {
 				err = -ENOMEM;
 			}
 			mb->state.region[0] = regions[0].base;
@@ -184,7 +185,8 @@ static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
 	}
 	const struct mcub_emb_cluster *cl = &mb->weights.clusters[lo];
 	const uint16_t rank = cl->rank;
-	const int8_t *tr = mb->weights.emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
+	const int8_t *tr =
+		mb->weights.emb_tables + cl->table_offset + (size_t)(g - cl->row_start) * rank;
 	const int8_t *pk = mb->weights.emb_proj + cl->proj_offset;
 	const int64_t wm = mb->weights.word_mult[id];
 	const int64_t half = cl->shift ? ((int64_t)1 << (cl->shift - 1)) : 0;
@@ -219,7 +221,8 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
 			}
 		}
 		for (uint16_t k = 0; k < d; k++) {
-			row[k] += pos[k] * mb->weights.p->pos_mult + ty[k] * mb->weights.p->type_mult;
+			row[k] +=
+				pos[k] * mb->weights.p->pos_mult + ty[k] * mb->weights.p->type_mult;
 		}
 		mcubert_layernorm_s32_s8(row, d, &mb->weights.ln_emb, hidden + (size_t)t * d);
 	}
@@ -257,8 +260,8 @@ static void ffn(const struct mcubert_ctx *mm, const struct mcubert_layer *ly,
 	}
 }
 
-static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
-			const struct bufs *b)
+static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_config *c,
+			uint16_t len, const struct bufs *b)
 {
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
@@ -284,8 +287,8 @@ static void layer_naive(const struct mcubert_layer *ly, const struct mcubert_con
 	ffn(&b->mm, ly, c, len, len, b->h, b->f, b->r_ffn);
 }
 
-static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
-			uint16_t group, uint16_t tile, const struct bufs *b)
+static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_config *c,
+			uint16_t len, uint16_t group, uint16_t tile, const struct bufs *b)
 {
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
@@ -302,9 +305,10 @@ static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_con
 			for (uint16_t r0 = 0; r0 < g; r0 += MCUBERT_ATTN_ROWS) {
 				int8_t *qh = b->q + (size_t)r0 * d + hd * dh;
 
-				mcubert_attention_rows_s8(&b->mm, qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d,
-							  b->k + hd * dh, d, b->v + (size_t)hd * dh * len,
-							  len, len, dh, ly->p, qh, d, b->s, b->p);
+				mcubert_attention_rows_s8(
+					&b->mm, qh, MIN(MCUBERT_ATTN_ROWS, g - r0), d,
+					b->k + hd * dh, d, b->v + (size_t)hd * dh * len, len, len,
+					dh, ly->p, qh, d, b->s, b->p);
 			}
 		}
 		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
@@ -329,8 +333,8 @@ static struct mcubert_linear head_slice(const struct mcubert_linear *lin, uint16
 }
 
 static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_config *c, uint16_t len,
-		       uint16_t group, uint16_t tile, uint16_t block, const int8_t *h_in, int8_t *h_out,
-		       const struct bufs *b)
+		       uint16_t group, uint16_t tile, uint16_t block, const int8_t *h_in,
+		       int8_t *h_out, const struct bufs *b)
 {
 	const uint16_t d = c->hidden;
 	const uint16_t dh = c->head_dim;
@@ -348,8 +352,8 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 				uint16_t nb = MIN(block, len - j0);
 
 				mcubert_linear_s8(&b->mm, h_in + (size_t)j0 * d, nb, &kh, b->kb);
-				mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, g, d, b->kb, dh, nb, dh,
-						       b->s + j0, len);
+				mcubert_scores_rows_s8(&b->mm, b->q + hd * dh, g, d, b->kb, dh, nb,
+						       dh, b->s + j0, len);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_softmax_s32_s16(b->s + (size_t)r * len, len, ly->p,
@@ -361,13 +365,15 @@ static void layer_lean(const struct mcubert_layer *ly, const struct mcubert_conf
 				uint16_t nb = MIN(block, len - j0);
 
 				/* (dh, nb) */
-				mcubert_linear_s8_t(&b->mm, h_in + (size_t)j0 * d, nb, &vh, b->vb, nb);
-				mcubert_pv_acc_rows_s16(&b->mm, b->p + j0, g, len, b->vb, nb, nb, dh, b->acc,
-							dh);
+				mcubert_linear_s8_t(&b->mm, h_in + (size_t)j0 * d, nb, &vh, b->vb,
+						    nb);
+				mcubert_pv_acc_rows_s16(&b->mm, b->p + j0, g, len, b->vb, nb, nb,
+							dh, b->acc, dh);
 			}
 			for (uint16_t r = 0; r < g; r++) {
 				mcubert_requant_s32_s8(b->acc + (size_t)r * dh, dh, ly->p->ctx_mult,
-						       ly->p->ctx_shift, b->q + (size_t)r * d + hd * dh);
+						       ly->p->ctx_shift,
+						       b->q + (size_t)r * d + hd * dh);
 			}
 		}
 		mcubert_linear_s8_s32(&b->mm, b->q, g, &ly->o, b->r_attn, MCUBERT_RES_MIN,
@@ -435,7 +441,8 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 		default: {
 			int8_t *out = (h == b.h) ? b.h2 : b.h;
 
-			layer_lean(ly, c, len, plan->q_group, plan->ffn_tile, plan->key_block, h, out, &b);
+			layer_lean(ly, c, len, plan->q_group, plan->ffn_tile, plan->key_block, h,
+				   out, &b);
 			h = out;
 			break;
 		}
@@ -450,8 +457,8 @@ int mcubert_infer(struct mcubert *mb, const int32_t *ids, const uint8_t *type_id
 			pooled[j] = mb->weights.tanh_lut[(uint8_t)pre[j]];
 		}
 		if (c->flags & MCUB_FLAG_CLASSIFIER) {
-			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->weights.classifier, b.logits, INT32_MIN,
-					      INT32_MAX);
+			mcubert_linear_s8_s32(&b.mm, pooled, 1, &mb->weights.classifier, b.logits,
+					      INT32_MIN, INT32_MAX);
 		}
 	}
 	mb->state.hidden = h;
@@ -482,7 +489,8 @@ long mcubert_hidden(const struct mcubert *mb, int8_t *out, size_t n)
 	if (mb == NULL) {
 		return -EFAULT;
 	}
-	return copy_out(mb, out, n, mb->state.hidden, (size_t)mb->state.seq_len * mb->cfg.hidden, 1);
+	return copy_out(mb, out, n, mb->state.hidden, (size_t)mb->state.seq_len * mb->cfg.hidden,
+			1);
 }
 
 long mcubert_pooled(const struct mcubert *mb, int8_t *out, size_t n)

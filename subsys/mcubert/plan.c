@@ -17,12 +17,14 @@
 
 #define A4(n) (((n) + 3U) & ~(size_t)3U)
 
-_Static_assert(MCUB_PLAN_ATTN_ROWS == MCUBERT_ATTN_ROWS, "plan_sizes.h and the runtime disagree on ATTN_ROWS");
+_Static_assert(MCUB_PLAN_ATTN_ROWS == MCUBERT_ATTN_ROWS,
+	       "plan_sizes.h and the runtime disagree on ATTN_ROWS");
 
-static const struct mcub_size_term buffer_terms[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS] = MCUB_BUFFER_TERMS;
+static const struct mcub_size_term buffer_terms[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS] =
+	MCUB_BUFFER_TERMS;
 
-size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan, uint16_t len,
-			   enum mcub_buffer buf)
+size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan,
+			   uint16_t len, enum mcub_buffer buf)
 {
 	size_t dim[MCUB_SZ_COUNT];
 	const struct mcub_size_term *term;
@@ -52,7 +54,8 @@ int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan 
 		return -EINVAL;
 	}
 	if (plan->q_group < 1 || plan->q_group > plan->seq_len || plan->ffn_tile < 1 ||
-	    plan->ffn_tile > plan->seq_len || plan->key_block < 1 || plan->key_block > plan->seq_len) {
+	    plan->ffn_tile > plan->seq_len || plan->key_block < 1 ||
+	    plan->key_block > plan->seq_len) {
 		return -EINVAL;
 	}
 	if (plan->schedule == MCUB_SCHED_NAIVE &&

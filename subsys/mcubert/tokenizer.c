@@ -95,8 +95,8 @@ static int cmp_tail(const uint8_t *suf, uint32_t slen, uint32_t pre, const uint8
 /* The largest key <= s[0, n) of a table: its position, length and common
  * prefix length with s. Returns -1 when every key is greater.
  */
-static int32_t floor_key(const struct mcubert_tok_table *tab, uint32_t block_size,
-			 const uint8_t *s, uint32_t n, uint32_t *klen_out, uint32_t *m_out)
+static int32_t floor_key(const struct mcubert_tok_table *tab, uint32_t block_size, const uint8_t *s,
+			 uint32_t n, uint32_t *klen_out, uint32_t *m_out)
 {
 	/* The first block whose head is greater than s: past the blocks whose
 	 * head starts with a smaller byte, not past those with a greater one.
@@ -190,9 +190,8 @@ static int check_table(struct mcubert_tok *t, int which, const uint8_t *v, uint3
 
 	if (index_off % 4U || index_off < MCUBERT_VOCAB_HEADER_SIZE ||
 	    (uint64_t)index_off + 4U * n_blocks > total || data_off < MCUBERT_VOCAB_HEADER_SIZE ||
-	    (uint64_t)data_off + data_len > total || n_blocks > 0xffffU ||
-	    bucket_off % 2U || bucket_off < MCUBERT_VOCAB_HEADER_SIZE ||
-	    (uint64_t)bucket_off + 2U * BUCKETS > total) {
+	    (uint64_t)data_off + data_len > total || n_blocks > 0xffffU || bucket_off % 2U ||
+	    bucket_off < MCUBERT_VOCAB_HEADER_SIZE || (uint64_t)bucket_off + 2U * BUCKETS > total) {
 		return -EINVAL;
 	}
 	tab->bucket = v + bucket_off;
@@ -218,8 +217,8 @@ static int check_table(struct mcubert_tok *t, int which, const uint8_t *v, uint3
 		if (head && rd32(tab->index + 4U * (i / t->block_size)) != pos) {
 			return -EINVAL;
 		}
-		if (pos >= data_len || (tab->data[pos] >= 0xf0U &&
-					(tab->data[pos] != 0xf0U || data_len - pos < 3U))) {
+		if (pos >= data_len ||
+		    (tab->data[pos] >= 0xf0U && (tab->data[pos] != 0xf0U || data_len - pos < 3U))) {
 			return -EINVAL;
 		}
 		entry_head(tab->data, &pos, &pre, &slen);
@@ -231,7 +230,8 @@ static int check_table(struct mcubert_tok *t, int which, const uint8_t *v, uint3
 		if (head) { /* the block is in the bucket of its first byte */
 			uint32_t b = i / t->block_size, c = tab->data[pos];
 
-			if (b < rd16(tab->bucket + 2U * c) || b >= rd16(tab->bucket + 2U * c + 2U)) {
+			if (b < rd16(tab->bucket + 2U * c) ||
+			    b >= rd16(tab->bucket + 2U * c + 2U)) {
 				return -EINVAL;
 			}
 		}
@@ -304,9 +304,9 @@ int mcubert_tok_init(struct mcubert_tok *t, const void *vocab, size_t len)
 	    t->id_bits == 0U || t->id_bits > MCUBERT_VOCAB_MAX_ID_BITS) {
 		return -ENOTSUP;
 	}
-	if (t->block_size == 0U || t->vocab_size == 0U ||
-	    t->vocab_size > (1UL << t->id_bits) || (uint32_t)t->unk_id >= t->vocab_size ||
-	    (uint32_t)t->cls_id >= t->vocab_size || (uint32_t)t->sep_id >= t->vocab_size) {
+	if (t->block_size == 0U || t->vocab_size == 0U || t->vocab_size > (1UL << t->id_bits) ||
+	    (uint32_t)t->unk_id >= t->vocab_size || (uint32_t)t->cls_id >= t->vocab_size ||
+	    (uint32_t)t->sep_id >= t->vocab_size) {
 		return -EINVAL;
 	}
 
@@ -367,15 +367,15 @@ struct tok_run {
 	uint8_t buf[WORD_BYTES];
 	uint8_t ccc[MCUBERT_TOK_MAX_WORD_CHARS];
 	uint32_t nbytes;
-	uint32_t nchars;   /* all characters, also those past the limit */
-	uint32_t run;      /* first character a new non-starter may move before */
-	uint32_t limit;    /* longest word WordPiece splits */
+	uint32_t nchars; /* all characters, also those past the limit */
+	uint32_t run;    /* first character a new non-starter may move before */
+	uint32_t limit;  /* longest word WordPiece splits */
 	/* Pieces (t != NULL) or words (t == NULL). */
 	const struct mcubert_tok *t;
 	int32_t *ids;
 	size_t cap;
 	size_t count;
-	bool stop_early;   /* stop once cap pieces are out */
+	bool stop_early; /* stop once cap pieces are out */
 	bool stopped;
 	char *out;
 	size_t out_len;
@@ -432,7 +432,7 @@ static void end_word(struct tok_run *r)
 				r->stopped = true;
 			}
 		} else {
-			static const uint8_t replacement[3] = { 0xef, 0xbf, 0xbd };
+			static const uint8_t replacement[3] = {0xef, 0xbf, 0xbd};
 
 			if (r->out_len > 0U) {
 				put_bytes(r, (const uint8_t *)" ", 1);
@@ -541,7 +541,8 @@ static void put_item(struct tok_run *r, uint32_t cp, uint32_t cls, uint32_t ccc)
 
 static void put_pool_item(struct tok_run *r, uint32_t item)
 {
-	put_item(r, item & ITEM_CP_MASK, (item >> ITEM_CLASS_SHIFT) & CLS_MASK, item >> ITEM_CCC_SHIFT);
+	put_item(r, item & ITEM_CP_MASK, (item >> ITEM_CLASS_SHIFT) & CLS_MASK,
+		 item >> ITEM_CCC_SHIFT);
 }
 
 /* One input code point through the normalizer and pre-tokenizer. */
@@ -667,8 +668,7 @@ static uint32_t utf8_next(const uint8_t *s, size_t len, size_t *i)
 }
 
 /* Length of the longest special token at s[0, n), and its id. */
-static uint32_t match_special(const struct mcubert_tok *t, const uint8_t *s, size_t n,
-			      int32_t *id)
+static uint32_t match_special(const struct mcubert_tok *t, const uint8_t *s, size_t n, int32_t *id)
 {
 	uint32_t best = 0;
 
@@ -767,8 +767,8 @@ long mcubert_tok_tokenize(const struct mcubert_tok *t, const char *text, size_t 
 }
 
 int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t text_len,
-		       const char *text_b, size_t text_b_len, int32_t *ids,
-		       uint8_t *type_ids, uint16_t max_len)
+		       const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+		       uint16_t max_len)
 {
 	bool pair = text_b != NULL;
 	size_t n1, n2, s1, s2, t1, t2, room, total;

@@ -12,8 +12,8 @@ import pytest
 
 from conftest import SHAPES
 from mcubert.formats import blob
-from mcubert.targets.native import Runtime
 from mcubert.numerics.reference import Reference
+from mcubert.targets.native import Runtime
 
 
 def cases(vocab: int, max_len: int, seed: int = 7):

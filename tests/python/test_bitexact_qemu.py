@@ -12,14 +12,14 @@ import errno
 
 import numpy as np
 import pytest
+from test_bitexact import cases
 
 from conftest import SHAPES
 from mcubert.formats import blob
+from mcubert.numerics.reference import Reference
 from mcubert.planning import planner
 from mcubert.targets import qemu
 from mcubert.targets.native import Runtime
-from mcubert.numerics.reference import Reference
-from test_bitexact import cases
 
 pytestmark = pytest.mark.qemu
 
@@ -77,8 +77,8 @@ def test_every_schedule_on_the_dsp_path(blob_of):
     """Naive, tiled and lean schedules with tiles that split the DSP kernels' 4-row blocks and
     column groups (query groups of 1, 3, 5 rows; key blocks of 7 and 47 keys) on the M7 and on the
     M33 with DSP: bit-exact with the reference."""
-    from mcubert.planning import planner
     from mcubert.formats.blob import Schedule
+    from mcubert.planning import planner
     from mcubert.planning.planner import Tiles
 
     _, base = blob_of("odd")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import SHAPES
-from mcubert.numerics import arith
 from mcubert.formats import blob
+from mcubert.numerics import arith
 
 
 def test_pack_unpack_roundtrip(blob_of):

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from conftest import FIXTURES, ROOT
-from mcubert.formats import blob
 from mcubert.cli import main
+from mcubert.formats import blob
 
 VOCAB = FIXTURES / "vocab-small.txt"
 N_VOCAB = len(VOCAB.read_text().splitlines())

@@ -8,15 +8,15 @@ import struct
 
 import numpy as np
 import pytest
-
-from conftest import clusterize
-from mcubert.formats import blob
-from mcubert.conversion import checkpoint
-from mcubert.numerics import quantize
-from mcubert.targets.native import Runtime
-from mcubert.numerics.reference import Reference
 from test_bitexact import assert_same, cases
 from test_errors import recrc
+
+from conftest import clusterize
+from mcubert.conversion import checkpoint
+from mcubert.formats import blob
+from mcubert.numerics import quantize
+from mcubert.numerics.reference import Reference
+from mcubert.targets.native import Runtime
 
 
 @pytest.fixture(scope="module")

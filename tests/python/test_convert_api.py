@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_cli import (
+    hf_dir,  # noqa: F401 (a fixture: the small HF model with vocab.txt)
+    hf_model,
+)
 
 from conftest import FIXTURES, ROOT
 from mcubert.cli import main
-from mcubert.conversion.api import ConvertError, ConvertedBlob, find_vocab, vocab_candidates
+from mcubert.conversion.api import ConvertedBlob, ConvertError, find_vocab, vocab_candidates
 from mcubert.formats import blob
-from test_cli import hf_dir  # noqa: F401 (a fixture: the small HF model with vocab.txt)
-from test_cli import hf_model
 
 COMPRESSED = ROOT / "samples" / "sst2" / "compressed" / "model.pt"
 CALIB = FIXTURES / "sst2-mini.tsv"

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from mcubert.formats import blob
-from mcubert.targets.native import Runtime, RuntimeErrno, load
 from mcubert.numerics.reference import InputError, Reference
+from mcubert.targets.native import Runtime, RuntimeErrno, load
 
 
 def recrc(data: bytearray) -> bytes:

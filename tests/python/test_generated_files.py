@@ -6,8 +6,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from mcubert.formats import cgen, tokenizer_tables
 from mcubert.targets import kernel_ids, kernels_qemu
 

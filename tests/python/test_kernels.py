@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mcubert.numerics import arith
-from mcubert.targets import kernels_qemu
-from mcubert.targets import qemu
 from mcubert.formats.blob import REQUANT_DTYPE
+from mcubert.numerics import arith
+from mcubert.targets import kernels_qemu, qemu
 from mcubert.targets.kernels_qemu import Case, Ref
 
 RES_MIN, RES_MAX = arith.RES_MIN, arith.RES_MAX
@@ -91,8 +90,9 @@ def attention_cases(rng):
         exp = arith.softmax_probs(arith.softmax_exp(z, mult, shift))
         out.append((Case("softmax_s32_s16", [s, length, mult, shift, np.zeros(length, np.int16)], out=4), exp))
     # P.V: lengths with tails, beyond one column chunk (128); dh beyond one output chunk (64)
-    for rows, length, dh, mult, shift in ((4, 64, 64, 1 << 30, 38), (3, 3, 16, 1 << 30, 33), (5, 129, 70, 1 << 30, 32),
-                                          (4, 300, 64, 1200000000, 40), (1, 1, 8, 1 << 30, 28), (6, 17, 20, 1 << 30, 36)):
+    for rows, length, dh, mult, shift in ((4, 64, 64, 1 << 30, 38), (3, 3, 16, 1 << 30, 33),
+                                          (5, 129, 70, 1 << 30, 32), (4, 300, 64, 1200000000, 40),
+                                          (1, 1, 8, 1 << 30, 28), (6, 17, 20, 1 << 30, 36)):
         p_stride, vt_stride = length + 1, length + 3
         p = rng.integers(0, 32768, size=(rows, p_stride)).astype(np.int16)
         vt = _i8(rng, dh, vt_stride)

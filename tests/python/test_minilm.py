@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
+from mcubert.cli import main
+from mcubert.conversion.checkpoint import load
+from mcubert.conversion.floatmodel import FloatBert
 from mcubert.formats import blob
+from mcubert.numerics.reference import Reference
+from mcubert.targets.native import Runtime
 from mcubert.tokenization import make_tokenizer
 from mcubert.training import data
-from mcubert.conversion.checkpoint import load
-from mcubert.cli import main
-from mcubert.conversion.floatmodel import FloatBert
-from mcubert.targets.native import Runtime
-from mcubert.numerics.reference import Reference
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,8 @@ def test_reference_equals_c_on_real_text(minilm, data_dir):
     singles = data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=4)
     pairs = data.read_examples(data_dir / "glue" / "QNLI" / "dev.tsv", limit=3)
     long_text = " ".join(e.text for e in data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40))
-    seqs = tok.encode_batch([e.pair for e in singles + pairs], max_len=128) + [tok.encode(long_text, max_len=128), ([101], [0])]
+    seqs = tok.encode_batch([e.pair for e in singles + pairs], max_len=128)
+    seqs += [tok.encode(long_text, max_len=128), ([101], [0])]
     assert max(len(i) for i, _ in seqs) == 128 and any(1 in t for _, t in seqs)
     for ids, types in seqs:
         o = ref.run(ids, types)
@@ -60,7 +61,8 @@ def test_int8_fidelity(minilm, data_dir):
     fm, rt = FloatBert(load(model)), Runtime(raw)
     tok = make_tokenizer(vocab)
     cos = []
-    for ids, types in tok.encode_batch([e.pair for e in data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40)], 128):
+    examples = data.read_examples(data_dir / "glue" / "SST-2" / "dev.tsv", limit=40)
+    for ids, types in tok.encode_batch([e.pair for e in examples], 128):
         hf = fm.forward(ids, types)["hidden"].numpy()
         rt.infer(ids, types)
         hq = rt.hidden(len(ids), b.cfg.hidden) * scale

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from mcubert.formats.blob import Config, Schedule
 from mcubert.planning import cost, planner
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mcubert.formats.blob import Schedule
 from mcubert.planning import calibrate, cost
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import clusterize
 from mcubert.conversion import checkpoint
 from mcubert.formats import blob

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from mcubert.formats import blob
-from mcubert.targets import qemu
 from mcubert.cli import main
-from mcubert.targets.native import Runtime
+from mcubert.formats import blob
 from mcubert.numerics.reference import Reference
+from mcubert.targets import qemu
+from mcubert.targets.native import Runtime
 
 MODEL = ROOT / "samples" / "sst2" / "model"
 SENTENCES = ["a gripping , beautifully acted film .", "the plot is thin and the jokes are flat .",

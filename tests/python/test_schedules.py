@@ -8,14 +8,14 @@ import errno
 
 import numpy as np
 import pytest
+from test_bitexact import assert_same, cases
 
 from mcubert.formats import blob
-from mcubert.planning import planner
 from mcubert.formats.blob import Schedule
-from mcubert.targets.native import Runtime, RuntimeErrno
-from mcubert.planning.planner import Tiles
 from mcubert.numerics.reference import Reference
-from test_bitexact import assert_same, cases
+from mcubert.planning import planner
+from mcubert.planning.planner import Tiles
+from mcubert.targets.native import Runtime, RuntimeErrno
 
 SWEEP = [(Schedule.NAIVE, Tiles(48, 48, 48))] + \
         [(Schedule.TILED, Tiles(g, t, 48)) for g, t in ((1, 1), (3, 5), (16, 16), (48, 7), (47, 48))] + \

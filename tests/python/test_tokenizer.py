@@ -22,8 +22,10 @@ import pytest
 
 pytest.importorskip("tokenizers")
 
-from mcubert.formats import vocab  # noqa: E402
-from mcubert.formats import tokenizer_tables
+from mcubert.formats import (
+    tokenizer_tables,
+    vocab,  # noqa: E402
+)
 from mcubert.targets.ctokenizer import CTokenizer, to_str, words  # noqa: E402
 from mcubert.tokenization import HFTokenizer  # noqa: E402
 
@@ -105,7 +107,7 @@ def test_reordering_matches_hf(hftok: HFTokenizer) -> None:
 
 def _c_defines(path: Path) -> dict[str, int]:
     return {m.group(1): int(m.group(2), 0)
-            for m in re.finditer(r"^#define (\w+) (0x[0-9a-fA-F]+|\d+)U?\b", path.read_text(), re.M)}
+            for m in re.finditer(r"^#define (\w+)\s+(0x[0-9a-fA-F]+|\d+)U?\b", path.read_text(), re.M)}
 
 
 def test_c_constants_match_python() -> None:

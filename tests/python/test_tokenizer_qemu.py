@@ -7,11 +7,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURES
-from mcubert.formats import blob
 from mcubert.conversion import checkpoint
-from mcubert.targets import qemu
+from mcubert.formats import blob, vocab
 from mcubert.numerics import quantize
-from mcubert.formats import vocab
+from mcubert.targets import qemu
 from mcubert.targets.ctokenizer import CTokenizer
 
 pytestmark = pytest.mark.qemu

@@ -130,9 +130,21 @@ def test_cli_reports_a_malformed_file_in_one_line(tmp_path: Path, capsys: pytest
 def test_public_names_of_the_training_package() -> None:
     """The names other packages import from the package (loaded on first use)."""
     pytest.importorskip("torch")
-    from mcubert.training import (StepLoop, TrainConfig, batched_logits, classification_loss, collate,  # noqa: F401
-                                  encode, evaluate, load_source, make_tokenizer, pca_basis, read_tsv, train,
-                                  warmup_schedule)
+    from mcubert.training import (  # noqa: F401
+        StepLoop,
+        TrainConfig,
+        batched_logits,
+        classification_loss,
+        collate,
+        encode,
+        evaluate,
+        load_source,
+        make_tokenizer,
+        pca_basis,
+        read_tsv,
+        train,
+        warmup_schedule,
+    )
     from mcubert.training.recipe import train as recipe_train
 
     assert callable(train) and callable(recipe_train)

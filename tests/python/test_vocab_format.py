@@ -24,7 +24,7 @@ def test_tokenizer_c_mirrors_nothing_by_hand():
 
 
 def test_public_tokenizer_header_agrees_with_vocab_py():
-    defines = dict(re.findall(r"^#define (MCUBERT_\w+) (\S+)", (ROOT / "include/mcubert/tokenizer.h").read_text(),
+    defines = dict(re.findall(r"^#define (MCUBERT_\w+)\s+(\S+)", (ROOT / "include/mcubert/tokenizer.h").read_text(),
                               re.M))
     want = {"MCUBERT_VOCAB_MAGIC": f'"{vocab.MAGIC.decode()}"', "MCUBERT_VOCAB_VERSION": vocab.VERSION,
             "MCUBERT_VOCAB_HEADER_SIZE": vocab.HEADER_SIZE, "MCUBERT_VOCAB_CRC_START": vocab.CRC_START,

@@ -200,8 +200,8 @@ def test_sample_model_vocab_in_blob_and_partition(tmp_path):
     """sample-model: the tokenizer's vocabulary is the blob's own VOCAB section (nothing packed apart);
     --partition auto writes an overlay on the boards zephyr-overlay knows only; an explicit vocab.txt is
     packed and embedded apart."""
-    from mcubert.targets import zephyr
     from mcubert.formats.vocab import pack_vocab
+    from mcubert.targets import zephyr
 
     packed = pack_vocab(ROOT / "tests" / "fixtures" / "vocab-small.txt")
     r = zephyr.sample_model(tmp_path / "m7", kind="tiny", board="mps2_an500", partition="auto")
@@ -483,7 +483,8 @@ def _host_labels_for(blob: Path, text: str) -> str:
     return json.loads(r.stdout)["label_name"]
 
 
-SOFT_FLOAT = re.compile(r"^__aeabi_(?:d|f)[a-z0-9]+$|^__aeabi_u?[il]2[df]$|^__(?:fix|fixuns|float|floatun)[sdt]?[fis][a-z]*$")
+SOFT_FLOAT = re.compile(r"^__aeabi_(?:d|f)[a-z0-9]+$|^__aeabi_u?[il]2[df]$"
+                        r"|^__(?:fix|fixuns|float|floatun)[sdt]?[fis][a-z]*$")
 
 
 @pytest.mark.zephyr

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
-from mcubert.numerics import arith  # noqa: E402
 from mcubert.formats import blob as blobmod  # noqa: E402
+from mcubert.numerics import arith  # noqa: E402
 
 RES_MIN, RES_MAX = arith.RES_MIN, arith.RES_MAX
 TEST_MAX_SEQ_LEN = 32
@@ -324,10 +324,10 @@ def tiny_model() -> tuple[bytes, Path]:
 
 
 def gen_model() -> str:
-    from mcubert.tokenization import make_tokenizer
-    from mcubert.targets.native import Runtime
-    from mcubert.numerics.reference import Reference
     from mcubert.formats.vocab import pack_vocab
+    from mcubert.numerics.reference import Reference
+    from mcubert.targets.native import Runtime
+    from mcubert.tokenization import make_tokenizer
 
     good, vocab_txt = tiny_model()
     b = blobmod.unpack(good)

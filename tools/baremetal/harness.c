@@ -95,15 +95,16 @@
 #define HARNESS_CPU "unknown"
 #endif
 
-#define INPUT_MAGIC 0x4942434du /* 'MCBI' */
+#define INPUT_MAGIC     0x4942434du /* 'MCBI' */
 #define INPUT_END_MAGIC 0x4542434du /* 'MCBE' */
-#define INPUT_VERSION 1u
-#define INPUT_HDR_LEN 32u
+#define INPUT_VERSION   1u
+#define INPUT_HDR_LEN   32u
 
-#define MODE_RUN 0u
+#define MODE_RUN       0u
 #define MODE_INIT_ONLY 1u
-#define MODE_SELFTEST 2u
-#define MODE_TOKENIZE 3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
+#define MODE_SELFTEST  2u
+#define MODE_TOKENIZE                                                                              \
+	3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
 #define TOK_MAX 4096u /* ids and type ids go to the scratch region, not to statics */
 
 static struct mcubert_tok tok;
@@ -126,7 +127,7 @@ extern uint8_t __input_start__[], __input_max__[];
 extern uint8_t __scratch_start__[], __scratch_max__[];
 
 #define SYM_SIZE(sym) ((uint32_t)(uintptr_t)(sym))
-#define SPAN(a, b) ((uint32_t)((uintptr_t)(b) - (uintptr_t)(a)))
+#define SPAN(a, b)    ((uint32_t)((uintptr_t)(b) - (uintptr_t)(a)))
 
 static struct mcubert mb;
 
@@ -150,6 +151,7 @@ __attribute__((noipa, used)) void bench_stop(void)
  * whatever the compiler does elsewhere. n must be >= 1.
  */
 void selftest_run(uint32_t n);
+/* clang-format off */
 __asm__(".pushsection .text.selftest_run,\"ax\",%progbits\n"
 	".syntax unified\n"
 	".thumb\n"
@@ -166,6 +168,7 @@ __asm__(".pushsection .text.selftest_run,\"ax\",%progbits\n"
 	"	pop {r4, pc}\n"
 	".size selftest_run, . - selftest_run\n"
 	".popsection\n");
+/* clang-format on */
 
 static inline __attribute__((always_inline)) uintptr_t current_sp(void)
 {
@@ -221,8 +224,8 @@ static uint16_t rd16(const uint8_t *p)
 
 static uint32_t rd32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
-	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
 }
 
 __attribute__((noreturn)) static void bad_input(const char *why)
@@ -237,8 +240,7 @@ static void print_results(uint32_t i, uint32_t flags)
 {
 	if (flags & FLAG_LOGITS) {
 		int32_t *v = (int32_t *)__scratch_start__;
-		long n = mcubert_logits(&mb, v,
-					SYM_SIZE(__scratch_max__) / sizeof(*v));
+		long n = mcubert_logits(&mb, v, SYM_SIZE(__scratch_max__) / sizeof(*v));
 
 		sh_puts("logits ");
 		sh_put_u32(i);
@@ -316,11 +318,10 @@ int main(void)
 	sh_kv_str("cpu", HARNESS_CPU);
 	sh_putc('\n');
 	sh_puts("memory");
-	sh_kv_u32("static_ram", SPAN(__data_start__, __data_end__) +
-					SPAN(__bss_start__, __bss_end__));
-	sh_kv_u32("runtime_static",
-		  SPAN(__mcubert_data_start__, __mcubert_data_end__) +
-			  SPAN(__mcubert_bss_start__, __mcubert_bss_end__));
+	sh_kv_u32("static_ram",
+		  SPAN(__data_start__, __data_end__) + SPAN(__bss_start__, __bss_end__));
+	sh_kv_u32("runtime_static", SPAN(__mcubert_data_start__, __mcubert_data_end__) +
+					    SPAN(__mcubert_bss_start__, __mcubert_bss_end__));
 	sh_kv_u32("handle", sizeof(struct mcubert));
 	sh_kv_u32("arena_cap", arena_cap);
 	sh_kv_u32("stack_cap", SPAN(__stack_limit__, __stack_top__));
@@ -342,12 +343,12 @@ int main(void)
 	n_seq = rd32(rec + 20);
 	max_len = rd16(rec + 24);
 	arena_len = rd32(rec + 28);
-	if (mode != MODE_RUN && mode != MODE_INIT_ONLY &&
-	    mode != MODE_SELFTEST && mode != MODE_TOKENIZE) {
+	if (mode != MODE_RUN && mode != MODE_INIT_ONLY && mode != MODE_SELFTEST &&
+	    mode != MODE_TOKENIZE) {
 		bad_input("mode");
 	}
-	if (total_len < INPUT_HDR_LEN + 4u ||
-	    total_len > SYM_SIZE(__input_max__) || (total_len & 3u) != 0u) {
+	if (total_len < INPUT_HDR_LEN + 4u || total_len > SYM_SIZE(__input_max__) ||
+	    (total_len & 3u) != 0u) {
 		bad_input("total_len");
 	}
 	if (blob_len > SYM_SIZE(__blob_max__)) {
@@ -393,8 +394,8 @@ int main(void)
 	/* Interval 1: mcubert_init(). */
 	sp = stack_paint();
 	bench_start();
-	rc = mcubert_init(&mb, __blob_start__, blob_len, __arena_start__,
-			  arena_len, (uint16_t)max_len);
+	rc = mcubert_init(&mb, __blob_start__, blob_len, __arena_start__, arena_len,
+			  (uint16_t)max_len);
 	bench_stop();
 	stack = stack_used(sp);
 	sh_puts("init");

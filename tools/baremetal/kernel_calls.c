@@ -22,14 +22,16 @@
 #include "kernel_calls.h"
 
 #define P(i, T) ((T)(uintptr_t)a[i])
-#define U16(i) ((uint16_t)a[i])
-#define I32(i) ((int32_t)(uint32_t)a[i])
+#define U16(i)  ((uint16_t)a[i])
+#define I32(i)  ((int32_t)(uint32_t)a[i])
 
 static struct mcubert_linear lin_of(const uintptr_t *a)
 {
 	struct mcubert_linear l = {
-		.w = P(0, const int8_t *), .rq = P(1, const struct mcub_requant *),
-		.in = U16(2), .out = U16(3),
+		.w = P(0, const int8_t *),
+		.rq = P(1, const struct mcub_requant *),
+		.in = U16(2),
+		.out = U16(3),
 	};
 
 	return l;
@@ -56,20 +58,23 @@ int kernel_call(uint32_t id, const uintptr_t *a)
 		return 0;
 	case KC_LINEAR_S8_S32: /* ..., lo, hi */
 		lin = lin_of(a);
-		mcubert_linear_s8_s32(&ctx, P(4, const int8_t *), U16(5), &lin, P(6, int32_t *), I32(7), I32(8));
+		mcubert_linear_s8_s32(&ctx, P(4, const int8_t *), U16(5), &lin, P(6, int32_t *),
+				      I32(7), I32(8));
 		return 0;
 	case KC_LINEAR_S16_S32:
 		lin = lin_of(a);
-		mcubert_linear_s16_s32(&ctx, P(4, const int16_t *), U16(5), &lin, P(6, int32_t *), I32(7),
-				       I32(8));
+		mcubert_linear_s16_s32(&ctx, P(4, const int16_t *), U16(5), &lin, P(6, int32_t *),
+				       I32(7), I32(8));
 		return 0;
 	case KC_LINEAR_S8_T: /* ..., yt_stride */
 		lin = lin_of(a);
-		mcubert_linear_s8_t(&ctx, P(4, const int8_t *), U16(5), &lin, P(6, int8_t *), U16(7));
+		mcubert_linear_s8_t(&ctx, P(4, const int8_t *), U16(5), &lin, P(6, int8_t *),
+				    U16(7));
 		return 0;
 	case KC_SCORES_ROWS_S8: /* q, rows, q_stride, k, k_stride, len, dh, s, s_stride */
-		mcubert_scores_rows_s8(&ctx, P(0, const int8_t *), U16(1), U16(2), P(3, const int8_t *), U16(4),
-				       U16(5), U16(6), P(7, int32_t *), U16(8));
+		mcubert_scores_rows_s8(&ctx, P(0, const int8_t *), U16(1), U16(2),
+				       P(3, const int8_t *), U16(4), U16(5), U16(6),
+				       P(7, int32_t *), U16(8));
 		return 0;
 	case KC_SOFTMAX_S32_S16: /* s, len, score_mult, score_shift, p */
 		lp.score_mult = I32(2);
@@ -79,12 +84,14 @@ int kernel_call(uint32_t id, const uintptr_t *a)
 		mcubert_softmax_s32_s16(P(0, int32_t *), U16(1), &lp, P(4, int16_t *));
 		return 0;
 	case KC_PV_ROWS_S16_S8: /* p, rows, p_stride, vt, vt_stride, len, dh, mult, shift, ctx, ctx_stride */
-		mcubert_pv_rows_s16_s8(&ctx, P(0, const int16_t *), U16(1), U16(2), P(3, const int8_t *), U16(4),
-				       U16(5), U16(6), I32(7), I32(8), P(9, int8_t *), U16(10));
+		mcubert_pv_rows_s16_s8(&ctx, P(0, const int16_t *), U16(1), U16(2),
+				       P(3, const int8_t *), U16(4), U16(5), U16(6), I32(7), I32(8),
+				       P(9, int8_t *), U16(10));
 		return 0;
 	case KC_PV_ACC_ROWS_S16: /* p, rows, p_stride, vt, vt_stride, len, dh, acc, acc_stride */
-		mcubert_pv_acc_rows_s16(&ctx, P(0, const int16_t *), U16(1), U16(2), P(3, const int8_t *),
-					U16(4), U16(5), U16(6), P(7, int32_t *), U16(8));
+		mcubert_pv_acc_rows_s16(&ctx, P(0, const int16_t *), U16(1), U16(2),
+					P(3, const int8_t *), U16(4), U16(5), U16(6),
+					P(7, int32_t *), U16(8));
 		return 0;
 	case KC_ATTENTION_ROWS_S8:
 		/* q, rows, q_stride, k, k_stride, vt, vt_stride, len, dh, score_mult, score_shift,
@@ -94,9 +101,10 @@ int kernel_call(uint32_t id, const uintptr_t *a)
 		lp.score_shift = I32(10);
 		lp.ctx_mult = I32(11);
 		lp.ctx_shift = I32(12);
-		mcubert_attention_rows_s8(&ctx, P(0, const int8_t *), U16(1), U16(2), P(3, const int8_t *),
-					  U16(4), P(5, const int8_t *), U16(6), U16(7), U16(8), &lp,
-					  P(13, int8_t *), U16(14), P(15, int32_t *), P(16, int16_t *));
+		mcubert_attention_rows_s8(&ctx, P(0, const int8_t *), U16(1), U16(2),
+					  P(3, const int8_t *), U16(4), P(5, const int8_t *),
+					  U16(6), U16(7), U16(8), &lp, P(13, int8_t *), U16(14),
+					  P(15, int32_t *), P(16, int16_t *));
 		return 0;
 	case KC_LAYERNORM_S32_S8: /* x, d, gamma, beta, y */
 		ln.gamma = P(2, const int32_t *);

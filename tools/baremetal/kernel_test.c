@@ -40,8 +40,8 @@
 #include "kernel_calls.h"
 #include "semihost.h"
 
-#define KT_MAGIC 0x544b434du
-#define KT_END 0x454b434du
+#define KT_MAGIC    0x544b434du
+#define KT_END      0x454b434du
 #define STACK_PAINT 0xa5c3e187u
 
 extern uint8_t __input_start__[], __input_max__[];
@@ -107,7 +107,8 @@ int main(void)
 	}
 	total = rd32(rec + 4);
 	n = rd32(rec + 8);
-	if (total < 20u || total > (uint32_t)(uintptr_t)__input_max__ || rd32(rec + total - 4u) != KT_END) {
+	if (total < 20u || total > (uint32_t)(uintptr_t)__input_max__ ||
+	    rd32(rec + total - 4u) != KT_END) {
 		bad_input("total_len");
 	}
 	end = rec + total - 4u;

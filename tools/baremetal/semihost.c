@@ -11,9 +11,9 @@
 
 #include "semihost.h"
 
-#define SYS_WRITE0 0x04
-#define SYS_EXIT 0x18
-#define SYS_EXIT_EXTENDED 0x20
+#define SYS_WRITE0                   0x04
+#define SYS_EXIT                     0x18
+#define SYS_EXIT_EXTENDED            0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 
 static char buf[1024];
@@ -134,8 +134,7 @@ void sh_kv_hex32(const char *key, uint32_t v)
 
 void sh_exit(int status)
 {
-	const uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT,
-				   (uint32_t)status};
+	const uint32_t block[2] = {ADP_STOPPED_APPLICATION_EXIT, (uint32_t)status};
 
 	sh_flush();
 	sh_call(SYS_EXIT_EXTENDED, block);
@@ -149,8 +148,7 @@ void sh_exit(int status)
  * newlib hooks. The runtime is not expected to need any of them, but
  * assert() and stray library calls must link and fail loudly.
  */
-void __assert_func(const char *file, int line, const char *func,
-		   const char *expr);
+void __assert_func(const char *file, int line, const char *func, const char *expr);
 void _exit(int status);
 void *_sbrk(ptrdiff_t incr);
 int _write(int fd, const char *p, int n);
@@ -162,9 +160,7 @@ int _isatty(int fd);
 int _kill(int pid, int sig);
 int _getpid(void);
 
-
-void __assert_func(const char *file, int line, const char *func,
-		   const char *expr)
+void __assert_func(const char *file, int line, const char *func, const char *expr)
 {
 	sh_puts("\nassert");
 	sh_kv_str("file", file);

@@ -19,11 +19,11 @@
 /** Exit statuses of the harness (the QEMU process exits with them). */
 enum sh_status {
 	SH_EXIT_OK = 0,
-	SH_EXIT_ERROR = 1,      /* generic */
-	SH_EXIT_BAD_INPUT = 2,  /* malformed input record */
-	SH_EXIT_FAULT = 3,      /* CPU fault */
-	SH_EXIT_STACK = 4,      /* stack overflow detected */
-	SH_EXIT_ASSERT = 5,     /* assert() failed */
+	SH_EXIT_ERROR = 1,     /* generic */
+	SH_EXIT_BAD_INPUT = 2, /* malformed input record */
+	SH_EXIT_FAULT = 3,     /* CPU fault */
+	SH_EXIT_STACK = 4,     /* stack overflow detected */
+	SH_EXIT_ASSERT = 5,    /* assert() failed */
 };
 
 void sh_puts(const char *s);

@@ -25,18 +25,14 @@ void reset_handler(void);
 void fault_entry(void);
 void fault_report(const uint32_t *frame, uint32_t exc_return);
 
-#define F1 (uintptr_t)fault_entry
-#define F2 F1, F1
-#define F8 F2, F2, F2, F2
+#define F1  (uintptr_t) fault_entry
+#define F2  F1, F1
+#define F8  F2, F2, F2, F2
 #define F32 F8, F8, F8, F8
 
 /* 16 system exceptions (reset, NMI, faults, ..., SysTick) and 32 IRQs. */
-__attribute__((section(".isr_vector"), used))
-const uintptr_t vector_table[16 + 32] = {
-	(uintptr_t)__stack_top__,
-	(uintptr_t)reset_handler,
-	F2, F8, F2, F2,
-	F32,
+__attribute__((section(".isr_vector"), used)) const uintptr_t vector_table[16 + 32] = {
+	(uintptr_t)__stack_top__, (uintptr_t)reset_handler, F2, F8, F2, F2, F32,
 };
 
 /* Pattern the stack is painted with to find its high-water mark. */
@@ -59,8 +55,7 @@ void reset_handler(void)
 		*p = 0u;
 	}
 	/* Paint the stack below this frame (generously clear of it). */
-	for (p = __stack_limit__;
-	     (uintptr_t)p < (uintptr_t)__stack_top__ - 256u; p++) {
+	for (p = __stack_limit__; (uintptr_t)p < (uintptr_t)__stack_top__ - 256u; p++) {
 		*p = STACK_PAINT;
 	}
 	sh_exit(main());
@@ -68,18 +63,19 @@ void reset_handler(void)
 
 __attribute__((naked)) void fault_entry(void)
 {
+	/* clang-format off */
 	__asm__ volatile("mrs r0, msp\n"
 			 "mov r1, lr\n"
 			 "b fault_report\n");
+	/* clang-format on */
 }
 
-#define SCB_CFSR (*(volatile uint32_t *)0xe000ed28u)
-#define SCB_HFSR (*(volatile uint32_t *)0xe000ed2cu)
+#define SCB_CFSR  (*(volatile uint32_t *)0xe000ed28u)
+#define SCB_HFSR  (*(volatile uint32_t *)0xe000ed2cu)
 #define SCB_MMFAR (*(volatile uint32_t *)0xe000ed34u)
-#define SCB_BFAR (*(volatile uint32_t *)0xe000ed38u)
+#define SCB_BFAR  (*(volatile uint32_t *)0xe000ed38u)
 
-__attribute__((used)) void fault_report(const uint32_t *frame,
-					 uint32_t exc_return)
+__attribute__((used)) void fault_report(const uint32_t *frame, uint32_t exc_return)
 {
 	uint32_t ipsr;
 

@@ -80,22 +80,22 @@ enum marker_kind {
  * counter's address is baked into generated code).
  */
 struct tb_rec {
-	uint64_t exec;          /* inline-incremented once per execution */
-	uint64_t base;          /* exec at the start of the open interval */
+	uint64_t exec; /* inline-incremented once per execution */
+	uint64_t base; /* exec at the start of the open interval */
 	uint64_t vaddr;
 	uint32_t n;
-	bool touched;           /* adj[] non-zero in the open interval */
-	uint64_t *pc;           /* (n) instruction addresses */
-	int64_t *adj;           /* (n) per-instruction corrections */
+	bool touched; /* adj[] non-zero in the open interval */
+	uint64_t *pc; /* (n) instruction addresses */
+	int64_t *adj; /* (n) per-instruction corrections */
 	struct tb_rec *next_hash;
 	struct tb_rec *next_all;
 	struct marker *markers; /* markers inside this block */
 };
 
 struct marker {
-	struct tb_rec *rec;     /* NULL without hist */
-	uint32_t idx;           /* instruction index in the block */
-	uint32_t n;             /* instructions in the block */
+	struct tb_rec *rec; /* NULL without hist */
+	uint32_t idx;       /* instruction index in the block */
+	uint32_t n;         /* instructions in the block */
 	enum marker_kind kind;
 	struct marker *next;
 };
@@ -104,13 +104,13 @@ struct marker {
 struct pc_map {
 	uint64_t *key;
 	uint64_t *val;
-	size_t cap;             /* power of two */
+	size_t cap; /* power of two */
 	size_t used;
 };
 
 #define TB_HASH_BITS 16
 #define TB_HASH_SIZE (1u << TB_HASH_BITS)
-#define NO_ADDR UINT64_MAX
+#define NO_ADDR      UINT64_MAX
 
 static uint64_t start_addr = NO_ADDR;
 static uint64_t stop_addr = NO_ADDR;
@@ -119,7 +119,7 @@ static bool hist;
 static FILE *out;
 static FILE *hist_out;
 
-static uint64_t total;          /* inline counter: all executed insns */
+static uint64_t total; /* inline counter: all executed insns */
 static uint64_t interval_base;
 static bool counting;
 static unsigned int n_intervals;
@@ -229,8 +229,7 @@ static void pc_map_dump_clear(struct pc_map *m)
 			continue;
 		}
 		if (m->val[i] != 0) {
-			fprintf(hist_out, "pc 0x%" PRIx64 " %" PRIu64 "\n",
-				m->key[i], m->val[i]);
+			fprintf(hist_out, "pc 0x%" PRIx64 " %" PRIu64 "\n", m->key[i], m->val[i]);
 		}
 		m->key[i] = NO_ADDR;
 		m->val[i] = 0;
@@ -337,8 +336,7 @@ static void marker_cb(unsigned int vcpu_index, void *udata)
 		}
 	} else if (counting) {
 		counting = false;
-		emit("interval %u insns %" PRIu64 "\n", n_intervals,
-		     before - interval_base);
+		emit("interval %u insns %" PRIu64 "\n", n_intervals, before - interval_base);
 		if (hist) {
 			hist_close(m);
 		}
@@ -352,8 +350,7 @@ static void marker_cb(unsigned int vcpu_index, void *udata)
 	}
 }
 
-static struct marker *marker_get(struct tb_rec *rec, uint64_t tb_vaddr,
-				 uint32_t idx, uint32_t n,
+static struct marker *marker_get(struct tb_rec *rec, uint64_t tb_vaddr, uint32_t idx, uint32_t n,
 				 enum marker_kind kind)
 {
 	struct marker **head;
@@ -399,13 +396,12 @@ static void tb_trans_cb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 	(void)id;
 	if (mode == MODE_TB) {
-		qemu_plugin_register_vcpu_tb_exec_inline(
-			tb, QEMU_PLUGIN_INLINE_ADD_U64, &total, n);
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &total, n);
 	}
 	if (hist) {
 		rec = tb_rec_get(tb);
-		qemu_plugin_register_vcpu_tb_exec_inline(
-			tb, QEMU_PLUGIN_INLINE_ADD_U64, &rec->exec, 1);
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &rec->exec,
+							 1);
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -414,15 +410,15 @@ static void tb_trans_cb(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		bool is_stop = pc == stop_addr;
 
 		if (is_start || is_stop) {
-			struct marker *m = marker_get(
-				rec, qemu_plugin_tb_vaddr(tb), (uint32_t)i,
-				(uint32_t)n, is_start ? MARK_START : MARK_STOP);
+			struct marker *m =
+				marker_get(rec, qemu_plugin_tb_vaddr(tb), (uint32_t)i, (uint32_t)n,
+					   is_start ? MARK_START : MARK_STOP);
 
-			qemu_plugin_register_vcpu_insn_exec_cb(
-				insn, marker_cb, QEMU_PLUGIN_CB_NO_REGS, m);
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, marker_cb,
+							       QEMU_PLUGIN_CB_NO_REGS, m);
 		} else if (mode == MODE_INSN) {
-			qemu_plugin_register_vcpu_insn_exec_inline(
-				insn, QEMU_PLUGIN_INLINE_ADD_U64, &total, 1);
+			qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+								   &total, 1);
 		}
 	}
 }
@@ -454,16 +450,15 @@ static bool parse_addr(const char *s, uint64_t *addr)
 	return true;
 }
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
-					   const qemu_info_t *info, int argc,
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc,
 					   char **argv)
 {
 	const char *out_path = NULL;
 	const char *hist_path = NULL;
 
 	if (info->version.cur < QEMU_PLUGIN_VERSION) {
-		fprintf(stderr, "insn_count: QEMU plugin API %d < %d\n",
-			info->version.cur, QEMU_PLUGIN_VERSION);
+		fprintf(stderr, "insn_count: QEMU plugin API %d < %d\n", info->version.cur,
+			QEMU_PLUGIN_VERSION);
 		return -1;
 	}
 
@@ -500,8 +495,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 				goto bad_value;
 			}
 		} else {
-			fprintf(stderr, "insn_count: unknown argument '%s'\n",
-				arg);
+			fprintf(stderr, "insn_count: unknown argument '%s'\n", arg);
 			return -1;
 		}
 		continue;
@@ -516,16 +510,14 @@ bad_value:
 	if (out_path != NULL) {
 		out = fopen(out_path, "w");
 		if (out == NULL) {
-			fprintf(stderr, "insn_count: cannot open '%s'\n",
-				out_path);
+			fprintf(stderr, "insn_count: cannot open '%s'\n", out_path);
 			return -1;
 		}
 	}
 	if (hist_path != NULL) {
 		hist_out = fopen(hist_path, "w");
 		if (hist_out == NULL) {
-			fprintf(stderr, "insn_count: cannot open '%s'\n",
-				hist_path);
+			fprintf(stderr, "insn_count: cannot open '%s'\n", hist_path);
 			return -1;
 		}
 		hist = true;

@@ -27,10 +27,10 @@
 /* ---- the model: in its devicetree partition, or embedded in the image */
 
 #if defined(CONFIG_MCUBERT_SAMPLE_MODEL_PARTITION)
-#define MODEL_NODE DT_CHOSEN(mcubert_model)
+#define MODEL_NODE  DT_CHOSEN(mcubert_model)
 /* partition -> "partitions" -> the memory-mapped flash (or PSRAM) holding it */
-#define MODEL_ADDR (DT_REG_ADDR(DT_GPARENT(MODEL_NODE)) + DT_REG_ADDR(MODEL_NODE))
-#define MODEL_AREA DT_REG_SIZE(MODEL_NODE)
+#define MODEL_ADDR  (DT_REG_ADDR(DT_GPARENT(MODEL_NODE)) + DT_REG_ADDR(MODEL_NODE))
+#define MODEL_AREA  DT_REG_SIZE(MODEL_NODE)
 #define MODEL_WHERE "partition"
 BUILD_ASSERT(MODEL_AREA >= MODEL_BLOB_BYTES, "the model is larger than its partition");
 static const uint8_t *const model = (const uint8_t *)MODEL_ADDR;
@@ -40,7 +40,7 @@ static const size_t model_len = MODEL_AREA;
 extern const uint8_t mcubert_sample_model[];
 extern const uint8_t mcubert_sample_model_end[];
 static const uint8_t *const model = mcubert_sample_model;
-#define model_len ((size_t)(mcubert_sample_model_end - mcubert_sample_model))
+#define model_len   ((size_t)(mcubert_sample_model_end - mcubert_sample_model))
 #endif
 
 /* ---- the packed vocabulary (mcubert.vocab.pack_vocab): the blob's own, or embedded apart */
@@ -225,12 +225,13 @@ int classify_format(const struct classify_result *r, int n, char *buf, size_t ca
 				(unsigned int)(a / 1000U), (unsigned int)(a % 1000U));
 	}
 	if (len > 0 && (size_t)len < cap) {
-		len += snprintf(buf + len, cap - len,
-				"\n[%d] %u tokens, tokenizer %u cycles, inference %u cycles (%u us), "
-				"arena %u B, stack %u B",
-				n, r->n_tokens, r->tok_cycles, r->infer_cycles,
-				(unsigned int)k_cyc_to_us_floor32(r->infer_cycles),
-				(unsigned int)r->arena_peak, (unsigned int)r->stack_used);
+		len += snprintf(
+			buf + len, cap - len,
+			"\n[%d] %u tokens, tokenizer %u cycles, inference %u cycles (%u us), "
+			"arena %u B, stack %u B",
+			n, r->n_tokens, r->tok_cycles, r->infer_cycles,
+			(unsigned int)k_cyc_to_us_floor32(r->infer_cycles),
+			(unsigned int)r->arena_peak, (unsigned int)r->stack_used);
 	}
 	return len;
 }
@@ -244,7 +245,7 @@ int classify_describe(char *buf, size_t cap)
 			"(the model needs %u B)",
 			MODEL_DESCRIPTION, MODEL_BLOB_BYTES, MODEL_WHERE, (const void *)model,
 			(unsigned int)vocab_len, MODEL_VOCAB_IN_BLOB ? "in the blob" : "embedded",
-			(unsigned int)mcubert_tok_vocab_size(&tok),
-			MODEL_MAX_SEQ_LEN, mb.cfg.n_layers, mb.cfg.hidden, mb.cfg.n_heads,
-			mb.cfg.ffn, (unsigned int)sizeof(arena), ARENA_WHERE, MODEL_ARENA_BYTES);
+			(unsigned int)mcubert_tok_vocab_size(&tok), MODEL_MAX_SEQ_LEN,
+			mb.cfg.n_layers, mb.cfg.hidden, mb.cfg.n_heads, mb.cfg.ffn,
+			(unsigned int)sizeof(arena), ARENA_WHERE, MODEL_ARENA_BYTES);
 }

@@ -14,14 +14,14 @@
 
 /** What one classification measured. */
 struct classify_result {
-	int label;                       /**< argmax of the logits */
-	int32_t logits[MODEL_N_LABELS];  /**< int32, in the blob's logit scale */
-	uint32_t permille;               /**< softmax probability of @ref label, in 1/1000 */
-	uint16_t n_tokens;               /**< [CLS] ... [SEP] */
-	uint32_t tok_cycles;             /**< tokenizer, hardware cycles */
-	uint32_t infer_cycles;           /**< mcubert_infer(), hardware cycles */
-	size_t arena_peak;               /**< arena high-water mark, bytes */
-	size_t stack_used;               /**< this thread's stack high-water mark, bytes */
+	int label;                      /**< argmax of the logits */
+	int32_t logits[MODEL_N_LABELS]; /**< int32, in the blob's logit scale */
+	uint32_t permille;              /**< softmax probability of @ref label, in 1/1000 */
+	uint16_t n_tokens;              /**< [CLS] ... [SEP] */
+	uint32_t tok_cycles;            /**< tokenizer, hardware cycles */
+	uint32_t infer_cycles;          /**< mcubert_infer(), hardware cycles */
+	size_t arena_peak;              /**< arena high-water mark, bytes */
+	size_t stack_used;              /**< this thread's stack high-water mark, bytes */
 };
 
 /** Validate the model and the vocabulary and bind them (once). */

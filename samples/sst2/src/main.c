@@ -39,7 +39,8 @@ int main(void)
 	printf("mcubert SST-2 sample on %s\n", CONFIG_BOARD_TARGET);
 	err = classify_init();
 	if (err) {
-		printf("mcubert: model or vocabulary rejected: %d %s\n", err, mcubert_strerror(err));
+		printf("mcubert: model or vocabulary rejected: %d %s\n", err,
+		       mcubert_strerror(err));
 		return 0;
 	}
 	classify_describe(out, sizeof(out));
@@ -49,7 +50,8 @@ int main(void)
 		err = classify_text(sentences[i], strlen(sentences[i]), &r);
 		printf("[%u] \"%s\"\n", (unsigned int)(i + 1), sentences[i]);
 		if (err) {
-			printf("[%u] error %d %s\n", (unsigned int)(i + 1), err, mcubert_strerror(err));
+			printf("[%u] error %d %s\n", (unsigned int)(i + 1), err,
+			       mcubert_strerror(err));
 			continue;
 		}
 		classify_format(&r, (int)(i + 1), out, sizeof(out));

@@ -32,7 +32,8 @@ static int cmd_classify(const struct shell *sh, size_t argc, char **argv)
 		size_t n = strlen(argv[i]);
 
 		if (len + n + 1 >= sizeof(text)) {
-			shell_error(sh, "text longer than %u bytes", (unsigned int)sizeof(text) - 1);
+			shell_error(sh, "text longer than %u bytes",
+				    (unsigned int)sizeof(text) - 1);
 			return -E2BIG;
 		}
 		if (len) {
@@ -68,9 +69,9 @@ static int cmd_info(const struct shell *sh, size_t argc, char **argv)
 	return 0;
 }
 
-SHELL_STATIC_SUBCMD_SET_CREATE(sub_mcubert,
-	SHELL_CMD_ARG(classify, NULL,
-		      "Classify text: mcubert classify \"a gripping, funny film\"",
+SHELL_STATIC_SUBCMD_SET_CREATE(
+	sub_mcubert,
+	SHELL_CMD_ARG(classify, NULL, "Classify text: mcubert classify \"a gripping, funny film\"",
 		      cmd_classify, 2, 62),
 	SHELL_CMD_ARG(info, NULL, "The model, where it lives, the arena", cmd_info, 1, 0),
 	SHELL_SUBCMD_SET_END);

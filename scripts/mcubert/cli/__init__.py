@@ -69,14 +69,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from mcubert.conversion.api import ConvertError
     from mcubert.conversion.checkpoint import CheckpointError
     from mcubert.formats.blob import BlobError
-    from mcubert.training.data import DataError
-    from mcubert.targets.native import RuntimeErrno
     from mcubert.numerics.quantize import QuantError
     from mcubert.numerics.reference import InputError
-
+    from mcubert.targets.native import RuntimeErrno
     from mcubert.targets.qemu import QemuError
     from mcubert.tokenization import TokenizerError
     from mcubert.training import TrainError
+    from mcubert.training.data import DataError
 
     return (CliError, FileNotFoundError, BlobError, CheckpointError, ConvertError, DataError, RuntimeErrno,
             QuantError, InputError, TrainError, QemuError, TokenizerError)

@@ -134,7 +134,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, default=None, help="default: 500")
     p.add_argument("--stop-after", type=int, help="stop, resumably, after N steps in this run")
     p.add_argument("--save-dtype", choices=("float32", "float16"), default="float32")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its state in OUT (and OUT/init.pt)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its state in OUT (and OUT/init.pt)")
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:

@@ -22,7 +22,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
                    max_seq_len=args.max_seq_len, schedule=args.schedule, sram=args.sram,
                    fast_ram=args.fast_ram, q_group=args.q_group, ffn_tile=args.ffn_tile, key_block=args.key_block,
                    vocab=args.vocab, embed_vocab=not args.no_vocab, extend_positions=args.extend_positions,
-                   trim_positions=args.trim_positions, arena_only=args.arena_only, target=args.target, trust_pickle=args.trust_pickle,
+                   trim_positions=args.trim_positions, arena_only=args.arena_only, target=args.target,
+                   trust_pickle=args.trust_pickle,
                    progress=not args.json)
     out = blob.save(args.output)
     result = {"output": str(out), **blob.summary(), "seconds": round(time.monotonic() - t0, 2)}

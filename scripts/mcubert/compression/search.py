@@ -21,16 +21,28 @@ import torch
 from torch import nn
 
 from mcubert.compression.baselines import SPECIAL_TOKENS, embedding_units, prune_module, svd_baseline
-from mcubert.compression.budget import Budget, encoder_macs, flash_estimate, make_budget, nonword_params, \
-    packed_vocab_bytes
+from mcubert.compression.budget import (
+    Budget,
+    encoder_macs,
+    flash_estimate,
+    make_budget,
+    nonword_params,
+    packed_vocab_bytes,
+)
 from mcubert.compression.clusters import search_clusters
 from mcubert.compression.corpus import Data, load_data, token_counts
 from mcubert.compression.embedding import ClusteredLowRankEmbedding
 from mcubert.compression.errors import CompressError
 from mcubert.compression.ffn import ffn_output_energy, prune_ffn
 from mcubert.compression.importance import fisher_cached, metric_factor, token_importance
-from mcubert.compression.model_io import compressed_student, count_params, evaluate, load_any, model_config, \
-    save_compressed
+from mcubert.compression.model_io import (
+    compressed_student,
+    count_params,
+    evaluate,
+    load_any,
+    model_config,
+    save_compressed,
+)
 
 log = logging.getLogger(__name__)
 

@@ -175,8 +175,8 @@ def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | No
     rng = np.random.default_rng(seed)
     if calib is None:
         log.warning("no calibration text: calibrating on random token ids; pass --calib FILE for real accuracy")
-        seqs: list[TokenSeq] = [(rng.integers(0, vocab_size, size=int(rng.integers(min(8, max_seq_len), max_seq_len + 1))), None)
-                                for _ in range(RANDOM_CALIB_COUNT)]
+        lengths = rng.integers(min(8, max_seq_len), max_seq_len + 1, size=RANDOM_CALIB_COUNT)
+        seqs: list[TokenSeq] = [(rng.integers(0, vocab_size, size=int(n)), None) for n in lengths]
         return seqs, f"{RANDOM_CALIB_COUNT} random sequences"
     if not isinstance(calib, (str, Path)):
         seqs = list(calib)

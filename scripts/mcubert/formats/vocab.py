@@ -413,7 +413,8 @@ def render_c_header() -> str:
     out += [f"#define CLS_{name} {value}U" for value, name in sorted(tt.CLASS_NAMES.items())]
     out += [f"#define CLS_MASK {(1 << max(tt.CLASS_NAMES).bit_length()) - 1}U", "", "/* Range kinds of a key. */"]
     out += [f"#define K_{name} {value}U" for value, name in sorted(tt.KIND_NAMES.items())]
-    out += [f"#define K_MASK {(1 << max(tt.KIND_NAMES).bit_length()) - 1}U", "", "/* Bit fields of keys, items and sequence parameters. */",
+    out += [f"#define K_MASK {(1 << max(tt.KIND_NAMES).bit_length()) - 1}U", "",
+            "/* Bit fields of keys, items and sequence parameters. */",
             f"#define KEY_START_SHIFT {tt.KEY_START_SHIFT}", f"#define KEY_KIND_SHIFT {tt.KEY_KIND_SHIFT}",
             f"#define ITEM_CP_MASK 0x{tt.ITEM_CP_MASK:x}U", f"#define ITEM_CLASS_SHIFT {tt.ITEM_CLASS_SHIFT}",
             f"#define ITEM_CCC_SHIFT {tt.ITEM_CCC_SHIFT}", f"#define SEQ_LEN_SHIFT {tt.SEQ_LEN_SHIFT}",

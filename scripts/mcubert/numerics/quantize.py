@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mcubert.numerics import arith
-from mcubert.formats import blob
-from mcubert.planning import planner
-from mcubert.formats.blob import LayerSec, Sec, layer_sec
 from mcubert.conversion.checkpoint import Checkpoint
 from mcubert.conversion.floatmodel import FloatBert, activation
+from mcubert.formats import blob
+from mcubert.formats.blob import LayerSec, Sec, layer_sec
+from mcubert.numerics import arith
+from mcubert.planning import planner
 
 log = logging.getLogger(__name__)
 

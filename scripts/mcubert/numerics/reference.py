@@ -11,9 +11,20 @@ import dataclasses
 
 import numpy as np
 
+from mcubert.formats.blob import (
+    EMB_CLUSTER_DTYPE,
+    FLAG_CLASSIFIER,
+    FLAG_EMB_CLUSTERED,
+    FLAG_POOLER,
+    LAYER_PARAMS_DTYPE,
+    MODEL_PARAMS_DTYPE,
+    REQUANT_DTYPE,
+    Blob,
+    LayerSec,
+    Sec,
+    layer_sec,
+)
 from mcubert.numerics import arith
-from mcubert.formats.blob import (EMB_CLUSTER_DTYPE, FLAG_CLASSIFIER, FLAG_EMB_CLUSTERED, FLAG_POOLER, LAYER_PARAMS_DTYPE, MODEL_PARAMS_DTYPE,
-                   REQUANT_DTYPE, Blob, LayerSec, Sec, layer_sec)
 
 
 @dataclasses.dataclass
@@ -116,7 +127,8 @@ class Reference:
             o = arith.linear(ctx, *self._lin(layer_sec(i, LayerSec.O_W), layer_sec(i, LayerSec.O_RQ), d, d),
                              arith.RES_MIN, arith.RES_MAX)
             r = h * self._layer(i, LayerSec.ATTN_RES_MULT, "<i4").astype(np.int64) + o
-            h = arith.layernorm(r, self._layer(i, LayerSec.LN_ATTN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_ATTN_BETA, "<i4"))
+            h = arith.layernorm(r, self._layer(i, LayerSec.LN_ATTN_GAMMA, "<i4"),
+                                self._layer(i, LayerSec.LN_ATTN_BETA, "<i4"))
             tr.update({f"{i}.ctx": ctx, f"{i}.h_attn": h})
 
             pre = arith.linear(h, *self._lin(layer_sec(i, LayerSec.FFN_IN_W), layer_sec(i, LayerSec.FFN_IN_RQ), f, d),
@@ -126,7 +138,8 @@ class Reference:
             o = arith.linear(g, *self._lin(layer_sec(i, LayerSec.FFN_OUT_W), layer_sec(i, LayerSec.FFN_OUT_RQ), d, f),
                              arith.RES_MIN, arith.RES_MAX)
             r = h * self._layer(i, LayerSec.FFN_RES_MULT, "<i4").astype(np.int64) + o
-            h = arith.layernorm(r, self._layer(i, LayerSec.LN_FFN_GAMMA, "<i4"), self._layer(i, LayerSec.LN_FFN_BETA, "<i4"))
+            h = arith.layernorm(r, self._layer(i, LayerSec.LN_FFN_GAMMA, "<i4"),
+                                self._layer(i, LayerSec.LN_FFN_BETA, "<i4"))
             tr[f"{i}.h_ffn"] = h
 
         pooled = logits = None

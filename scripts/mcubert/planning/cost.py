@@ -107,7 +107,8 @@ def config_of(config: Mapping[str, Any], seq_len: int) -> Config:
     labels = len(config.get("id2label") or {}) or int(config.get("num_labels", 2))
     return Config(vocab_size=int(config.get("vocab_size", 30522)), n_layers=int(config["num_hidden_layers"]),
                   hidden=int(config["hidden_size"]), n_heads=int(config.get("num_attention_heads", 1)),
-                  ffn=int(config["intermediate_size"]), max_pos=max(seq_len, int(config.get("max_position_embeddings", 512))),
+                  ffn=int(config["intermediate_size"]),
+                  max_pos=max(seq_len, int(config.get("max_position_embeddings", 512))),
                   type_vocab=int(config.get("type_vocab_size", 2)), n_labels=labels, max_seq_len=seq_len,
                   flags=3 if labels else 1)
 

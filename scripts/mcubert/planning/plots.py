@@ -70,7 +70,8 @@ def plot_plan(plan: Plan, cfg: Config, path: str) -> None:
     plt.close(fig)
 
 
-def plot_peak_vs_length(rows: Sequence[Mapping], path: str, title: str, limits: Mapping[str, int] | None = None) -> None:
+def plot_peak_vs_length(rows: Sequence[Mapping], path: str, title: str,
+                        limits: Mapping[str, int] | None = None) -> None:
     """rows: {"schedule", "seq_len", "ram_total"}; one line per schedule, log-log."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -19,8 +19,8 @@ from typing import Iterable, Union
 
 import numpy as np
 
-from mcubert.targets import native
 from mcubert.formats.vocab import pack_vocab
+from mcubert.targets import native
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,8 @@ import numpy as np
 
 from mcubert.paths import cache_dir, repo_root
 from mcubert.targets import qemu
-from mcubert.targets.qemu import runner as qemu_runner
-
 from mcubert.targets.kernel_ids import KERNELS  # kernel name -> number; generates tools/baremetal/kernel_calls.h
+from mcubert.targets.qemu import runner as qemu_runner
 
 MAGIC, END_MAGIC = 0x544B434D, 0x454B434D
 HEADER = 32

@@ -455,7 +455,8 @@ def prepare_model(kind: str, *, max_seq_len: int, blob: Path | None = None, voca
             from mcubert.formats import blob as blobmod
 
             meta_vocab = blobmod.unpack(Path(blob).read_bytes()).meta().get("vocab")
-            vocab = Path(meta_vocab) if meta_vocab and Path(meta_vocab).is_file() else SAMPLE_DIR / "model" / "vocab.txt"
+            recorded = meta_vocab and Path(meta_vocab).is_file()
+            vocab = Path(meta_vocab) if recorded else SAMPLE_DIR / "model" / "vocab.txt"
         return Path(blob), Path(vocab), Path(blob).name
     if kind == "sst2":
         src, desc = SAMPLE_DIR / "model", "BERT-tiny SST-2 (samples/sst2/model)"
@@ -530,8 +531,8 @@ def _c_string(s: str) -> str:
 
 def render_model_info(blob_bytes: bytes, description: str, vocab_bytes: int, vocab_in_blob: bool = False) -> str:
     """model_info.h: what the sample prints about its model (names, scale), taken from the blob's META."""
-    from mcubert.numerics import arith
     from mcubert.formats import blob as blobmod
+    from mcubert.numerics import arith
 
     b = blobmod.unpack(blob_bytes)
     meta = b.meta()

@@ -142,7 +142,8 @@ def _train_label(path: str | Path, e: Example) -> int:
 def make_tokenizer(vocab: str | Path) -> Any:
     """The Hugging Face WordPiece tokenizer of a vocab.txt (mcubert.tokenization), failing with a TrainError;
     a vocabulary with repeated tokens is refused (a model's ids must be its line numbers)."""
-    from mcubert.tokenization import TokenizerError, make_tokenizer as make
+    from mcubert.tokenization import TokenizerError
+    from mcubert.tokenization import make_tokenizer as make
 
     try:
         tok = make(vocab, "hf")

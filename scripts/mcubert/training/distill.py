@@ -123,7 +123,8 @@ def _student_and_teacher(cfg: DistillConfig) -> tuple[dict[str, Any], nn.Module,
         p.requires_grad_(False)
     tc, sc = teacher.config, model.config
     if cfg.hidden_mse > 0 and (tc.hidden_size, tc.num_hidden_layers) != (sc.hidden_size, sc.num_hidden_layers):
-        raise CompressError(f"--hidden-mse matches hidden states layer by layer: the teacher has {tc.num_hidden_layers} "
+        raise CompressError("--hidden-mse matches hidden states layer by layer: the teacher has "
+                            f"{tc.num_hidden_layers} "
                             f"layers of {tc.hidden_size}, the student {sc.num_hidden_layers} of {sc.hidden_size} "
                             f"(use --hidden-mse 0 to distil the logits only)")
     model.train()

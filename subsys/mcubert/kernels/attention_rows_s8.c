@@ -14,10 +14,10 @@
 #include "mcubert_internal.h"
 
 void mcubert_attention_rows_s8(const struct mcubert_ctx *ctx, const int8_t *q, uint16_t rows,
-			       uint16_t q_stride, const int8_t *k, uint16_t k_stride, const int8_t *vt,
-			       uint16_t vt_stride, uint16_t len, uint16_t head_dim,
-			       const struct mcub_layer_params *lp, int8_t *out, uint16_t out_stride,
-			       int32_t *s, int16_t *p)
+			       uint16_t q_stride, const int8_t *k, uint16_t k_stride,
+			       const int8_t *vt, uint16_t vt_stride, uint16_t len,
+			       uint16_t head_dim, const struct mcub_layer_params *lp, int8_t *out,
+			       uint16_t out_stride, int32_t *s, int16_t *p)
 {
 	mcubert_scores_rows_s8(ctx, q, rows, q_stride, k, k_stride, len, head_dim, s, len);
 	for (uint16_t r = 0; r < rows; r++) {

@@ -72,16 +72,20 @@ static uint64_t isqrt_u64(uint64_t v)
 /* floor(sqrt(v)) for v < 2^62, exact: from the top set bit pair */
 static uint32_t isqrt_u62(uint64_t v)
 {
-	int b = 63 - (v >> 32 ? __builtin_clz((uint32_t)(v >> 32)) : 32 + __builtin_clz((uint32_t)v | 1));
+	int b = 63 - (v >> 32 ? __builtin_clz((uint32_t)(v >> 32))
+			      : 32 + __builtin_clz((uint32_t)v | 1));
 
 	return (uint32_t)isqrt_from(v, (uint64_t)1 << (b & ~1));
 }
 
 /* (hi:lo) += a * b, signed 32 x 32 -> 64 */
+/* clang-format off */
 #define SMLAL(lo, hi, a, b) __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b))
+/* clang-format on */
 
 /* The DSP path; 0 when the row's statistics are outside its exact range (nothing written). */
-static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln, int8_t *y)
+static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln,
+			 int8_t *y)
 {
 	const int32_t *gamma = ln->gamma;
 	const int32_t *beta = ln->beta;
@@ -93,6 +97,7 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 
 	/* sum(x), sum(x^2) (64-bit), and OR of |x| (or |x| - 1): 11 instructions per 2 elements */
 	if (d >= 2) {
+		/* clang-format off */
 		__asm__ volatile("1:	ldrd	%[t0], %[t1], [%[p]], #8\n"
 				 "	smlal	%[slo], %[shi], %[t0], %[one]\n"
 				 "	smlal	%[qlo], %[qhi], %[t0], %[t0]\n"
@@ -108,6 +113,7 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 				   [mag] "+r"(mag), [p] "+r"(px), [t0] "=&r"(t0), [t1] "=&r"(t1)
 				 : [one] "r"(one), [end] "r"(x + (d & ~1U))
 				 : "cc", "memory");
+		/* clang-format on */
 	}
 	if (d & 1) {
 		int32_t xk = x[d - 1];
@@ -133,8 +139,9 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 	} else {
 		mean = (int32_t)div_floor(num, 2 * (int64_t)d);
 	}
-	/* |x|, |mean| <= 2^25 and d < 2^11: sq, 2 mean sum, d mean^2 < 2^62, sum (x - mean)^2 < 2^63 */
-	uint64_t css = (uint64_t)(sq - 2 * (int64_t)mean * sum + (int64_t)d * ((int64_t)mean * mean));
+	/* |x|, |mean| <= 2^25, d < 2^11: sq, 2 mean sum, d mean^2 < 2^62, sum (x - mean)^2 < 2^63 */
+	uint64_t css =
+		(uint64_t)(sq - 2 * (int64_t)mean * sum + (int64_t)d * ((int64_t)mean * mean));
 	uint64_t var = css / d;
 
 	if (var < (((uint64_t)1 << 15) + 1) * (((uint64_t)1 << 15) + 1)) {
@@ -144,7 +151,8 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 
 	const int32_t inv = (int32_t)(((uint64_t)1 << MCUBERT_LN_INV_BITS) / std);
 	const int32_t mean4 = mean * 4;
-	const int32_t c4096 = 1 << (MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC - MCUBERT_LN_BETA_FRAC);
+	const int32_t c4096 =
+		1 << (MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC - MCUBERT_LN_BETA_FRAC);
 
 	for (uint16_t k = 0; k < d; k++) {
 		/* norm = floor((c * inv + 2^29) / 2^30) = floor((4c * inv + 2^31) / 2^32) */
@@ -198,7 +206,8 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
 		int64_t norm = (c * inv + ((int64_t)1 << (sh - 1))) >> sh;
 		int64_t v = (norm * ln->gamma[k] +
 			     ((int64_t)ln->beta[k] << (sh2 - MCUBERT_LN_BETA_FRAC)) +
-			     ((int64_t)1 << (sh2 - 1))) >> sh2;
+			     ((int64_t)1 << (sh2 - 1))) >>
+			    sh2;
 
 		y[k] = mcubert_sat8(v);
 	}

@@ -26,12 +26,12 @@
 #if MCUBERT_DSP
 
 /* struct mcubert_mm4 field offsets, checked below */
-#define MM4_X 0
-#define MM4_W 4
+#define MM4_X    0
+#define MM4_W    4
 #define MM4_SKIP 8
-#define MM4_NQ 12
+#define MM4_NQ   12
 #define MM4_NOUT 16
-#define MM4_ACC 20
+#define MM4_ACC  20
 
 _Static_assert(offsetof(struct mcubert_mm4, x) == MM4_X, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, w) == MM4_W, "mm4 layout");
@@ -41,7 +41,7 @@ _Static_assert(offsetof(struct mcubert_mm4, n_out) == MM4_NOUT, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, acc) == MM4_ACC, "mm4 layout");
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)  STR_(x)
 
 /*
  * Registers in the loops: r0-r3 accumulators of rows 0-3, r4-r7 packed activations, r8 and
@@ -52,6 +52,7 @@ _Static_assert(offsetof(struct mcubert_mm4, acc) == MM4_ACC, "mm4 layout");
  * [sp, #24] keeps sp 8-byte aligned.
  */
 
+/* clang-format off */
 /* the 8 SMLADs of one group: activations of rows 0-1, then rows 2-3, against pairs E and O */
 #define MM4_MACS(E, O)                                                                             \
 	"	ldm	r11!, {r4, r5, r6, r7}\n"                                                  \
@@ -168,6 +169,7 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 	".size mcubert_mm4_s16_s8, . - mcubert_mm4_s16_s8\n"
 	".popsection\n");
+/* clang-format on */
 
 #else
 

@@ -15,12 +15,14 @@
 
 #if MCUBERT_DSP
 
-void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i, uint16_t nr,
-			  int32_t m, int32_t s)
+void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i,
+			  uint16_t nr, int32_t m, int32_t s)
 {
 	const struct mcubert_rq32 rq = mcubert_rq32_prep(m, s);
-	const int32_t lo = out == MCUBERT_MM_S8 ? INT8_MIN : (out == MCUBERT_MM_S16 ? INT16_MIN : p->lo);
-	const int32_t hi = out == MCUBERT_MM_S8 ? INT8_MAX : (out == MCUBERT_MM_S16 ? INT16_MAX : p->hi);
+	const int32_t lo =
+		out == MCUBERT_MM_S8 ? INT8_MIN : (out == MCUBERT_MM_S16 ? INT16_MIN : p->lo);
+	const int32_t hi =
+		out == MCUBERT_MM_S8 ? INT8_MAX : (out == MCUBERT_MM_S16 ? INT16_MAX : p->hi);
 
 	for (uint16_t t = 0; t < nr; t++) {
 		int32_t v = mcubert_rq32_apply(&rq, acc[t], lo, hi);

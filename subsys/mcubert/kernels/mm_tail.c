@@ -14,8 +14,8 @@
 
 #if MCUBERT_DSP
 
-void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint16_t r, uint16_t n_out,
-		     int32_t *acc)
+void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint16_t r,
+		     uint16_t n_out, int32_t *acc)
 {
 	static const uint8_t pos[3] = {0, 2, 1}; /* column k + i in the packed group (see pack4) */
 	const int16_t *xh = (const int16_t *)xq;

@@ -17,8 +17,8 @@ void mcubert_pv_rows_s16_s8(const struct mcubert_ctx *ctx, const int16_t *p, uin
 			    uint16_t head_dim, int32_t mult, int32_t shift, int8_t *out,
 			    uint16_t out_stride)
 {
-	struct mcubert_mm a =
-		MCUBERT_MM_ROWS(ctx, p, rows, p_stride, vt, vt_stride, len, head_dim, out, out_stride);
+	struct mcubert_mm a = MCUBERT_MM_ROWS(ctx, p, rows, p_stride, vt, vt_stride, len, head_dim,
+					      out, out_stride);
 
 	a.mult = mult; /* one requantisation for all outputs, no bias */
 	a.shift = shift;

@@ -35,7 +35,8 @@ static MCUBERT_ALWAYS_INLINE int32_t smmul(int32_t x, int32_t m)
 }
 #endif
 
-void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
+void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_params *lp,
+			     int16_t *p)
 {
 	uint32_t *e = (uint32_t *)s;
 	int32_t smax = INT32_MIN;
@@ -82,8 +83,10 @@ void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_p
 		const uint32_t *eend = e + (len & ~1U);
 		uint32_t two_max = 2 * MCUBERT_PROB_MAX;
 
+		/* clang-format off */
 		__asm__("" : "+r"(two_max)); /* one MLA, not two shifted adds */
 		for (ep = e, pp = p; ep != eend; ep += 2, pp += 2) {
+			/* clang-format on */
 			uint32_t a = ep[0], b = ep[1];
 
 			pp[0] = (int16_t)((a * two_max + sum) / sum2);

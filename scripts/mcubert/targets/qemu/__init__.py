@@ -23,15 +23,34 @@ Modules: ``machines`` (targets, errors, record constants), ``toolchain``
 """
 
 from mcubert.targets.qemu.harness import Harness, build_harness
-from mcubert.targets.qemu.machines import (DUMP_FLAGS, FLAG_HIDDEN, FLAG_LOGITS, FLAG_POOLED, INPUT_END_MAGIC,
-                                           INPUT_MAGIC, INPUT_VERSION, MODE_INIT_ONLY, MODE_RUN, MODE_SELFTEST,
-                                           MODE_TOKENIZE, PROGRAMS, TARGETS, PluginHeaderUnavailable, QemuError,
-                                           Target, ToolchainMissing)
+from mcubert.targets.qemu.machines import (
+                                           DUMP_FLAGS,
+                                           FLAG_HIDDEN,
+                                           FLAG_LOGITS,
+                                           FLAG_POOLED,
+                                           INPUT_END_MAGIC,
+                                           INPUT_MAGIC,
+                                           INPUT_VERSION,
+                                           MODE_INIT_ONLY,
+                                           MODE_RUN,
+                                           MODE_SELFTEST,
+                                           MODE_TOKENIZE,
+                                           PROGRAMS,
+                                           TARGETS,
+                                           PluginHeaderUnavailable,
+                                           QemuError,
+                                           Target,
+                                           ToolchainMissing,
+)
 from mcubert.targets.qemu.plugin import build_plugin, fetch_plugin_header
 from mcubert.targets.qemu.record import encode_input, split_sequence
 from mcubert.targets.qemu.runner import RunResult, init_errno, run, run_harness, selftest, tokenize
-from mcubert.targets.qemu.toolchain import (check_prerequisites, install_prerequisites, missing_prerequisites,
-                                            qemu_version)
+from mcubert.targets.qemu.toolchain import (
+                                           check_prerequisites,
+                                           install_prerequisites,
+                                           missing_prerequisites,
+                                           qemu_version,
+)
 
 __all__ = [
     "QemuError", "ToolchainMissing", "PluginHeaderUnavailable", "Target", "TARGETS", "PROGRAMS", "Harness",

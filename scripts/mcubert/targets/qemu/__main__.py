@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from mcubert.targets.qemu.harness import build_harness
 from mcubert.targets.qemu.machines import DUMP_FLAGS, TARGETS, QemuError
 from mcubert.targets.qemu.plugin import build_plugin, fetch_plugin_header

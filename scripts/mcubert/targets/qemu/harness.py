@@ -26,11 +26,11 @@ from mcubert.targets.qemu.machines import (
     Target,
 )
 from mcubert.targets.qemu.toolchain import (
+    check_prerequisites,
     content_hash,
     prune_builds,
     publish_dir,
     run_tool,
-    check_prerequisites,
 )
 
 log = logging.getLogger(__name__)

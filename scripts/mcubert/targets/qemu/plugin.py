@@ -21,12 +21,12 @@ from mcubert.targets.qemu.machines import (
     ToolchainMissing,
 )
 from mcubert.targets.qemu.toolchain import (
+    check_prerequisites,
     content_hash,
     host_cc,
     publish_dir,
-    run_tool,
-    check_prerequisites,
     qemu_version,
+    run_tool,
 )
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from mcubert.targets.qemu.machines import (
     FLAG_LOGITS,
     INPUT_END_MAGIC,

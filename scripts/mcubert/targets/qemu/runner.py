@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mcubert.targets.qemu.harness import Harness, function_table, build_harness
+
+from mcubert.targets.qemu.harness import Harness, build_harness, function_table
 from mcubert.targets.qemu.machines import (
     DUMP_FLAGS,
     EXIT_STATUS,

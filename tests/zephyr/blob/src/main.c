@@ -35,7 +35,8 @@ static int init_case(const struct blob_case *c)
 
 ZTEST(mcubert_blob, test_good_blob)
 {
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0), 0);
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0),
+		      0);
 	zassert_equal(mcubert_arena_size(model_blob, sizeof(model_blob), 0), MODEL_ARENA_BYTES);
 	zassert_equal(mb.cfg.vocab_size, MODEL_VOCAB_SIZE);
 	zassert_equal(mb.cfg.hidden, MODEL_HIDDEN);
@@ -67,24 +68,25 @@ ZTEST(mcubert_blob, test_efault)
 {
 	zassert_equal(mcubert_init(NULL, model_blob, sizeof(model_blob), arena, sizeof(arena), 0),
 		      -EFAULT);
-	zassert_equal(mcubert_init(&mb, NULL, sizeof(model_blob), arena, sizeof(arena), 0), -EFAULT);
+	zassert_equal(mcubert_init(&mb, NULL, sizeof(model_blob), arena, sizeof(arena), 0),
+		      -EFAULT);
 	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), NULL, sizeof(arena), 0),
 		      -EFAULT);
 	memcpy(work + 2, model_blob, sizeof(model_blob));
 	zassert_equal(mcubert_init(&mb, work + 2, sizeof(model_blob), arena, sizeof(arena), 0),
 		      -EFAULT, "misaligned blob");
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena + 2,
-				   sizeof(arena) - 2, 0),
-		      -EFAULT, "misaligned arena");
+	zassert_equal(
+		mcubert_init(&mb, model_blob, sizeof(model_blob), arena + 2, sizeof(arena) - 2, 0),
+		-EFAULT, "misaligned arena");
 }
 
 ZTEST(mcubert_blob, test_enomem_e2big_enoent)
 {
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena,
-				   MODEL_ARENA_BYTES - 4, 0),
-		      -ENOMEM);
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, MODEL_ARENA_BYTES, 0),
-		      0);
+	zassert_equal(
+		mcubert_init(&mb, model_blob, sizeof(model_blob), arena, MODEL_ARENA_BYTES - 4, 0),
+		-ENOMEM);
+	zassert_equal(
+		mcubert_init(&mb, model_blob, sizeof(model_blob), arena, MODEL_ARENA_BYTES, 0), 0);
 	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena),
 				   MODEL_MAX_SEQ_LEN + 1),
 		      -E2BIG);
@@ -106,7 +108,8 @@ ZTEST(mcubert_blob, test_inference_arguments)
 
 	zassert_equal(mcubert_logits(&fresh, logits, MODEL_N_LABELS) < 0, true,
 		      "results before init");
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 8), 0);
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 8),
+		      0);
 	zassert_equal(mcubert_logits(&mb, logits, MODEL_N_LABELS), -ENODATA, "no inference yet");
 	zassert_equal(mcubert_infer(&mb, NULL, NULL, 3), -EFAULT);
 	zassert_equal(mcubert_infer(NULL, ids, NULL, 3), -EFAULT);

@@ -48,7 +48,8 @@ static void check_case(const struct infer_case *c, const char *sched, size_t n)
 
 ZTEST(mcubert_e2e, test_default_schedule)
 {
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0), 0);
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0),
+		      0);
 	for (size_t i = 0; i < ARRAY_SIZE(infer_cases); i++) {
 		check_case(&infer_cases[i], "default", i);
 	}
@@ -77,19 +78,22 @@ ZTEST(mcubert_e2e, test_text_to_logits)
 {
 	zassert_equal(mcubert_tok_init(&tok, model_vocab, sizeof(model_vocab)), 0);
 	zassert_equal(mcubert_tok_vocab_size(&tok), MODEL_VOCAB_SIZE);
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0), 0);
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0),
+		      0);
 	for (size_t i = 0; i < ARRAY_SIZE(text_cases); i++) {
 		const struct text_case *c = &text_cases[i];
 		int n = mcubert_tok_encode(&tok, c->text, strlen(c->text), c->text_b,
 					   c->text_b ? strlen(c->text_b) : 0, ids, types,
 					   MODEL_MAX_SEQ_LEN);
 
-		zassert_equal(n, c->n_ids, "text %u: %d ids, expected %u", (unsigned)i, n, c->n_ids);
+		zassert_equal(n, c->n_ids, "text %u: %d ids, expected %u", (unsigned)i, n,
+			      c->n_ids);
 		zassert_mem_equal(ids, c->ids, n * sizeof(int32_t), "text %u: ids", (unsigned)i);
 		zassert_mem_equal(types, c->types, n, "text %u: type ids", (unsigned)i);
 		zassert_equal(mcubert_infer(&mb, ids, types, (uint16_t)n), 0);
 		zassert_equal(mcubert_logits(&mb, logits, MODEL_N_LABELS), MODEL_N_LABELS);
-		zassert_mem_equal(logits, c->logits, sizeof(logits), "text %u: logits", (unsigned)i);
+		zassert_mem_equal(logits, c->logits, sizeof(logits), "text %u: logits",
+				  (unsigned)i);
 	}
 }
 
@@ -98,7 +102,8 @@ ZTEST(mcubert_e2e, test_vocab_in_blob)
 	size_t len = 0;
 	const void *v;
 
-	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0), 0);
+	zassert_equal(mcubert_init(&mb, model_blob, sizeof(model_blob), arena, sizeof(arena), 0),
+		      0);
 	v = mcubert_vocab(&mb, &len);
 	/* the blob's packed vocabulary, in place: the same bytes as pack_vocab(vocab.txt) */
 	zassert_not_null(v);

@@ -55,8 +55,9 @@ void mcubert_pv_s16_s8(const int16_t *p, const int8_t *v, uint16_t len, uint16_t
 }
 
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
-			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
-			      int8_t *ctx, int32_t *s, int16_t *p)
+			      uint16_t head_dim, uint16_t stride,
+			      const struct mcub_layer_params *lp, int8_t *ctx, int32_t *s,
+			      int16_t *p)
 {
 	mcubert_scores_s8(q, k, len, head_dim, stride, s);
 	mcubert_softmax_s32_s16(s, len, lp, p);

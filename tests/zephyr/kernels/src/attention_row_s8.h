@@ -51,7 +51,8 @@ void mcubert_pv_s16_s8(const int16_t *p, const int8_t *v, uint16_t len, uint16_t
  * @param s Scratch: len int32. @param p Scratch: len int16.
  */
 void mcubert_attention_row_s8(const int8_t *q, const int8_t *k, const int8_t *v, uint16_t len,
-			      uint16_t head_dim, uint16_t stride, const struct mcub_layer_params *lp,
-			      int8_t *ctx, int32_t *s, int16_t *p);
+			      uint16_t head_dim, uint16_t stride,
+			      const struct mcub_layer_params *lp, int8_t *ctx, int32_t *s,
+			      int16_t *p);
 
 #endif /* MCUBERT_TEST_ATTENTION_ROW_S8_H_ */

@@ -25,9 +25,9 @@
 static int8_t y8[MAX(LIN_MAX_OUT + 64, LIN_MAX_T)];
 static int16_t y16[LIN_MAX_OUT];
 static int32_t y32[LIN_MAX_OUT];
-static int32_t s32[ATTN_MAX_ROWS * ATTN_MAX_LEN > SOFTMAX_MAX_LEN ? ATTN_MAX_ROWS * ATTN_MAX_LEN
+static int32_t s32[ATTN_MAX_ROWS * ATTN_MAX_LEN > SOFTMAX_MAX_LEN ? ATTN_MAX_ROWS *ATTN_MAX_LEN
 								  : SOFTMAX_MAX_LEN];
-static int16_t p16[ATTN_MAX_ROWS * ATTN_MAX_LEN > SOFTMAX_MAX_LEN ? ATTN_MAX_ROWS * ATTN_MAX_LEN
+static int16_t p16[ATTN_MAX_ROWS * ATTN_MAX_LEN > SOFTMAX_MAX_LEN ? ATTN_MAX_ROWS *ATTN_MAX_LEN
 								  : SOFTMAX_MAX_LEN];
 static int8_t ctx[ATTN_MAX_ROWS * ATTN_MAX_DH];
 static int8_t lny[LN_MAX_D];
@@ -52,7 +52,10 @@ static const struct mcubert_ctx mm = {.buf = mm_buf, .size = sizeof(mm_buf)};
 static struct mcubert_linear lin_of(const struct lin_case *c)
 {
 	struct mcubert_linear lin = {
-		.w = c->w, .rq = RQ(c->rq), .in = c->n_in, .out = c->n_out,
+		.w = c->w,
+		.rq = RQ(c->rq),
+		.in = c->n_in,
+		.out = c->n_out,
 	};
 
 	return lin;
@@ -63,7 +66,8 @@ ZTEST(mcubert_kernels, test_requant)
 	for (size_t i = 0; i < ARRAY_SIZE(rq_cases); i++) {
 		const struct rq_case *c = &rq_cases[i];
 
-		zassert_equal(mcubert_requant(c->x, c->mult, c->shift), c->y, "case %u", (unsigned)i);
+		zassert_equal(mcubert_requant(c->x, c->mult, c->shift), c->y, "case %u",
+			      (unsigned)i);
 	}
 }
 
@@ -78,8 +82,8 @@ ZTEST(mcubert_kernels, test_linear_s8)
 		memset(y8, 0x55, sizeof(y8));
 		mcubert_linear_s8(&mm, c->x, c->rows, &lin, y8);
 		d = FIRST_DIFF(y8, c->y8, n);
-		zassert_equal(d, -1, "case %u (%ux%u->%u): [%d] %d != %d", (unsigned)i, c->rows, c->n_in,
-			      c->n_out, d, d < 0 ? 0 : y8[d], d < 0 ? 0 : c->y8[d]);
+		zassert_equal(d, -1, "case %u (%ux%u->%u): [%d] %d != %d", (unsigned)i, c->rows,
+			      c->n_in, c->n_out, d, d < 0 ? 0 : y8[d], d < 0 ? 0 : c->y8[d]);
 		zassert_equal(y8[n], 0x55, "case %u wrote past its output", (unsigned)i);
 	}
 }
@@ -119,7 +123,8 @@ ZTEST(mcubert_kernels, test_linear_s16_s32)
 		struct mcubert_linear lin = lin_of(c);
 		int d;
 
-		mcubert_linear_s16_s32(&mm, c->x16, c->rows, &lin, y32, MCUBERT_RES_MIN, MCUBERT_RES_MAX);
+		mcubert_linear_s16_s32(&mm, c->x16, c->rows, &lin, y32, MCUBERT_RES_MIN,
+				       MCUBERT_RES_MAX);
 		d = FIRST_DIFF(y32, c->y1632, (size_t)c->rows * c->n_out);
 		zassert_equal(d, -1, "case %u: [%d] %d != %d", (unsigned)i, d, d < 0 ? 0 : y32[d],
 			      d < 0 ? 0 : c->y1632[d]);
@@ -154,8 +159,8 @@ ZTEST(mcubert_kernels, test_softmax_s32_s16)
 		memcpy(s32, c->s, c->len * sizeof(int32_t));
 		mcubert_softmax_s32_s16(s32, c->len, &lp, p16);
 		d = FIRST_DIFF(p16, c->p, c->len);
-		zassert_equal(d, -1, "case %u (len %u, shift %d): [%d] %d != %d", (unsigned)i, c->len,
-			      c->shift, d, d < 0 ? 0 : p16[d], d < 0 ? 0 : c->p[d]);
+		zassert_equal(d, -1, "case %u (len %u, shift %d): [%d] %d != %d", (unsigned)i,
+			      c->len, c->shift, d, d < 0 ? 0 : p16[d], d < 0 ? 0 : c->p[d]);
 	}
 }
 
@@ -164,15 +169,17 @@ ZTEST(mcubert_kernels, test_attention_row_s8)
 	for (size_t i = 0; i < ARRAY_SIZE(attn_cases); i++) {
 		const struct attn_case *c = &attn_cases[i];
 		struct mcub_layer_params lp = {
-			.score_mult = c->score_mult, .score_shift = c->score_shift,
-			.ctx_mult = c->ctx_mult, .ctx_shift = c->ctx_shift,
+			.score_mult = c->score_mult,
+			.score_shift = c->score_shift,
+			.ctx_mult = c->ctx_mult,
+			.ctx_shift = c->ctx_shift,
 		};
 
 		for (uint16_t r = 0; r < c->rows; r++) {
 			int d;
 
-			mcubert_attention_row_s8(c->q + r * c->stride, c->k, c->v, c->len, c->head_dim,
-						 c->stride, &lp, ctx, s32, p16);
+			mcubert_attention_row_s8(c->q + r * c->stride, c->k, c->v, c->len,
+						 c->head_dim, c->stride, &lp, ctx, s32, p16);
 			d = FIRST_DIFF(ctx, c->ctx + r * c->head_dim, c->head_dim);
 			zassert_equal(d, -1, "case %u row %u: [%d]", (unsigned)i, r, d);
 		}
@@ -184,14 +191,17 @@ ZTEST(mcubert_kernels, test_attention_rows_s8)
 	for (size_t i = 0; i < ARRAY_SIZE(attn_cases); i++) {
 		const struct attn_case *c = &attn_cases[i];
 		struct mcub_layer_params lp = {
-			.score_mult = c->score_mult, .score_shift = c->score_shift,
-			.ctx_mult = c->ctx_mult, .ctx_shift = c->ctx_shift,
+			.score_mult = c->score_mult,
+			.score_shift = c->score_shift,
+			.ctx_mult = c->ctx_mult,
+			.ctx_shift = c->ctx_shift,
 		};
 		int d;
 
 		memset(ctx, 0, sizeof(ctx));
-		mcubert_attention_rows_s8(&mm, c->q, c->rows, c->stride, c->k, c->stride, c->vt, c->len,
-					  c->len, c->head_dim, &lp, ctx, c->head_dim, s32, p16);
+		mcubert_attention_rows_s8(&mm, c->q, c->rows, c->stride, c->k, c->stride, c->vt,
+					  c->len, c->len, c->head_dim, &lp, ctx, c->head_dim, s32,
+					  p16);
 		d = FIRST_DIFF(ctx, c->ctx, (size_t)c->rows * c->head_dim);
 		zassert_equal(d, -1, "case %u (%u rows, len %u, dh %u): [%d] %d != %d", (unsigned)i,
 			      c->rows, c->len, c->head_dim, d, d < 0 ? 0 : ctx[d],
