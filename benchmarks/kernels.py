@@ -31,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mcubert.cli.run_cmds import macs_per_inference
 from mcubert.conversion import checkpoint
 from mcubert.conversion.api import convert
 from mcubert.formats import blob
+from mcubert.planning.cost import macs as count_macs
 from mcubert.targets import qemu
 
 TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")
@@ -108,7 +108,7 @@ def measure(data: bytes, target: str, L: int) -> dict:
         groups[group_of(fn)] += int(n)
     # per_op sums to insns_raw (the marker pair's calibration included): report it against insns
     groups["other"] -= int(r["insns_raw"]) - int(r["insns"])
-    macs = macs_per_inference(cfg, L)
+    macs = count_macs(cfg, L)
     scores = cfg.n_layers * cfg.n_heads * L * L
     row = {"target": target, "path": "dsp" if target in DSP_TARGETS else "portable", "seq_len": L,
            "insns": int(r["insns"]), "per_group": groups, "per_op": r["per_op"], "macs": macs,

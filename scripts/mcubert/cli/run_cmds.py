@@ -173,16 +173,9 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- bench
 
 
-def macs_per_inference(cfg: Any, seq_len: int) -> int:
-    """Multiply-accumulates of one forward pass (linear layers, Q.K^T and P.V, pooler, classifier)."""
-    L, d, f = seq_len, cfg.hidden, cfg.ffn
-    per_layer = 4 * L * d * d + 2 * L * L * d + 2 * L * d * f
-    head = (d * d if cfg.flags & 1 else 0) + cfg.n_labels * d
-    return cfg.n_layers * per_layer + head
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from mcubert.formats import blob
+    from mcubert.planning.cost import macs as count_macs
     from mcubert.targets import qemu
 
     data_bytes = read_blob(args.blob)
@@ -195,7 +188,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=args.per_op)[0]
     if res.get("rc", 0) != 0:
         raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
-    macs = macs_per_inference(cfg, args.seq_len)
+    macs = count_macs(cfg, args.seq_len)
     result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]), "macs": macs,
               "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
               "label": res.get("label"), "logits": res.get("logits")}
