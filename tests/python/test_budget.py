@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from conftest import ROOT
-
 from mcubert.compression.model_io import describe
 from mcubert.formats import blob
 

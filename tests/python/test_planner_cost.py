@@ -64,7 +64,7 @@ def test_one_mac_model() -> None:
 
 
 def test_ram_model_and_unknown_target() -> None:
-    assert cost.ram_model("m7").total == 2700 + 2544
+    assert cost.ram_model("m7").total == 2740 + 2544  # bench: stack_peak 2,740 (scratch included), statics 2,544
     with pytest.raises(cost.UnknownTarget, match="unknown target 'x'"):
         cost.instructions(calibrate.config_for("tiny", 8), 8, Schedule.TILED, cost.Tiles(4, 4, 8), "x")
 
@@ -88,3 +88,16 @@ def test_calibration_fit_reproduces_the_coefficients() -> None:
     for path, coefs in fitted.items():
         for k in ("mm4", "mm2", "softmax", "act"):
             assert coefs[k] == pytest.approx(cost.COEFFICIENTS[path][k], rel=0.02)
+
+
+def test_dsp_scratch_mirrors_the_c_definitions() -> None:
+    import re
+
+    from conftest import ROOT
+
+    text = (ROOT / "subsys/mcubert/mcubert_dsp.h").read_text()
+    kc = int(re.search(r"#define MCUBERT_DSP_KC\s+(\d+)", text).group(1))
+    ch = int(re.search(r"#define MCUBERT_DSP_CH\s+(\d+)", text).group(1))
+    assert (kc, ch) == (cost.DSP_KC, cost.DSP_CH)
+    assert "#define MCUBERT_MM_BUF_MAX (8 * MCUBERT_DSP_KC + 16 * MCUBERT_DSP_CH)" in text
+    assert cost.ram_model("m7").scratch == 2048 and cost.ram_model("m7p").scratch == 0

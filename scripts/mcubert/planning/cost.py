@@ -43,10 +43,9 @@ mm1 / mm4 = 4.4x, mm2 / mm4 = 2.2x); the portable path (m3, m33) has no row bloc
 
 RAM beside the arena (`RamModel`): the stack high-water mark and the statics (.data + .bss) that `bench`
 reports, per target; both are independent of the sequence length and the schedule (measured at 64 ... 256
-tokens, all schedules). `scratch` is kernel scratch that lives in the arena's neighbourhood: 0 today (the
-DSP path keeps ~2 KiB of scratch on its stack, inside `stack`); when the scratch moves out of the stack
-into a buffer sized by the kernels' `*_get_buffer_size()` query, set `scratch` to that formula and lower
-`stack` by the same amount.
+tokens, all schedules). `scratch` is the matrix kernels' scratch: on the DSP path mcubert_infer() holds one
+MCUBERT_MM_BUF_MAX buffer (`mm_scratch_bytes()`, 2,048 B: the largest mcubert_mm_get_buffer_size() of any
+call) in its frame, so `stack` is the measured high-water mark less that buffer; the portable path needs none.
 """
 
 from __future__ import annotations
@@ -187,21 +186,31 @@ class RamModel:
 
     stack: int  # stack high-water of mcubert_infer() (painted and scanned)
     statics: int  # .data + .bss of the image
-    scratch: int = 0  # kernel scratch outside the plan's buffers (0: the DSP scratch is on the stack today)
+    scratch: int = 0  # the matrix kernels' scratch (mm_scratch_bytes(): DSP path 2,048 B, portable 0)
 
     @property
     def total(self) -> int:
         return self.stack + self.statics + self.scratch
 
 
-# Measured with `mcubert bench BLOB --seq-len N --target T --json` (stack_peak, static_ram); the same at
-# every length and schedule measured (BERT-tiny and BERT-mini, 64 ... 256 tokens).
+# The DSP kernels' column chunk and output chunk (MCUBERT_DSP_KC, MCUBERT_DSP_CH in subsys/mcubert/mcubert_dsp.h;
+# a test checks they agree).
+DSP_KC, DSP_CH = 128, 64
+
+
+def mm_scratch_bytes(dsp: bool) -> int:
+    """MCUBERT_MM_BUF_MAX: the scratch mcubert_infer() gives the matrix kernels (8 KC + 16 CH; 0 portable)."""
+    return 8 * DSP_KC + 16 * DSP_CH if dsp else 0
+
+
+# Measured with `python benchmarks/kernels.py --lengths 128 --json` (stack_peak, static_ram; BERT-tiny);
+# stack_peak = stack + scratch. Stack and statics are the same at every length and schedule measured.
 TARGET_RAM: dict[str, RamModel] = {
-    "m7": RamModel(stack=2700, statics=2544),
-    "m7p": RamModel(stack=2700, statics=2544),
-    "m33dsp": RamModel(stack=2700, statics=2544),
-    "m3": RamModel(stack=480, statics=2544),
-    "m33": RamModel(stack=484, statics=2544),
+    "m7": RamModel(stack=2740 - mm_scratch_bytes(True), statics=2544, scratch=mm_scratch_bytes(True)),
+    "m33dsp": RamModel(stack=2740 - mm_scratch_bytes(True), statics=2544, scratch=mm_scratch_bytes(True)),
+    "m7p": RamModel(stack=504, statics=2544),
+    "m3": RamModel(stack=504, statics=2544),
+    "m33": RamModel(stack=508, statics=2544),
 }
 DEFAULT_TARGET = "m7"
 
