@@ -238,6 +238,8 @@ class Config:
     flags: int
     n_tags: int = 0
     head: int = -1  # heads.Head; -1: the one the output counts imply
+    logit_scale: float = 0.0  # real value of one sequence-logit unit (0: unknown)
+    token_logit_scale: float = 0.0  # of one token-logit unit
 
     def __post_init__(self) -> None:
         if self.head < 0:
@@ -386,10 +388,8 @@ def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
     return layout_size(sizes)
 
 
-def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TILED,
-         logit_scales: tuple[float, float] = (0.0, 0.0)) -> bytes:
-    """Lay out a blob: header, section table, aligned sections, CRC. `schedule` names the default plan;
-    `logit_scales`: the real value of one unit of the sequence and the token logits (0: unknown)."""
+def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TILED) -> bytes:
+    """Lay out a blob: header, section table, aligned sections, CRC. `schedule` names the default plan."""
     cfg.validate()
     plan_sid = PLAN_SECTIONS.get(int(schedule))
     if plan_sid is None or int(plan_sid) not in sections:
@@ -425,7 +425,7 @@ def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TI
         n_labels=cfg.n_labels, max_seq_len=cfg.max_seq_len,
         arena_bytes=sum(default_plan["region_bytes"]), section_count=len(ids),
         section_offset=table_off, schedule=int(schedule), head=cfg.head, n_tags=cfg.n_tags, reserved1=0,
-        logit_scale=float(logit_scales[0]), token_logit_scale=float(logit_scales[1]),
+        logit_scale=cfg.logit_scale, token_logit_scale=cfg.token_logit_scale,
     )
     header = struct.pack(HEADER_FORMAT, *(head_fields[n] for n, _, _, _ in HEADER_FIELDS))
     blob = bytearray(header + table + b"\0" * (first - HEADER_SIZE - len(table)) + body)
@@ -512,9 +512,10 @@ def unpack(data: bytes) -> Blob:
         raise BlobError(f"truncated: {len(data)} bytes, header declares {total}")
     if zlib.crc32(data[CRC_START:total]) & 0xFFFFFFFF != h["crc32"]:
         raise BlobError("checksum mismatch: the blob is damaged")
-    if h["version_minor"] == 0:  # 1.0: no head kind, no token classifier
+    if h["version_minor"] == 0:  # 1.0: no head kind, no token classifier, no logit scales
         h["head"] = int(heads.implied_head(int(h["n_labels"]), 0))
-    cfg = Config(**{f.name: int(h[f.name]) for f in dataclasses.fields(Config)})
+        h["logit_scale"] = h["token_logit_scale"] = 0.0
+    cfg = Config(**{f.name: h[f.name] if f.type == "float" else int(h[f.name]) for f in dataclasses.fields(Config)})
     cfg.validate()
     count, off = int(h["section_count"]), int(h["section_offset"])
     if off < HEADER_SIZE or off + count * SECTION_ENTRY_SIZE > total or count > 65536:

@@ -334,5 +334,5 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
     if ckpt.head != heads.implied_head(s.n_labels, s.n_tags):
         info.update(task=heads.TASKS[ckpt.head])
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
-    return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule,
-                     logit_scales=(logit_scale or 0.0, token_logit_scale or 0.0))
+    cfg = dataclasses.replace(cfg, logit_scale=logit_scale or 0.0, token_logit_scale=token_logit_scale or 0.0)
+    return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)
