@@ -367,12 +367,12 @@ def layout_size(section_sizes: Mapping[int, int]) -> int:
     return offset
 
 
-def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
+def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0, labels_bytes: int = 0,
               clusters: Sequence[tuple[int, int]] = (), plans: int = len(PLAN_SECTIONS)) -> int:
     """The exact size of the blob `pack` writes for `cfg`, without building it (the flash it takes).
 
     meta_bytes: the META JSON (`mcubert convert` writes ~0.1-0.3 KB; 0: none); vocab_bytes: the packed
-    vocabulary (0: none); clusters: (rows, rank) of each cluster of a clustered word embedding (with
+    vocabulary (0: none); labels_bytes: the LABELS section (`heads.pack_labels`, 0: none); clusters: (rows, rank) of each cluster of a clustered word embedding (with
     FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a naive plan over 2 GiB is left out).
     """
     sizes = section_spec(cfg)
@@ -382,7 +382,7 @@ def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
         sizes[int(Sec.EMB_PROJ)] = sum(cfg.hidden * r for _, r in clusters)
     for sid in list(PLAN_SECTIONS.values())[:plans]:
         sizes[int(sid)] = PLAN_SIZE
-    for sid, n in ((Sec.META, meta_bytes), (Sec.VOCAB, vocab_bytes)):
+    for sid, n in ((Sec.META, meta_bytes), (Sec.VOCAB, vocab_bytes), (Sec.LABELS, labels_bytes)):
         if n:
             sizes[int(sid)] = n
     return layout_size(sizes)
