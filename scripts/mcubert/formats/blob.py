@@ -372,8 +372,9 @@ def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0, labels_
     """The exact size of the blob `pack` writes for `cfg`, without building it (the flash it takes).
 
     meta_bytes: the META JSON (`mcubert convert` writes ~0.1-0.3 KB; 0: none); vocab_bytes: the packed
-    vocabulary (0: none); labels_bytes: the LABELS section (`heads.pack_labels`, 0: none); clusters: (rows, rank) of each cluster of a clustered word embedding (with
-    FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a naive plan over 2 GiB is left out).
+    vocabulary (0: none); labels_bytes: the LABELS section (`heads.pack_labels`, 0: none); clusters: (rows,
+    rank) of each cluster of a clustered word embedding (with FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a
+    naive plan over 2 GiB is left out).
     """
     sizes = section_spec(cfg)
     if cfg.flags & FLAG_EMB_CLUSTERED:
