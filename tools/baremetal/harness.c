@@ -511,13 +511,7 @@ int main(void)
 			sh_putc('\n');
 			sh_puts("tokids ");
 			sh_put_u32(i);
-			sh_puts(" values=");
-			for (long k = 0; k < rc; k++) {
-				if (k > 0) {
-					sh_putc(',');
-				}
-				sh_put_i32(tok_ids[k]);
-			}
+			put_list("values", tok_ids, rc);
 			sh_putc('\n');
 			continue;
 		}
