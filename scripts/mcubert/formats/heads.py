@@ -62,7 +62,9 @@ class LabelsError(ValueError):
 
 
 def head_problem(head: int, n_labels: int, n_tags: int) -> str | None:
-    """Why a head kind does not fit the output counts (None: it fits); the C runtime answers -EINVAL."""
+    """Why a head kind does not fit the output counts (None: it fits).
+
+    The C runtime answers -ENOTSUP for an unknown kind and -EINVAL for one that does not fit."""
     if head not in set(Head):
         return f"unknown head kind {head}"
     h = Head(head)
