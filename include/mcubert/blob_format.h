@@ -21,7 +21,7 @@
 
 #define MCUB_MAGIC "MCUB"
 #define MCUB_VERSION_MAJOR 1
-#define MCUB_VERSION_MINOR 0
+#define MCUB_VERSION_MINOR 1
 #define MCUB_HEADER_SIZE 72
 #define MCUB_CRC_START 20
 #define MCUB_SECTION_ALIGN 16
@@ -29,7 +29,8 @@
 #define MCUB_FLAG_POOLER 0x0001
 #define MCUB_FLAG_CLASSIFIER 0x0002
 #define MCUB_FLAG_EMB_CLUSTERED 0x0004
-#define MCUB_FLAGS_KNOWN 0x0007
+#define MCUB_FLAG_TOKEN_CLASSIFIER 0x0008
+#define MCUB_FLAGS_KNOWN 0x000f
 #define MCUB_LAYER_BASE 0x1000
 #define MCUB_LAYER_STRIDE 0x0100
 
@@ -47,7 +48,10 @@ enum mcub_section {
 	MCUB_SEC_TANH_LUT = 0x0012,
 	MCUB_SEC_CLS_W = 0x0013,
 	MCUB_SEC_CLS_RQ = 0x0014,
+	MCUB_SEC_TOK_W = 0x0015,
+	MCUB_SEC_TOK_RQ = 0x0016,
 	MCUB_SEC_META = 0x0020,
+	MCUB_SEC_LABELS = 0x0021,
 	MCUB_SEC_EMB_PERM = 0x0008,
 	MCUB_SEC_EMB_CLUSTERS = 0x0009,
 	MCUB_SEC_EMB_TABLES = 0x000a,
@@ -104,8 +108,11 @@ struct mcub_header {
 	uint32_t section_count; /* entries in the table */
 	uint32_t section_offset; /* offset of the table */
 	uint16_t schedule; /* default plan: MCUB_SCHED_* */
-	uint16_t reserved0; /* zero */
-	uint8_t reserved[12]; /* zero */
+	uint16_t head; /* MCUB_HEAD_* (format 1.0: zero, implied by the flags) */
+	uint16_t n_tags; /* token-classifier outputs */
+	uint16_t reserved1; /* zero */
+	float logit_scale; /* real value of one sequence-logit unit (0: unknown) */
+	float token_logit_scale; /* real value of one token-logit unit (0: unknown) */
 };
 
 /** One entry of the section table. */
@@ -125,6 +132,7 @@ enum mcub_dim {
 	MCUB_DIM_MAX_POS = 4,
 	MCUB_DIM_TYPE_VOCAB = 5,
 	MCUB_DIM_N_LABELS = 6,
+	MCUB_DIM_N_TAGS = 7,
 };
 
 /** Expected shape of a section: dim0 * dim1 * elem bytes, present if flag is 0 or set. */
@@ -152,6 +160,8 @@ struct mcub_section_spec {
 	{ MCUB_SEC_TANH_LUT, MCUB_DIM_ONE, MCUB_DIM_ONE, 256, 1, 0 }, \
 	{ MCUB_SEC_CLS_W, MCUB_DIM_N_LABELS, MCUB_DIM_HIDDEN, 1, 2, 0 }, \
 	{ MCUB_SEC_CLS_RQ, MCUB_DIM_N_LABELS, MCUB_DIM_ONE, 12, 2, 0 }, \
+	{ MCUB_SEC_TOK_W, MCUB_DIM_N_TAGS, MCUB_DIM_HIDDEN, 1, 8, 0 }, \
+	{ MCUB_SEC_TOK_RQ, MCUB_DIM_N_TAGS, MCUB_DIM_ONE, 12, 8, 0 }, \
 }
 
 /** Initialiser of the per-layer section specs (struct mcub_section_spec[]). */
@@ -231,6 +241,34 @@ struct mcub_emb_cluster {
 	uint16_t rank; /* r_i, 1..255 */
 	uint16_t shift; /* right shift of (table . proj) * word_mult, 0..30 */
 };
+
+/** Head kinds (header field head): which outputs a blob computes. */
+enum mcub_head {
+	MCUB_HEAD_NONE = 0,
+	MCUB_HEAD_CLASSIFY = 1,
+	MCUB_HEAD_PAIR = 2,
+	MCUB_HEAD_REGRESS = 3,
+	MCUB_HEAD_TAG = 4,
+	MCUB_HEAD_INTENT_SLOTS = 5,
+};
+
+/** Lists of the LABELS section. */
+enum mcub_label_list {
+	MCUB_LABELS_SEQUENCE = 0,
+	MCUB_LABELS_TOKEN = 1,
+};
+
+#define MCUB_MAX_LABEL_NAME 255
+
+/** Start of the LABELS section: the two counts, then uint32_t offsets[n_seq + n_tok] from the
+ * section start, each to a NUL-terminated UTF-8 name. A count is 0 or the head's output count.
+ */
+struct mcub_labels {
+	uint32_t n_seq; /* sequence labels / intents */
+	uint32_t n_tok; /* token tags */
+};
+
+_Static_assert(sizeof(struct mcub_labels) == 8, "labels layout");
 
 /** Per-output-channel requantisation of a linear layer. */
 struct mcub_requant {

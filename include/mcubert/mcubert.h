@@ -67,6 +67,8 @@ struct mcubert_config {
 	uint16_t n_labels;    /**< classifier outputs (0: no classifier) */
 	uint16_t max_seq_len; /**< longest sequence the blob was planned for */
 	uint16_t flags;       /**< MCUB_FLAG_* */
+	uint16_t n_tags;      /**< token-classifier outputs (0: no token classifier) */
+	uint16_t head;        /**< MCUB_HEAD_*: which outputs the blob computes */
 };
 
 /** @cond INTERNAL */
@@ -123,7 +125,11 @@ struct mcubert_weights {
 	struct mcubert_layer layers[MCUBERT_MAX_LAYERS]; /* (n_layers) used */
 	struct mcubert_linear pooler;                    /* (d, d) */
 	struct mcubert_linear classifier;                /* (n_labels, d) */
+	struct mcubert_linear token_classifier;          /* (n_tags, d) on each final hidden row */
 	const int8_t *tanh_lut;                          /* (256) */
+	const uint8_t *labels;                           /* LABELS section or NULL */
+	float logit_scale;       /* real value of one logit unit, 0: unknown */
+	float token_logit_scale; /* of one token-logit unit */
 };
 
 /* The activations and run state: where the buffers are, and the last inference's results. */
@@ -286,6 +292,64 @@ long mcubert_logits(const struct mcubert *mb, int32_t *out, size_t n);
  * @return Label >= 0, or a negative errno value as mcubert_logits().
  */
 int mcubert_label(const struct mcubert *mb);
+
+/**
+ * @brief The blob's head kind: which outputs mcubert_infer() makes.
+ *
+ * MCUB_HEAD_CLASSIFY, _PAIR and _REGRESS have sequence logits (mcubert_logits(); a regression has
+ * one, its score is the logit times mcubert_logit_scale()), MCUB_HEAD_TAG has token logits
+ * (mcubert_token_logits()), MCUB_HEAD_INTENT_SLOTS has both (intents, BIO slot tags), and
+ * MCUB_HEAD_NONE only the hidden state (and the pooled output with a pooler).
+ *
+ * @return MCUB_HEAD_* (>= 0), or -EFAULT for a NULL or uninitialised handle.
+ */
+int mcubert_head_kind(const struct mcubert *mb);
+
+/**
+ * @brief Real value of one unit of the sequence logits (a regression's score is logit * scale).
+ *
+ * Outside the integer hot path: for reporting a score only.
+ *
+ * @return The scale, or 0 when the blob does not record it (format 1.0) or @p mb is NULL.
+ */
+float mcubert_logit_scale(const struct mcubert *mb);
+
+/**
+ * @brief Compute and copy the token-classifier logits (n_tags) of token @p t of the last
+ *        inference, int32 in the blob's token-logit scale.
+ *
+ * They are computed on each call from the last hidden state (row @p t), so they take no arena.
+ *
+ * @param mb Initialised handle after mcubert_infer().
+ * @param t Token index, below the last inference's length.
+ * @param out Destination of n_tags values.
+ * @param n Room at @p out, in values.
+ *
+ * @return Number of values copied (n_tags), or a negative errno value.
+ * @retval -ENOENT The blob has no token classifier.
+ * @retval -ERANGE @p t is not below the last inference's length.
+ * @retval -EFAULT, -ENODATA, -ENOSPC As mcubert_hidden().
+ */
+long mcubert_token_logits(const struct mcubert *mb, uint16_t t, int32_t *out, size_t n);
+
+/**
+ * @brief Index of the largest token logit of token @p t (the first one on ties): its tag.
+ *
+ * @return Tag >= 0, or a negative errno value as mcubert_token_logits().
+ */
+int mcubert_token_label(const struct mcubert *mb, uint16_t t);
+
+/**
+ * @brief Name of an output, from the blob's LABELS section.
+ *
+ * @param mb Initialised handle.
+ * @param list MCUB_LABELS_SEQUENCE (labels, intents) or MCUB_LABELS_TOKEN (tags).
+ * @param id Label or tag index.
+ *
+ * @return The NUL-terminated UTF-8 name in place (inside the blob), or NULL when the blob has no
+ *         names for @p list, @p id is out of range or @p mb is NULL.
+ */
+const char *mcubert_label_name(const struct mcubert *mb, int list, uint16_t id);
 
 /**
  * @brief The packed WordPiece vocabulary stored in the blob, for mcubert_tok_init().

@@ -45,6 +45,26 @@ static int check_table(const uint8_t *blob, const struct mcub_header *h)
 	return 0;
 }
 
+/* The head kind fits the outputs (as heads.head_problem() in scripts/mcubert/formats/heads.py). */
+static int check_head(const struct mcubert_config *c)
+{
+	int seq = c->head == MCUB_HEAD_CLASSIFY || c->head == MCUB_HEAD_PAIR ||
+		  c->head == MCUB_HEAD_REGRESS || c->head == MCUB_HEAD_INTENT_SLOTS;
+	int tok = c->head == MCUB_HEAD_TAG || c->head == MCUB_HEAD_INTENT_SLOTS;
+
+	if (c->head > MCUB_HEAD_INTENT_SLOTS) {
+		return -ENOTSUP;
+	}
+	if (((c->flags & MCUB_FLAG_TOKEN_CLASSIFIER) != 0) != (c->n_tags > 0)) {
+		return -EINVAL;
+	}
+	if (seq != (c->n_labels > 0) || tok != (c->n_tags > 0) ||
+	    (c->head == MCUB_HEAD_REGRESS && c->n_labels != 1)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_config(const struct mcubert_config *c)
 {
 	uint16_t seq_limit =
@@ -80,7 +100,7 @@ static int check_config(const struct mcubert_config *c)
 	if (c->n_layers > MCUBERT_MAX_LAYERS) {
 		return -ENOTSUP;
 	}
-	return 0;
+	return check_head(c);
 }
 
 int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_config *cfg)
@@ -120,6 +140,12 @@ int mcubert_blob_header(const uint8_t *blob, size_t blob_len, struct mcubert_con
 	cfg->n_labels = h.n_labels;
 	cfg->max_seq_len = h.max_seq_len;
 	cfg->flags = (uint16_t)h.flags;
+	cfg->n_tags = h.n_tags;
+	cfg->head = h.head;
+	if (h.version_minor == 0) {
+		/* format 1.0: no head kind; a classifier means sequence classification */
+		cfg->head = h.n_labels ? MCUB_HEAD_CLASSIFY : MCUB_HEAD_NONE;
+	}
 	if (h.flags > 0xffffU) {
 		return -ENOTSUP;
 	}
@@ -190,6 +216,8 @@ static uint32_t spec_dim(const struct mcubert_config *c, uint8_t dim)
 		return c->type_vocab;
 	case MCUB_DIM_N_LABELS:
 		return c->n_labels;
+	case MCUB_DIM_N_TAGS:
+		return c->n_tags;
 	default:
 		return 1;
 	}
@@ -316,6 +344,26 @@ static int check_sections(const struct mcubert *mb)
 	return 0;
 }
 
+/* The LABELS section (optional) and the logit scales of the header. */
+static int bind_head(struct mcubert *mb)
+{
+	const struct mcub_header *h = (const struct mcub_header *)mb->blob;
+	uint32_t size = 0;
+	const uint8_t *labels = find(mb->blob, MCUB_SEC_LABELS, &size);
+
+	if (labels != NULL && mcubert_labels_check(labels, size, &mb->cfg) != 0) {
+		return -EINVAL;
+	}
+	mb->weights.labels = labels;
+	memcpy(&mb->weights.logit_scale, &h->logit_scale, sizeof(float));
+	memcpy(&mb->weights.token_logit_scale, &h->token_logit_scale, sizeof(float));
+	if (h->version_minor == 0) {
+		mb->weights.logit_scale = 0.0f;
+		mb->weights.token_logit_scale = 0.0f;
+	}
+	return 0;
+}
+
 int mcubert_blob_bind(struct mcubert *mb)
 {
 	const struct mcubert_config *c = &mb->cfg;
@@ -343,6 +391,13 @@ int mcubert_blob_bind(struct mcubert *mb)
 	mb->weights.tanh_lut = model_sec(mb, MCUB_SEC_TANH_LUT);
 	bind_linear(&mb->weights.classifier, model_sec(mb, MCUB_SEC_CLS_W),
 		    model_sec(mb, MCUB_SEC_CLS_RQ), c->hidden, c->n_labels);
+
+	bind_linear(&mb->weights.token_classifier, model_sec(mb, MCUB_SEC_TOK_W),
+		    model_sec(mb, MCUB_SEC_TOK_RQ), c->hidden, c->n_tags);
+	err = bind_head(mb);
+	if (err) {
+		return err;
+	}
 
 	for (uint16_t n = 0; n < c->n_layers; n++) {
 		struct mcubert_layer *ly = &mb->weights.layers[n];

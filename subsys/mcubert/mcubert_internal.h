@@ -267,4 +267,7 @@ int mcubert_blob_bind(struct mcubert *mb);
 const struct mcub_plan *mcubert_blob_plan(const uint8_t *blob, const struct mcubert_config *cfg,
 					  int schedule);
 
+/* heads.c: 0 if a LABELS section of @p size bytes follows its layout for @p cfg, else -EINVAL. */
+int mcubert_labels_check(const uint8_t *sec, uint32_t size, const struct mcubert_config *cfg);
+
 #endif /* MCUBERT_INTERNAL_H_ */

@@ -43,7 +43,14 @@ SHAPES = {
     "mini": (30522, 256, 4, 4, 1024, 2),  # BERT-mini
     "odd": (157, 96, 3, 3, 200, 3),  # odd sizes, small vocab, 3 labels
     "nohead": (300, 64, 1, 4, 128, 0),  # encoder + pooler only
+    "pair": (157, 64, 2, 2, 128, 5),  # sentence-pair classification, 5 labels
+    "regress": (211, 64, 1, 4, 96, 1),  # regression: one score
+    "tag": (211, 96, 2, 3, 160, 0),  # token classification (no pooler), 9 tags
+    "joint": (157, 96, 2, 2, 192, 7),  # joint intent (7) + BIO slot tags (13)
 }
+# Heads beyond sequence classification: shape name -> (n_tags, mcubert_task, pooler)
+SHAPE_HEADS = {"pair": (0, "pair", True), "regress": (0, "regress", True), "tag": (9, "tag", False),
+               "joint": (13, "intent-slots", True)}
 
 
 def build_blob(name: str, max_seq_len: int = 128, seed: int = 0):
@@ -54,8 +61,10 @@ def build_blob(name: str, max_seq_len: int = 128, seed: int = 0):
     from mcubert.numerics import quantize
 
     vocab, hidden, layers, heads, ffn, labels = SHAPES[name]
+    n_tags, task, pooler = SHAPE_HEADS.get(name, (0, None, True))
     ck = checkpoint.random_checkpoint(vocab_size=vocab, hidden=hidden, n_layers=layers, n_heads=heads, ffn=ffn,
-                                      n_labels=labels, max_pos=max(512, max_seq_len), seed=seed)
+                                      n_labels=labels, max_pos=max(512, max_seq_len), seed=seed, n_tags=n_tags,
+                                      task=task, pooler=pooler)
     rng = np.random.default_rng(seed + 1)
     seqs = [(rng.integers(0, vocab, size=n), rng.integers(0, 2, size=n)) for n in (3, 17, max_seq_len)]
     return ck, quantize.quantize(ck, quantize.calibrate(ck, seqs), max_seq_len)

@@ -36,6 +36,11 @@ def assert_same(rt: Runtime, ref: Reference, cfg, ids, types):
         np.testing.assert_array_equal(rt.pooled(cfg.hidden), o.pooled)
     if o.logits is not None:
         np.testing.assert_array_equal(rt.logits(cfg.n_labels), o.logits)
+    if o.token_logits is not None:
+        np.testing.assert_array_equal(rt.token_logits(len(ids), cfg.n_tags), o.token_logits)
+        assert [rt.token_label(t) for t in range(len(ids))] == o.tags
+    else:
+        assert rt.token_logits(len(ids), cfg.n_tags) is None
     return o
 
 

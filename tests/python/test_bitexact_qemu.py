@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bit-exact equality on emulated Cortex-M: numpy reference == C on host == C on QEMU.
 
-mps2-an500 (Cortex-M7: the DSP kernels) for every model shape of test_bitexact.py; mps2-an385 (M3) and
+mps2-an500 (Cortex-M7: the DSP kernels) for every model shape of test_bitexact.py (every head), mps2-an385 (M3)
+for every head beyond plain classification; mps2-an385 (M3) and
 mps2-an521 (M33 without DSP: the portable kernels), mps2-an505 (M33 with DSP) and the M7 with the DSP
 kernels switched off (m7p) for one. Skips (saying why) where arm-none-eabi-gcc or qemu-system-arm is missing.
 """
@@ -45,6 +46,11 @@ def check(data: bytes, target: str, seqs) -> None:
             np.testing.assert_array_equal(r["pooled"], o.pooled)
         if o.logits is not None:
             assert r["logits"] == o.logits.tolist() and r["label"] == o.label
+        if o.token_logits is not None:
+            np.testing.assert_array_equal(r["token_logits"], o.token_logits)
+            assert r["tags"] == o.tags
+        else:
+            assert r["token_logits"] is None and r["tokens_err"] == "ENOENT"
         assert r["arena_peak"] >= planner.runtime_peak(b.cfg, b.plan(), len(ids))
 
 
@@ -60,6 +66,13 @@ def test_other_cores_equal_reference(blob_of, target):
     _, data = blob_of("odd")
     cfg = blob.unpack(data).cfg
     check(data, target, cases(cfg.vocab_size, cfg.max_seq_len))
+
+
+@pytest.mark.parametrize("name", ["pair", "regress", "tag", "joint"])
+def test_m3_every_head_equals_reference(blob_of, name):
+    _, data = blob_of(name)
+    cfg = blob.unpack(data).cfg
+    check(data, "m3", cases(cfg.vocab_size, cfg.max_seq_len))
 
 
 def test_errors_on_target_match_host(blob_of):

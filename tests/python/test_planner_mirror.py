@@ -46,7 +46,8 @@ def _predicted(data: bytes, clusters=()) -> int:
     b = blob.unpack(data)
     vocab = b.sections.get(int(blob.Sec.VOCAB))
     return blob.blob_size(b.cfg, meta_bytes=len(b.sections[int(blob.Sec.META)]), clusters=clusters,
-                          vocab_bytes=0 if vocab is None else len(vocab))
+                          vocab_bytes=0 if vocab is None else len(vocab),
+                          labels_bytes=len(b.sections.get(int(blob.Sec.LABELS), b"")))
 
 
 def test_blob_size_of_a_dense_model() -> None:

@@ -25,7 +25,8 @@
  *              2 = self-test of the instruction counter (n_seq = loop
  *              count: the measured interval is exactly 2 * n_seq + 2,
  *              the calibration interval 2, see selftest_run())
- *    8     4   flags: bit 0 print logits, bit 1 pooled, bit 2 hidden
+ *    8     4   flags: bit 0 print logits, bit 1 pooled, bit 2 hidden,
+ *              bit 3 token logits and tags
  *   12     4   blob_len: bytes of the blob at __blob_start__
  *   16     4   total_len: bytes of the whole record, end marker included
  *   20     4   n_seq
@@ -46,19 +47,24 @@
  * err= names a negative rc with mcubert_strerror(), since the target's
  * (newlib's) errno numbers differ from the host's):
  *
- *   harness version=1 machine=M cpu=C
+ *   harness version=2 machine=M cpu=C   (2: config head=, n_tags=; tokens)
  *   memory static_ram=N runtime_static=N handle=N arena_cap=N stack_cap=N
  *          blob_max=N input_max=N scratch_max=N       (one line)
  *   input mode=M n_seq=N blob_len=N max_len=N flags=N arena_len=N
  *   arena_size rc=N [err=E]              mcubert_arena_size(blob, max_len)
  *   init rc=N [err=E] stack_peak=N arena_peak=N
  *   config vocab=N layers=N hidden=N heads=N head_dim=N ffn=N max_pos=N
- *          type_vocab=N n_labels=N max_seq_len=N flags=N  (if init ok)
+ *          type_vocab=N n_labels=N max_seq_len=N flags=N n_tags=N
+ *          head=N                                      (if init ok)
  *   seq I rc=N [err=E] len=N [label=N [label_err=E]] stack_peak=N
  *          arena_peak=N                         (one line)
  *   logits I rc=N [err=E] [values=V,V,...]    (flag bit 0, if seq rc 0)
  *   pooled I rc=N [err=E] [hex=HH...]         (flag bit 1, if seq rc 0)
  *   hidden I rc=N [err=E] [hex=HH...]         (flag bit 2, if seq rc 0)
+ *   tokens I rc=N [err=E] [tags=T,T,...] [values=V,V,...]
+ *          mcubert_token_label() of each token, then mcubert_token_logits()
+ *          of each token, row after row (len * n_tags values); rc is
+ *          n_tags or the first negative errno       (flag bit 3, if seq rc 0)
  *   selftest loops=N                     (mode 2, instead of arena..seq)
  *   done n_seq=N
  *
@@ -112,6 +118,7 @@ static struct mcubert_tok tok;
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
 #define FLAG_HIDDEN (1u << 2)
+#define FLAG_TOKENS (1u << 3)
 
 #define STACK_PAINT 0xa5c3e187u
 
@@ -236,7 +243,52 @@ __attribute__((noreturn)) static void bad_input(const char *why)
 	sh_exit(SH_EXIT_BAD_INPUT);
 }
 
-static void print_results(uint32_t i, uint32_t flags)
+static void put_list(const char *key, const int32_t *v, long n)
+{
+	sh_putc(' ');
+	sh_puts(key);
+	sh_putc('=');
+	for (long k = 0; k < n; k++) {
+		if (k > 0) {
+			sh_putc(',');
+		}
+		sh_put_i32(v[k]);
+	}
+}
+
+/* Token tags and logits of the last inference (MCUB_HEAD_TAG, _INTENT_SLOTS). */
+static void print_tokens(uint32_t i, uint16_t len)
+{
+	int32_t *v = (int32_t *)__scratch_start__;
+	size_t cap = SYM_SIZE(__scratch_max__) / sizeof(*v);
+	long n = mb.cfg.n_tags > 0 ? mb.cfg.n_tags : mcubert_token_logits(&mb, 0, v, cap);
+	long rc = n;
+
+	for (uint16_t t = 0; rc > 0 && t < len; t++) {
+		int tag = mcubert_token_label(&mb, t);
+
+		rc = tag < 0 ? tag : rc;
+		v[t] = tag;
+	}
+	sh_puts("tokens ");
+	sh_put_u32(i);
+	if (rc > 0 && (size_t)len * (size_t)(n + 1) > cap) {
+		rc = -ENOSPC;
+	}
+	for (uint16_t t = 0; rc > 0 && t < len; t++) {
+		long got = mcubert_token_logits(&mb, t, v + len + (size_t)t * n, cap);
+
+		rc = got < 0 ? got : rc;
+	}
+	put_rc("rc", rc);
+	if (rc > 0) {
+		put_list("tags", v, len);
+		put_list("values", v + len, (long)len * n);
+	}
+	sh_putc('\n');
+}
+
+static void print_results(uint32_t i, uint32_t flags, uint16_t len)
 {
 	if (flags & FLAG_LOGITS) {
 		int32_t *v = (int32_t *)__scratch_start__;
@@ -246,13 +298,7 @@ static void print_results(uint32_t i, uint32_t flags)
 		sh_put_u32(i);
 		put_rc("rc", n);
 		if (n > 0) {
-			sh_puts(" values=");
-			for (long k = 0; k < n; k++) {
-				if (k > 0) {
-					sh_putc(',');
-				}
-				sh_put_i32(v[k]);
-			}
+			put_list("values", v, n);
 		}
 		sh_putc('\n');
 	}
@@ -282,6 +328,9 @@ static void print_results(uint32_t i, uint32_t flags)
 		}
 		sh_putc('\n');
 	}
+	if (flags & FLAG_TOKENS) {
+		print_tokens(i, len);
+	}
 }
 
 static void print_config(const struct mcubert_config *c)
@@ -298,6 +347,8 @@ static void print_config(const struct mcubert_config *c)
 	sh_kv_u32("n_labels", c->n_labels);
 	sh_kv_u32("max_seq_len", c->max_seq_len);
 	sh_kv_u32("flags", c->flags);
+	sh_kv_u32("n_tags", c->n_tags);
+	sh_kv_u32("head", c->head);
 	sh_putc('\n');
 }
 
@@ -313,7 +364,7 @@ int main(void)
 	long need;
 	int rc;
 
-	sh_puts("harness version=1");
+	sh_puts("harness version=2");
 	sh_kv_str("machine", HARNESS_MACHINE);
 	sh_kv_str("cpu", HARNESS_CPU);
 	sh_putc('\n');
@@ -460,13 +511,7 @@ int main(void)
 			sh_putc('\n');
 			sh_puts("tokids ");
 			sh_put_u32(i);
-			sh_puts(" values=");
-			for (long k = 0; k < rc; k++) {
-				if (k > 0) {
-					sh_putc(',');
-				}
-				sh_put_i32(tok_ids[k]);
-			}
+			put_list("values", tok_ids, rc);
 			sh_putc('\n');
 			continue;
 		}
@@ -501,7 +546,7 @@ int main(void)
 		sh_kv_u32("arena_peak", mcubert_arena_peak(&mb));
 		sh_putc('\n');
 		if (rc == 0) {
-			print_results(i, flags);
+			print_results(i, flags, (uint16_t)len);
 		}
 	}
 	if (p != end) {

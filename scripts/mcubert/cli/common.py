@@ -73,13 +73,18 @@ class Engine:
             self.fm = FloatBert(ckpt)
             self.config = ckpt.config
             self.labels = ckpt.labels
+            self.tags = ckpt.tags
+            self.head = int(ckpt.head)
             self.max_seq_len = ckpt.shape.max_pos
             self.meta: dict[str, Any] = {}
             return
         data = read_blob(model_path)
         self.blob = blobmod.unpack(data)
         self.meta = self.blob.meta()
-        self.labels = self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
+        seq_names, tag_names = self.blob.labels()
+        self.labels = seq_names or self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
+        self.tags = tag_names or self.meta.get("tags") or [f"TAG_{i}" for i in range(self.blob.cfg.n_tags)]
+        self.head = int(self.blob.cfg.head)
         self.max_seq_len = self.blob.cfg.max_seq_len
         raw_vocab = self.blob.sections.get(int(blobmod.Sec.VOCAB))
         self.vocab_section = None if raw_vocab is None else bytes(raw_vocab)
@@ -98,18 +103,43 @@ class Engine:
         if self.kind == "float":
             out = self.fm.forward(ids, types)
             logits = None if out["logits"] is None else out["logits"].numpy().astype(float)
-            return {"logits": None if logits is None else logits.tolist(),
-                    "label": None if logits is None else int(np.argmax(logits))}
+            res: dict[str, Any] = {"logits": None if logits is None else logits.tolist(),
+                                   "label": None if logits is None else int(np.argmax(logits))}
+            if out.get("token_logits") is not None:
+                tl = out["token_logits"].numpy().astype(float)
+                res.update(token_logits=tl.tolist(), tag_ids=[int(x) for x in np.argmax(tl, axis=1)])
+            return res
+        cfg = self.blob.cfg
         if self.kind == "c":
             self.rt.infer(ids, types)
-            q = self.rt.logits(self.blob.cfg.n_labels)
+            q, tq = self.rt.logits(cfg.n_labels), self.rt.token_logits(len(ids), cfg.n_tags)
         else:
-            q = self.ref.run(ids, types).logits
-        if q is None:
-            return {"logits": None, "label": None}
-        scale = float(self.meta.get("logit_scale") or 1.0)
-        return {"logits_q": q.tolist(), "logits": (q.astype(np.float64) * scale).tolist(),
-                "label": int(np.argmax(q))}
+            o = self.ref.run(ids, types)
+            q, tq = o.logits, o.token_logits
+        res = {"logits": None, "label": None}
+        if q is not None:
+            scale = float(cfg.logit_scale or self.meta.get("logit_scale") or 1.0)
+            res = {"logits_q": q.tolist(), "logits": (q.astype(np.float64) * scale).tolist(),
+                   "label": int(np.argmax(q))}
+        if tq is not None:
+            scale = float(cfg.token_logit_scale or 1.0)
+            res.update(token_logits_q=tq.tolist(), token_logits=(tq.astype(np.float64) * scale).tolist(),
+                       tag_ids=[int(x) for x in np.argmax(tq, axis=1)])
+        return res
+
+    def head_fields(self, res: dict[str, Any]) -> dict[str, Any]:
+        """The fields of `mcubert run --json` that the model's head has: label/logits (classification),
+        score (regression), tags/token_logits (token tags), intent/intent_logits + tags (joint)."""
+        from mcubert.formats.heads import Head
+
+        out: dict[str, Any] = {}
+        if res.get("tag_ids") is not None:
+            out["tags"] = [self.tags[t] for t in res["tag_ids"]]
+        if self.head == Head.REGRESS and res.get("logits"):
+            out["score"] = float(res["logits"][0])
+        if self.head == Head.INTENT_SLOTS and res.get("label") is not None:
+            out.update(intent=self.labels[res["label"]], intent_logits=res["logits"])
+        return out
 
 
 def tokenizer(kind: str, vocab: str | None, meta: dict[str, Any], packed: bytes | None = None) -> Any:

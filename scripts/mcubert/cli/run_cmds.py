@@ -34,6 +34,10 @@ def _run_on_target(args: argparse.Namespace, ids: Sequence[int], types: Sequence
         out["logits"] = [x * float(meta.get("logit_scale") or 1.0) for x in r["logits"]]
     else:
         out["logits"] = None
+    if r.get("token_logits") is not None:
+        scale = float(blobmod.unpack(data).cfg.token_logit_scale or 1.0)
+        out.update(token_logits_q=r["token_logits"].tolist(), token_logits=(r["token_logits"] * scale).tolist(),
+                   tag_ids=list(r["tags"]))
     return out
 
 
@@ -62,9 +66,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     label = res["label"]
     result = {"ids": list(map(int, ids)), "type_ids": None if types is None else list(map(int, types)),
               "engine": args.engine, **res,
-              "label_name": None if label is None else eng.labels[label]}
+              "label_name": None if label is None else eng.labels[label], **eng.head_fields(res)}
 
     def human(r: dict[str, Any]) -> None:
+        if "score" in r:
+            print(f"score {r['score']:+.4f}  [{len(r['ids'])} tokens, {where}]")
+            return
+        if "tags" in r:
+            if "intent" in r:
+                print(f"intent {r['intent']}  [{where}]")
+            print(" ".join(r["tags"]) + f"  [{len(r['ids'])} tokens]")
+            return
         if r["label"] is None:
             print(f"ran {len(r['ids'])} tokens (the model has no classifier) [{where}]")
             return

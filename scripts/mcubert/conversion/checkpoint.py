@@ -16,8 +16,11 @@ or refused, and every tensor is checked for its shape and for NaN/Inf, so a
 checkpoint that loads is one mcubert runs as trained.
 
 Everything ends as a `Checkpoint`: HF-style config dict plus float32 numpy
-weights named as in HF BertModel (no "bert." prefix), with "classifier.*"
-kept when present.
+weights named as in HF BertModel (no "bert." prefix), and the heads under two
+names: "classifier.*" on the pooled output (sequence labels, intents, a
+regression's score) and "token_classifier.*" on every token's final hidden
+state (a BertForTokenClassification's "classifier.*", a McubertForIntentSlots'
+"slot_classifier.*"; its "intent_classifier.*" becomes "classifier.*").
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from mcubert.formats.heads import Head
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class BertShape:
     max_pos: int
     type_vocab: int
     n_labels: int  # 0: no classifier
+    n_tags: int  # 0: no token classifier
     layer_norm_eps: float
     act: str
 
@@ -60,12 +66,13 @@ class Checkpoint:
     @property
     def shape(self) -> BertShape:
         c = self.config
-        n_labels = int(self.weights["classifier.weight"].shape[0]) if "classifier.weight" in self.weights else 0
+        n_labels, n_tags = (int(self.weights[k].shape[0]) if k in self.weights else 0
+                            for k in ("classifier.weight", "token_classifier.weight"))
         return BertShape(
             vocab_size=int(c["vocab_size"]), hidden=int(c["hidden_size"]),
             n_layers=int(c["num_hidden_layers"]), n_heads=int(c["num_attention_heads"]),
             ffn=int(c["intermediate_size"]), max_pos=int(c.get("max_position_embeddings", 512)),
-            type_vocab=int(c.get("type_vocab_size", 2)), n_labels=n_labels,
+            type_vocab=int(c.get("type_vocab_size", 2)), n_labels=n_labels, n_tags=n_tags,
             layer_norm_eps=float(c.get("layer_norm_eps", 1e-12)), act=str(c.get("hidden_act", "gelu")))
 
     @property
@@ -93,16 +100,45 @@ class Checkpoint:
         return "pooler.dense.weight" in self.weights
 
     @property
-    def labels(self) -> list[str]:
-        n = self.shape.n_labels
+    def head(self) -> Head:
+        """What the model outputs (the blob's head kind)."""
+        s, c = self.shape, self.config
+        if s.n_tags:
+            return Head.INTENT_SLOTS if s.n_labels else Head.TAG
+        if not s.n_labels:
+            return Head.NONE
+        if c.get("problem_type") == "regression" or (s.n_labels == 1 and c.get("problem_type") is None):
+            return Head.REGRESS
+        return Head.PAIR if c.get("mcubert_task") == "pair" else Head.CLASSIFY
+
+    def _names(self, key: str | None, n: int) -> list[str]:
+        if key is not None:
+            return [str(x) for x in self.config[key]]
         id2label = self.config.get("id2label") or {}
         return [str(id2label.get(str(i), id2label.get(i, f"LABEL_{i}"))) for i in range(n)]
+
+    @property
+    def labels(self) -> list[str]:
+        """Names of the sequence labels (intents of a joint model)."""
+        joint = self.head == Head.INTENT_SLOTS and "intent_labels" in self.config
+        return self._names("intent_labels" if joint else None, self.shape.n_labels)
+
+    @property
+    def tags(self) -> list[str]:
+        """Names of the token tags (BIO slot tags of a joint model); empty without a token classifier."""
+        if not self.shape.n_tags:
+            return []
+        joint = self.head == Head.INTENT_SLOTS
+        return self._names("slot_labels" if joint and "slot_labels" in self.config else None, self.shape.n_tags)
 
 
 REQUIRED_CONFIG = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
 SIZE_CONFIG = REQUIRED_CONFIG + ("max_position_embeddings", "type_vocab_size")
 SUPPORTED_ACTS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
 POSITION_EMBEDDING_TYPES = ("absolute",)  # HF also has relative_key, relative_key_query: not implemented
+HEAD_PREFIXES = ("classifier.", "token_classifier.", "intent_classifier.", "slot_classifier.")
+TOKEN_ARCHITECTURES = ("BertForTokenClassification",)
+JOINT_ARCHITECTURES = ("McubertForIntentSlots",)
 
 
 def _normalise(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
@@ -115,7 +151,7 @@ def _normalise(state: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
         k = key
         if k.startswith("bert."):
             k = k[len("bert."):]
-        if k.startswith(("embeddings.", "encoder.", "pooler.", "classifier.")) and not k.endswith("position_ids"):
+        if k.startswith(("embeddings.", "encoder.", "pooler.") + HEAD_PREFIXES) and not k.endswith("position_ids"):
             try:
                 arr = val.detach().cpu().float().numpy() if hasattr(val, "detach") else np.asarray(val, np.float32)
             except (TypeError, ValueError, RuntimeError):
@@ -179,7 +215,53 @@ def _expected_shapes(ckpt: Checkpoint) -> dict[str, tuple[int, ...]]:
         expect.update({"pooler.dense.weight": (d, d), "pooler.dense.bias": (d,)})
     if "classifier.weight" in ckpt.weights:
         expect.update({"classifier.weight": (s.n_labels, d), "classifier.bias": (s.n_labels,)})
+    if "token_classifier.weight" in ckpt.weights:
+        expect.update({"token_classifier.weight": (s.n_tags, d), "token_classifier.bias": (s.n_tags,)})
     return expect
+
+
+def _canonical_heads(ckpt: Checkpoint) -> Checkpoint:
+    """The checkpoint with its heads named classifier.* (pooled) and token_classifier.* (every token)."""
+    c, w = ckpt.config, dict(ckpt.weights)
+    arch = c.get("architectures") or []
+    token = any(a in TOKEN_ARCHITECTURES for a in arch) or c.get("mcubert_task") == "tag"
+    if any(k.startswith(("intent_classifier.", "slot_classifier.")) for k in w):
+        renames = {"intent_classifier.": "classifier.", "slot_classifier.": "token_classifier."}
+        if any(k.startswith(("classifier.", "token_classifier.")) for k in w):
+            raise CheckpointError(f"{ckpt.source}: a joint intent + slots model has intent_classifier.* and "
+                                  "slot_classifier.*, not also classifier.*")
+    elif token and not any(k.startswith("token_classifier.") for k in w):
+        renames = {"classifier.": "token_classifier."}
+    else:
+        return ckpt
+    out = {}
+    for k, v in w.items():
+        for old, new in renames.items():
+            if k.startswith(old):
+                k = new + k[len(old):]
+                break
+        out[k] = v
+    return Checkpoint(c, out, ckpt.source)
+
+
+def _check_heads(ckpt: Checkpoint) -> None:
+    """Heads mcubert computes exactly, with as many names as outputs."""
+    s, c, src = ckpt.shape, ckpt.config, ckpt.source
+    for k in ("classifier.weight", "token_classifier.weight"):
+        if k in ckpt.weights and ckpt.weights[k].ndim != 2:
+            raise CheckpointError(f"{src}: tensor {k} must be 2-D, has shape {tuple(ckpt.weights[k].shape)}")
+    if "classifier.weight" in ckpt.weights and not ckpt.has_pooler:
+        raise CheckpointError(f"{src}: a classifier without a pooler is not supported")
+    if c.get("problem_type") == "regression" and s.n_labels != 1:
+        raise CheckpointError(f"{src}: regression with {s.n_labels} outputs is not supported (one score only)")
+    joint = any(a in JOINT_ARCHITECTURES for a in c.get("architectures") or []) or \
+        c.get("mcubert_task") == "intent-slots"
+    if joint and not (s.n_labels and s.n_tags):
+        raise CheckpointError(f"{src}: a joint intent + slots model needs intent_classifier.* and slot_classifier.*")
+    for key, n in (("intent_labels", s.n_labels), ("slot_labels", s.n_tags)):
+        names = c.get(key)
+        if names is not None and (not isinstance(names, list) or len(names) != n):
+            raise CheckpointError(f"{src}: config {key} must list {n} names, one per output")
 
 
 def _check_clustered(ckpt: Checkpoint) -> None:
@@ -206,11 +288,8 @@ def _check_finite(ckpt: Checkpoint) -> None:
 def _check(ckpt: Checkpoint) -> Checkpoint:
     """The checkpoint if mcubert can run it as trained; CheckpointError (one line) naming the first problem."""
     _check_config(ckpt.source, ckpt.config)
-    if "classifier.weight" in ckpt.weights and ckpt.weights["classifier.weight"].ndim != 2:
-        raise CheckpointError(f"{ckpt.source}: tensor classifier.weight must be 2-D, "
-                              f"has shape {tuple(ckpt.weights['classifier.weight'].shape)}")
-    if "classifier.weight" in ckpt.weights and not ckpt.has_pooler:
-        raise CheckpointError(f"{ckpt.source}: a classifier without a pooler is not supported")
+    ckpt = _canonical_heads(ckpt)
+    _check_heads(ckpt)
     if ckpt.clustered:
         _check_clustered(ckpt)
     expect = _expected_shapes(ckpt)
@@ -319,8 +398,11 @@ def load(path: str | Path, config: str | Path | None = None, *, trust_pickle: bo
 
 def random_checkpoint(*, vocab_size: int, hidden: int, n_layers: int, n_heads: int, ffn: int,
                       max_pos: int = 512, type_vocab: int = 2, n_labels: int = 2, pooler: bool = True,
-                      seed: int = 0, std: float = 0.05) -> Checkpoint:
-    """A BERT of any shape with random weights (tests and benchmarks)."""
+                      seed: int = 0, std: float = 0.05, n_tags: int = 0, task: str | None = None) -> Checkpoint:
+    """A BERT of any shape with random weights (tests and benchmarks).
+
+    n_tags: a token classifier with that many outputs; task: the config's mcubert_task ("pair", "regress", ...).
+    """
     rng = np.random.default_rng(seed)
 
     def rnd(*shape: int, scale: float = std) -> np.ndarray:
@@ -351,9 +433,16 @@ def random_checkpoint(*, vocab_size: int, hidden: int, n_layers: int, n_heads: i
     if n_labels:
         w["classifier.weight"] = rnd(n_labels, hidden, scale=0.5)
         w["classifier.bias"] = rnd(n_labels, scale=0.02)
+    if n_tags:
+        w["token_classifier.weight"] = rnd(n_tags, hidden, scale=0.5)
+        w["token_classifier.bias"] = rnd(n_tags, scale=0.02)
     config = dict(model_type="bert", vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=n_layers,
                   num_attention_heads=n_heads, intermediate_size=ffn, max_position_embeddings=max_pos,
                   type_vocab_size=type_vocab, layer_norm_eps=1e-12, hidden_act="gelu")
+    if task is not None:
+        config["mcubert_task"] = task
+    if task == "regress":
+        config["problem_type"] = "regression"
     return _check(Checkpoint(config, w, f"random(seed={seed})"))
 
 

@@ -93,4 +93,5 @@ class FloatBert:
             pooled = torch.tanh(pre)
         if "classifier.weight" in self.w:
             logits = self._lin("classifier", pooled)
-        return {"hidden": h, "pooled": pooled, "logits": logits}
+        token_logits = self._lin("token_classifier", h) if "token_classifier.weight" in self.w else None
+        return {"hidden": h, "pooled": pooled, "logits": logits, "token_logits": token_logits}

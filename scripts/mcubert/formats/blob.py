@@ -26,16 +26,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from mcubert.formats import heads
+
 MAGIC = b"MCUB"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1: head kinds, token classifier, LABELS (1.0 blobs still read)
 SECTION_ALIGN = 16
 MAX_SEQ_LEN_LIMIT = 4096  # hard cap; keeps every intermediate inside 32 bits
 
 FLAG_POOLER = 0x0001
 FLAG_CLASSIFIER = 0x0002
 FLAG_EMB_CLUSTERED = 0x0004  # word embeddings are clustered low-rank tables (docs/arithmetic.md)
-FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED
+FLAG_TOKEN_CLASSIFIER = 0x0008  # a classifier on every token's final hidden state (n_tags outputs)
+FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED | FLAG_TOKEN_CLASSIFIER
 
 # (name, struct code, C type, comment)
 HEADER_FIELDS: list[tuple[str, str, str, str]] = [
@@ -59,8 +62,11 @@ HEADER_FIELDS: list[tuple[str, str, str, str]] = [
     ("section_count", "I", "uint32_t section_count", "entries in the table"),
     ("section_offset", "I", "uint32_t section_offset", "offset of the table"),
     ("schedule", "H", "uint16_t schedule", "default plan: MCUB_SCHED_*"),
-    ("reserved0", "H", "uint16_t reserved0", "zero"),
-    ("reserved", "12s", "uint8_t reserved[12]", "zero"),
+    ("head", "H", "uint16_t head", "MCUB_HEAD_* (format 1.0: zero, implied by the flags)"),
+    ("n_tags", "H", "uint16_t n_tags", "token-classifier outputs"),
+    ("reserved1", "H", "uint16_t reserved1", "zero"),
+    ("logit_scale", "f", "float logit_scale", "real value of one sequence-logit unit (0: unknown)"),
+    ("token_logit_scale", "f", "float token_logit_scale", "real value of one token-logit unit (0: unknown)"),
 ]
 HEADER_FORMAT = "<" + "".join(code for _, code, _, _ in HEADER_FIELDS)
 HEADER_SIZE = struct.calcsize(HEADER_FORMAT)
@@ -167,7 +173,10 @@ class Sec(enum.IntEnum):
     TANH_LUT = 0x0012
     CLS_W = 0x0013
     CLS_RQ = 0x0014
+    TOK_W = 0x0015  # token classifier: (n_tags, d) int8
+    TOK_RQ = 0x0016  # token classifier: (n_tags) requant records
     META = 0x0020  # UTF-8 JSON for host tools; ignored by the runtime
+    LABELS = 0x0021  # names of the outputs (mcubert.formats.heads); optional
     EMB_PERM = 0x0008  # clustered: (vocab) uint16 global table row of each token
     EMB_CLUSTERS = 0x0009  # clustered: (K) struct mcub_emb_cluster
     EMB_TABLES = 0x000A  # clustered: int8 tables, cluster after cluster, (n_i, r_i) each
@@ -227,6 +236,14 @@ class Config:
     n_labels: int
     max_seq_len: int
     flags: int
+    n_tags: int = 0
+    head: int = -1  # heads.Head; -1: the one the output counts imply
+    logit_scale: float = 0.0  # real value of one sequence-logit unit (0: unknown)
+    token_logit_scale: float = 0.0  # of one token-logit unit
+
+    def __post_init__(self) -> None:
+        if self.head < 0:
+            object.__setattr__(self, "head", int(heads.implied_head(self.n_labels, self.n_tags)))
 
     @property
     def head_dim(self) -> int:
@@ -252,6 +269,11 @@ class Config:
             raise BlobError("n_labels must be > 0 exactly when the classifier flag is set")
         if self.flags & FLAG_CLASSIFIER and not self.flags & FLAG_POOLER:
             raise BlobError("a classifier needs the pooler")
+        if bool(self.flags & FLAG_TOKEN_CLASSIFIER) != (self.n_tags > 0):
+            raise BlobError("n_tags must be > 0 exactly when the token-classifier flag is set")
+        problem = heads.head_problem(self.head, self.n_labels, self.n_tags)
+        if problem:
+            raise BlobError(problem)
 
 
 def _align(n: int, a: int = SECTION_ALIGN) -> int:
@@ -268,6 +290,7 @@ class Dim(enum.IntEnum):
     MAX_POS = 4
     TYPE_VOCAB = 5
     N_LABELS = 6
+    N_TAGS = 7
 
 
 _RQ = REQUANT_DTYPE.itemsize
@@ -300,6 +323,8 @@ MODEL_SECTIONS: list[tuple[Sec, Dim, Dim, int, int, int]] = [
     (Sec.TANH_LUT, Dim.ONE, Dim.ONE, 256, FLAG_POOLER, 0),
     (Sec.CLS_W, Dim.N_LABELS, Dim.HIDDEN, 1, FLAG_CLASSIFIER, 0),
     (Sec.CLS_RQ, Dim.N_LABELS, Dim.ONE, _RQ, FLAG_CLASSIFIER, 0),
+    (Sec.TOK_W, Dim.N_TAGS, Dim.HIDDEN, 1, FLAG_TOKEN_CLASSIFIER, 0),
+    (Sec.TOK_RQ, Dim.N_TAGS, Dim.ONE, _RQ, FLAG_TOKEN_CLASSIFIER, 0),
 ]
 LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int, int]] = [
     (LayerSec.PARAMS, Dim.ONE, Dim.ONE, LAYER_PARAMS_DTYPE.itemsize, 0, 0),
@@ -318,7 +343,8 @@ LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int, int]] = [
 
 def _dim(cfg: Config, dim: Dim) -> int:
     return {Dim.ONE: 1, Dim.VOCAB: cfg.vocab_size, Dim.HIDDEN: cfg.hidden, Dim.FFN: cfg.ffn,
-            Dim.MAX_POS: cfg.max_pos, Dim.TYPE_VOCAB: cfg.type_vocab, Dim.N_LABELS: cfg.n_labels}[dim]
+            Dim.MAX_POS: cfg.max_pos, Dim.TYPE_VOCAB: cfg.type_vocab, Dim.N_LABELS: cfg.n_labels,
+            Dim.N_TAGS: cfg.n_tags}[dim]
 
 
 def section_spec(cfg: Config) -> dict[int, int]:
@@ -341,13 +367,14 @@ def layout_size(section_sizes: Mapping[int, int]) -> int:
     return offset
 
 
-def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
+def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0, labels_bytes: int = 0,
               clusters: Sequence[tuple[int, int]] = (), plans: int = len(PLAN_SECTIONS)) -> int:
     """The exact size of the blob `pack` writes for `cfg`, without building it (the flash it takes).
 
     meta_bytes: the META JSON (`mcubert convert` writes ~0.1-0.3 KB; 0: none); vocab_bytes: the packed
-    vocabulary (0: none); clusters: (rows, rank) of each cluster of a clustered word embedding (with
-    FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a naive plan over 2 GiB is left out).
+    vocabulary (0: none); labels_bytes: the LABELS section (`heads.pack_labels`, 0: none); clusters: (rows,
+    rank) of each cluster of a clustered word embedding (with FLAG_EMB_CLUSTERED); plans: PLAN sections (3; a
+    naive plan over 2 GiB is left out).
     """
     sizes = section_spec(cfg)
     if cfg.flags & FLAG_EMB_CLUSTERED:
@@ -356,7 +383,7 @@ def blob_size(cfg: Config, *, meta_bytes: int = 0, vocab_bytes: int = 0,
         sizes[int(Sec.EMB_PROJ)] = sum(cfg.hidden * r for _, r in clusters)
     for sid in list(PLAN_SECTIONS.values())[:plans]:
         sizes[int(sid)] = PLAN_SIZE
-    for sid, n in ((Sec.META, meta_bytes), (Sec.VOCAB, vocab_bytes)):
+    for sid, n in ((Sec.META, meta_bytes), (Sec.VOCAB, vocab_bytes), (Sec.LABELS, labels_bytes)):
         if n:
             sizes[int(sid)] = n
     return layout_size(sizes)
@@ -398,7 +425,8 @@ def pack(cfg: Config, sections: Mapping[int, bytes], schedule: int = Schedule.TI
         n_heads=cfg.n_heads, ffn=cfg.ffn, max_pos=cfg.max_pos, type_vocab=cfg.type_vocab,
         n_labels=cfg.n_labels, max_seq_len=cfg.max_seq_len,
         arena_bytes=sum(default_plan["region_bytes"]), section_count=len(ids),
-        section_offset=table_off, schedule=int(schedule), reserved0=0, reserved=b"\0" * 12,
+        section_offset=table_off, schedule=int(schedule), head=cfg.head, n_tags=cfg.n_tags, reserved1=0,
+        logit_scale=cfg.logit_scale, token_logit_scale=cfg.token_logit_scale,
     )
     header = struct.pack(HEADER_FORMAT, *(head_fields[n] for n, _, _, _ in HEADER_FIELDS))
     blob = bytearray(header + table + b"\0" * (first - HEADER_SIZE - len(table)) + body)
@@ -430,6 +458,11 @@ class Blob:
         sched = int(self.header["schedule"]) if schedule is None else int(schedule)
         raw = self.sections.get(int(PLAN_SECTIONS[sched]))
         return None if raw is None else unpack_plan(raw)
+
+    def labels(self) -> tuple[list[str], list[str]]:
+        """Names of the sequence labels (or intents) and of the token tags; empty lists where the blob has none."""
+        raw = self.sections.get(int(Sec.LABELS))
+        return ([], []) if raw is None else heads.unpack_labels(raw, self.cfg.n_labels, self.cfg.n_tags)
 
     def meta(self) -> dict:
         import json
@@ -480,7 +513,10 @@ def unpack(data: bytes) -> Blob:
         raise BlobError(f"truncated: {len(data)} bytes, header declares {total}")
     if zlib.crc32(data[CRC_START:total]) & 0xFFFFFFFF != h["crc32"]:
         raise BlobError("checksum mismatch: the blob is damaged")
-    cfg = Config(**{f.name: int(h[f.name]) for f in dataclasses.fields(Config)})
+    if h["version_minor"] == 0:  # 1.0: no head kind, no token classifier, no logit scales
+        h["head"] = int(heads.implied_head(int(h["n_labels"]), 0))
+        h["logit_scale"] = h["token_logit_scale"] = 0.0
+    cfg = Config(**{f.name: h[f.name] if f.type == "float" else int(h[f.name]) for f in dataclasses.fields(Config)})
     cfg.validate()
     count, off = int(h["section_count"]), int(h["section_offset"])
     if off < HEADER_SIZE or off + count * SECTION_ENTRY_SIZE > total or count > 65536:
@@ -500,6 +536,11 @@ def unpack(data: bytes) -> Blob:
         raise BlobError(f"missing section 0x{missing[0]:x}")
     if cfg.flags & FLAG_EMB_CLUSTERED:
         check_clusters(cfg, sections)
+    if int(Sec.LABELS) in sections:
+        try:
+            heads.unpack_labels(sections[int(Sec.LABELS)], cfg.n_labels, cfg.n_tags)
+        except heads.LabelsError as e:
+            raise BlobError(str(e)) from None
     for sched, psid in PLAN_SECTIONS.items():
         raw = sections.get(int(psid))
         if raw is None:
@@ -543,6 +584,7 @@ def render_c_header() -> str:
         f"#define MCUB_FLAG_POOLER 0x{FLAG_POOLER:04x}",
         f"#define MCUB_FLAG_CLASSIFIER 0x{FLAG_CLASSIFIER:04x}",
         f"#define MCUB_FLAG_EMB_CLUSTERED 0x{FLAG_EMB_CLUSTERED:04x}",
+        f"#define MCUB_FLAG_TOKEN_CLASSIFIER 0x{FLAG_TOKEN_CLASSIFIER:04x}",
         f"#define MCUB_FLAGS_KNOWN 0x{FLAGS_KNOWN:04x}",
         f"#define MCUB_LAYER_BASE 0x{LAYER_BASE:04x}",
         f"#define MCUB_LAYER_STRIDE 0x{LAYER_STRIDE:04x}",
@@ -602,6 +644,7 @@ def render_c_header() -> str:
     for name, code, comment in EMB_CLUSTER_FIELDS:
         out.append(f"\t{'uint32_t' if code == 'I' else 'uint16_t'} {name}; /* {comment} */")
     out += ["};", ""]
+    out += heads.render_c_lines()
     out += struct_of("mcub_requant", REQUANT_FIELDS, "Per-output-channel requantisation of a linear layer.")
     out += struct_of("mcub_model_params", MODEL_PARAM_FIELDS, "Model-wide integer scalars.")
     out += struct_of("mcub_layer_params", LAYER_PARAM_FIELDS, "Integer scalars of one encoder layer.")

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from mcubert.conversion.checkpoint import Checkpoint
 from mcubert.conversion.floatmodel import FloatBert, activation
-from mcubert.formats import blob
+from mcubert.formats import blob, heads
 from mcubert.formats.blob import LayerSec, Sec, layer_sec
 from mcubert.numerics import arith
 from mcubert.planning import planner
@@ -71,7 +71,8 @@ def check_convertible(ckpt: Checkpoint, max_seq_len: int, *, max_layers: int = R
     if s.n_layers > max_layers:
         raise QuantError(f"{ckpt.source}: {s.n_layers} encoder layers exceed the runtime's limit of {max_layers} "
                          f"(CONFIG_MCUBERT_MAX_LAYERS); the runtime would refuse the blob with -ENOTSUP")
-    for what, n in (("max_position_embeddings", s.max_pos), ("type_vocab_size", s.type_vocab), ("labels", s.n_labels)):
+    for what, n in (("max_position_embeddings", s.max_pos), ("type_vocab_size", s.type_vocab), ("labels", s.n_labels),
+                    ("token tags", s.n_tags)):
         if n > 0xFFFF:
             raise QuantError(f"{ckpt.source}: {what} {n} does not fit the blob header (at most 65535)")
     if s.layer_norm_eps > LAYER_NORM_EPS_MAX:
@@ -127,6 +128,20 @@ def _linear(w: np.ndarray, b: np.ndarray, s_in, s_out: float) -> tuple[bytes, by
     """int8 weights and requant records. s_in may be per input channel: it is folded into the weights."""
     q, s_acc = _weights(w * np.asarray(s_in, dtype=np.float64))
     return q.tobytes(), _requant(b, s_acc, s_out).tobytes()
+
+
+def _logits_head(w: np.ndarray, b: np.ndarray, s_in) -> tuple[bytes, bytes, float]:
+    """int8 weights, requant records and logit scale of a classifier whose inputs have scale(s) s_in.
+
+    The int32 logits are in one scale for all outputs: 1/16 of the largest accumulator step (docs/arithmetic.md).
+    """
+    if np.ndim(s_in) == 0:  # the pooled output: one scale
+        q, s_w = _weights(w)
+        s_acc = s_in * s_w
+    else:  # per input channel: folded into the weights
+        q, s_acc = _weights(w * np.asarray(s_in, dtype=np.float64))
+    logit_scale = float(s_acc.max() / 16)
+    return q.tobytes(), _requant(b, s_acc, logit_scale).tobytes(), logit_scale
 
 
 def _res_mult(s_h: np.ndarray) -> tuple[bytes, float]:
@@ -209,10 +224,11 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
     check_convertible(ckpt, max_seq_len, max_layers=max_layers)
     s = ckpt.shape
     w = ckpt.weights
-    flags = (blob.FLAG_POOLER if ckpt.has_pooler else 0) | (blob.FLAG_CLASSIFIER if s.n_labels else 0)
+    flags = (blob.FLAG_POOLER if ckpt.has_pooler else 0) | (blob.FLAG_CLASSIFIER if s.n_labels else 0) | \
+        (blob.FLAG_TOKEN_CLASSIFIER if s.n_tags else 0)
     cfg = blob.Config(vocab_size=s.vocab_size, n_layers=s.n_layers, hidden=s.hidden, n_heads=s.n_heads,
                       ffn=s.ffn, max_pos=s.max_pos, type_vocab=s.type_vocab, n_labels=s.n_labels,
-                      max_seq_len=max_seq_len, flags=flags)
+                      max_seq_len=max_seq_len, flags=flags, n_tags=s.n_tags, head=int(ckpt.head))
     try:
         cfg.validate()
     except blob.BlobError as e:
@@ -292,17 +308,19 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
         put(LayerSec.LN_FFN_BETA, b)
         s_h = s_h2
 
-    logit_scale = None
+    logit_scale = token_logit_scale = None
     if ckpt.has_pooler:
         s_pt = _scale(absmax["pool_pre"])
         sec[Sec.POOLER_W], sec[Sec.POOLER_RQ] = _linear(w["pooler.dense.weight"], w["pooler.dense.bias"], s_h, s_pt)
         sec[Sec.TANH_LUT] = _lut(torch.tanh, s_pt, 1 / 127)
     if s.n_labels:
-        cq, s_wc = _weights(w["classifier.weight"])
-        s_in = 1 / 127
-        logit_scale = float(s_in * s_wc.max() / 16)
-        sec[Sec.CLS_W] = cq.tobytes()
-        sec[Sec.CLS_RQ] = _requant(w["classifier.bias"], s_in * s_wc, logit_scale).tobytes()
+        sec[Sec.CLS_W], sec[Sec.CLS_RQ], logit_scale = _logits_head(w["classifier.weight"], w["classifier.bias"],
+                                                                    1 / 127)
+    if s.n_tags:
+        sec[Sec.TOK_W], sec[Sec.TOK_RQ], token_logit_scale = _logits_head(
+            w["token_classifier.weight"], w["token_classifier.bias"], s_h)
+    if s.n_labels or s.n_tags:
+        sec[Sec.LABELS] = heads.pack_labels(ckpt.labels, ckpt.tags)
 
     if vocab is not None:
         sec[Sec.VOCAB] = vocab
@@ -311,5 +329,10 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
     sec.update(plan_secs)
     info = dict(meta or {})
     info.update(hidden_scale=[float(x) for x in s_h], pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
+    if s.n_tags:
+        info.update(token_logit_scale=token_logit_scale, tags=ckpt.tags)
+    if ckpt.head != heads.implied_head(s.n_labels, s.n_tags):
+        info.update(task=heads.TASKS[ckpt.head])
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
+    cfg = dataclasses.replace(cfg, logit_scale=logit_scale or 0.0, token_logit_scale=token_logit_scale or 0.0)
     return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)

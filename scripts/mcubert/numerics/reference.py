@@ -16,6 +16,7 @@ from mcubert.formats.blob import (
     FLAG_CLASSIFIER,
     FLAG_EMB_CLUSTERED,
     FLAG_POOLER,
+    FLAG_TOKEN_CLASSIFIER,
     LAYER_PARAMS_DTYPE,
     MODEL_PARAMS_DTYPE,
     REQUANT_DTYPE,
@@ -32,10 +33,16 @@ class Output:
     hidden: np.ndarray  # (L, d) int8
     pooled: np.ndarray | None  # (d,) int8, scale 1/127
     logits: np.ndarray | None  # (n_labels,) int32
+    token_logits: np.ndarray | None = None  # (L, n_tags) int32
 
     @property
     def label(self) -> int | None:
         return None if self.logits is None else int(np.argmax(self.logits))
+
+    @property
+    def tags(self) -> list[int] | None:
+        """Each token's tag (largest token logit, the first on ties)."""
+        return None if self.token_logits is None else [int(x) for x in np.argmax(self.token_logits, axis=1)]
 
 
 class InputError(ValueError):
@@ -149,6 +156,10 @@ class Reference:
         if cfg.flags & FLAG_CLASSIFIER:
             logits = arith.linear(pooled, *self._lin(Sec.CLS_W, Sec.CLS_RQ, cfg.n_labels, d),
                                   arith.INT32_MIN, arith.INT32_MAX)
+        token_logits = None
+        if cfg.flags & FLAG_TOKEN_CLASSIFIER:
+            token_logits = arith.linear(h, *self._lin(Sec.TOK_W, Sec.TOK_RQ, cfg.n_tags, d),
+                                        arith.INT32_MIN, arith.INT32_MAX).astype(np.int32)
         return Output(hidden=h.astype(np.int8),
                       pooled=None if pooled is None else pooled.astype(np.int8),
-                      logits=None if logits is None else logits.astype(np.int32))
+                      logits=None if logits is None else logits.astype(np.int32), token_logits=token_logits)

@@ -106,6 +106,16 @@ def load() -> ctypes.CDLL:
             getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
         lib.mcubert_label.restype = ctypes.c_int
         lib.mcubert_label.argtypes = [ctypes.c_void_p]
+        lib.mcubert_token_logits.restype = ctypes.c_long
+        lib.mcubert_token_logits.argtypes = [ctypes.c_void_p, ctypes.c_uint16, ctypes.c_void_p, ctypes.c_size_t]
+        lib.mcubert_token_label.restype = ctypes.c_int
+        lib.mcubert_token_label.argtypes = [ctypes.c_void_p, ctypes.c_uint16]
+        lib.mcubert_head_kind.restype = ctypes.c_int
+        lib.mcubert_head_kind.argtypes = [ctypes.c_void_p]
+        lib.mcubert_logit_scale.restype = ctypes.c_float
+        lib.mcubert_logit_scale.argtypes = [ctypes.c_void_p]
+        lib.mcubert_label_name.restype = ctypes.c_char_p
+        lib.mcubert_label_name.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint16]
         lib.mcubert_arena_peak.restype = ctypes.c_size_t
         lib.mcubert_arena_peak.argtypes = [ctypes.c_void_p]
         lib.mcubert_strerror.restype = ctypes.c_char_p
@@ -189,6 +199,34 @@ class Runtime:
 
     def logits(self, n_labels: int) -> np.ndarray | None:
         return self._get("mcubert_logits", n_labels, np.int32) if n_labels else None
+
+    def token_logits(self, seq_len: int, n_tags: int) -> np.ndarray | None:
+        """(seq_len, n_tags) int32 token logits of the last inference, or None without a token classifier."""
+        out = np.zeros((seq_len, max(n_tags, 1)), dtype=np.int32)
+        for t in range(seq_len):
+            rc = self.lib.mcubert_token_logits(self._handle.ctypes.data, t, out[t].ctypes.data, n_tags)
+            if rc == -errno.ENOENT:
+                return None
+            if rc < 0:
+                raise RuntimeErrno("mcubert_token_logits", int(rc))
+        return out[:, :n_tags]
+
+    def token_label(self, t: int) -> int:
+        """mcubert_token_label(): token t's tag, or a negative errno."""
+        return int(self.lib.mcubert_token_label(self._handle.ctypes.data, t))
+
+    @property
+    def head_kind(self) -> int:
+        return int(self.lib.mcubert_head_kind(self._handle.ctypes.data))
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.lib.mcubert_logit_scale(self._handle.ctypes.data))
+
+    def label_names(self, token: bool, n: int) -> list[str | None]:
+        """mcubert_label_name() for ids 0..n-1 of one list (None where the blob has no name)."""
+        got = [self.lib.mcubert_label_name(self._handle.ctypes.data, int(token), i) for i in range(n)]
+        return [None if g is None else g.decode("utf-8") for g in got]
 
     @property
     def arena_peak(self) -> int:

@@ -20,6 +20,7 @@ from mcubert.targets.qemu.harness import Harness, build_harness, function_table
 from mcubert.targets.qemu.machines import (
     DUMP_FLAGS,
     EXIT_STATUS,
+    HARNESS_OUTPUT_VERSION,
     MODE_INIT_ONLY,
     MODE_RUN,
     MODE_SELFTEST,
@@ -237,7 +238,7 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
             rc, raw, name = _rc_of(f)
             s: dict[str, Any] = {
                 "rc": rc, "rc_target": raw, "err": name, "len": int(f["len"]),
-                "label": None, "logits": None, "pooled": None, "hidden": None,
+                "label": None, "logits": None, "pooled": None, "hidden": None, "tags": None, "token_logits": None,
                 "arena_peak": int(f["arena_peak"]), "stack_peak": int(f["stack_peak"]),
                 "static_ram": memory.get("static_ram"), "runtime_static": memory.get("runtime_static"),
             }
@@ -251,6 +252,18 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
             if per_op and table is not None:
                 s["per_op"] = _attribute(hist.get(k, {}), table)
             seqs[i] = s
+        elif kind == "harness":
+            if int(f.get("version", 0)) != HARNESS_OUTPUT_VERSION:
+                raise QemuError(f"harness output version {f.get('version')}, expected {HARNESS_OUTPUT_VERSION} "
+                                "(a stale harness build?)")
+        elif kind == "tokens":
+            rc, _, name = _rc_of(f)
+            if rc < 0:
+                seqs[int(tok[1])]["tokens_err"] = name
+                continue
+            seqs[int(tok[1])]["tags"] = [int(v) for v in f.get("tags", "").split(",") if v]
+            seqs[int(tok[1])]["token_logits"] = np.array([int(v) for v in f.get("values", "").split(",") if v],
+                                                         dtype=np.int32).reshape(-1, rc)
         elif kind == "tokids":
             seqs[int(tok[1])]["ids"] = [int(v) for v in f.get("values", "").split(",") if v]
         elif kind in ("logits", "pooled", "hidden"):
@@ -293,6 +306,8 @@ def run(blob: bytes | Path | str, sequences: Sequence[SeqLike], target: str = "m
       logits      list of int (None without classifier)
       pooled      np.int8 array (d,), with dump "pooled" or "hidden"
       hidden      np.int8 array (len, d), with dump "hidden"
+      tags        mcubert_token_label() per token (None without a token classifier)
+      token_logits np.int32 array (len, n_tags), mcubert_token_logits() per token
       insns       instructions executed by the mcubert_infer() call (exact;
                   the marker pair's own cost, "calibration", subtracted)
       insns_raw   the interval as counted
