@@ -62,9 +62,10 @@ INPUT_MAGIC = 0x4942434D      # 'MCBI'
 INPUT_END_MAGIC = 0x4542434D  # 'MCBE'
 INPUT_VERSION = 1
 MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE = 0, 1, 2, 3
-FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN = 1, 2, 4
+FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN, FLAG_SPANS = 1, 2, 4, 8
 DUMP_FLAGS = {"logits": FLAG_LOGITS, "pooled": FLAG_LOGITS | FLAG_POOLED,
-              "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN}
+              "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN,
+              "spans": FLAG_SPANS}  # mode 3: spans and the harness's slot self-check
 EXIT_STATUS = {1: "error", 2: "bad input record", 3: "CPU fault", 4: "stack overflow",
                5: "assertion failed"}
 
