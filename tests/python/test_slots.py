@@ -175,7 +175,7 @@ def test_random_tags_c_equals_python(ctok: CTokenizer) -> None:
     print(f"{n} random tag sequences: C = Python")
 
 
-def _snips(data_dir: Path) -> list[tuple[str, list[tuple[str, int, int]]]]:
+def read_snips(data_dir: Path) -> list[tuple[str, list[tuple[str, int, int]]]]:
     """SNIPS utterances and their gold slots (name, character start, end)."""
     out = []
     for f in sorted((data_dir / "nlu" / "snips").glob("train_*_full.json")):
@@ -200,7 +200,7 @@ def test_snips_gold_slots_round_trip(ctok: CTokenizer, data_dir: Path) -> None:
     """Word tags from SNIPS's gold slots decode back to the same slot texts (where words allow)."""
     if not (data_dir / "nlu" / "snips").is_dir():
         pytest.skip("nlu/snips not found")
-    data = _snips(data_dir)
+    data = read_snips(data_dir)
     names = ["O"] + sorted({f"{p}-{e}" for _, gold in data for e, _, _ in gold for p in "BI"})
     tags = TagSet(names)
     same = total = 0

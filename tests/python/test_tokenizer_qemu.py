@@ -20,13 +20,18 @@ TEXTS = ["a charming and funny film .", "The MOVIE was Très bien!!", "naïve ca
          b"bad \xff\xfe utf-8 \xc3", "x" * 150, "", "   "]
 
 
-def test_tokenizer_on_m7_matches_host():
-    if qemu.missing_prerequisites():
-        pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))
+def _blob_with_vocab() -> tuple[bytes, bytes]:
+    """The packed small vocabulary and a tiny random blob that carries it."""
     words = len((FIXTURES / "vocab-small.txt").read_text().splitlines())
     ck = checkpoint.random_checkpoint(vocab_size=words, hidden=32, n_layers=1, n_heads=2, ffn=64, max_pos=64)
     packed = vocab.pack_vocab(FIXTURES / "vocab-small.txt")
-    data = quantize.quantize(ck, quantize.calibrate(ck, [([1, 2, 3], None)]), 32, vocab=packed)
+    return packed, quantize.quantize(ck, quantize.calibrate(ck, [([1, 2, 3], None)]), 32, vocab=packed)
+
+
+def test_tokenizer_on_m7_matches_host():
+    if qemu.missing_prerequisites():
+        pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))
+    packed, data = _blob_with_vocab()
     assert bytes(blob.unpack(data).sections[blob.Sec.VOCAB]) == packed
     host = CTokenizer(packed=packed)
     got = qemu.tokenize(data, TEXTS, target="m7")
@@ -40,10 +45,7 @@ def test_spans_and_slots_on_m7_match_host():
     """mcubert_tok_encode_spans and mcubert_slots_decode on the M7: the host's spans and Python's slots."""
     if qemu.missing_prerequisites():
         pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))
-    words = len((FIXTURES / "vocab-small.txt").read_text().splitlines())
-    ck = checkpoint.random_checkpoint(vocab_size=words, hidden=32, n_layers=1, n_heads=2, ffn=64, max_pos=64)
-    packed = vocab.pack_vocab(FIXTURES / "vocab-small.txt")
-    data = quantize.quantize(ck, quantize.calibrate(ck, [([1, 2, 3], None)]), 32, vocab=packed)
+    packed, data = _blob_with_vocab()
     host = CTokenizer(packed=packed)
     texts = TEXTS + ["Café à Zürich, unbelievably [SEP] done", "book a table for two at O'Brien's tonight"]
     tags = TagSet(["O", "B-a", "I-a", "B-b", "I-b"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import json
 import random
 import unicodedata
 from pathlib import Path
@@ -21,45 +20,16 @@ import pytest
 
 pytest.importorskip("tokenizers")
 
-from test_tokenizer import EDGE, _fuzz_text, _pools, _tsv  # noqa: E402
+from test_slots import read_snips  # noqa: E402
+from test_tokenizer import EDGE, _fuzz_text, _pools, _tsv, ctok, hftok, packed, vocab_path  # noqa: E402, F401
 
 from mcubert.slots import Span, utf8_char_starts  # noqa: E402
 from mcubert.targets.ctokenizer import CTokenizer, _lib, to_str  # noqa: E402
 from mcubert.tokenization import HFTokenizer  # noqa: E402
 
-VOCAB_REL = Path("vocab") / "bert-base-uncased-vocab.txt"
-
-
-@pytest.fixture(scope="module")
-def vocab_path(data_dir: Path) -> Path:
-    p = data_dir / VOCAB_REL
-    if not p.exists():
-        pytest.skip(f"{p} not found")
-    return p
-
-
-@pytest.fixture(scope="module")
-def ctok(vocab_path: Path) -> CTokenizer:
-    return CTokenizer(vocab_path)
-
-
-@pytest.fixture(scope="module")
-def hftok(vocab_path: Path) -> HFTokenizer:
-    return HFTokenizer(vocab_path)
-
 
 def snips_utterances(data_dir: Path) -> list[str]:
-    """Every SNIPS utterance (the text pieces joined); one file is Latin-1."""
-    out = []
-    for f in sorted((data_dir / "nlu" / "snips").glob("train_*_full.json")):
-        raw = f.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-        for utterances in json.loads(text).values():
-            out += ["".join(p["text"] for p in u["data"]) for u in utterances]
-    return out
+    return [text for text, _ in read_snips(data_dir)]
 
 
 def _kept_nonstarter(hftok: HFTokenizer, texts: tuple) -> bool:

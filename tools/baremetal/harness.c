@@ -248,6 +248,18 @@ __attribute__((noreturn)) static void bad_input(const char *why)
 	sh_exit(SH_EXIT_BAD_INPUT);
 }
 
+/* " values=V,V,..." (nothing more when n <= 0). */
+static void put_values(const int32_t *v, long n)
+{
+	sh_puts(" values=");
+	for (long k = 0; k < n; k++) {
+		if (k > 0) {
+			sh_putc(',');
+		}
+		sh_put_i32(v[k]);
+	}
+}
+
 static void print_results(uint32_t i, uint32_t flags)
 {
 	if (flags & FLAG_LOGITS) {
@@ -258,13 +270,7 @@ static void print_results(uint32_t i, uint32_t flags)
 		sh_put_u32(i);
 		put_rc("rc", n);
 		if (n > 0) {
-			sh_puts(" values=");
-			for (long k = 0; k < n; k++) {
-				if (k > 0) {
-					sh_putc(',');
-				}
-				sh_put_i32(v[k]);
-			}
+			put_values(v, n);
 		}
 		sh_putc('\n');
 	}
@@ -313,6 +319,20 @@ static void print_config(const struct mcubert_config *c)
 	sh_putc('\n');
 }
 
+/* Item k of a values= list: a tuple of n numbers, "A:B:...". */
+static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
+{
+	if (k > 0U) {
+		sh_putc(',');
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		if (j > 0U) {
+			sh_putc(':');
+		}
+		sh_put_u32(v[j]);
+	}
+}
+
 /* Mode 3, flag bit 3: the spans, and the slots of tag (3 k + 1) % 5. */
 static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16_t n,
 			uint16_t *tags, struct mcubert_slot *slots)
@@ -325,16 +345,9 @@ static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16
 	sh_put_u32(i);
 	sh_puts(" values=");
 	for (uint16_t k = 0; k < n; k++) {
-		if (k > 0) {
-			sh_putc(',');
-		}
-		sh_put_u32(spans[k].start);
-		sh_putc(':');
-		sh_put_u32(spans[k].end);
-		sh_putc(':');
-		sh_put_u32(spans[k].word);
-		sh_putc(':');
-		sh_put_u32(spans[k].flags);
+		const uint32_t v[4] = {spans[k].start, spans[k].end, spans[k].word, spans[k].flags};
+
+		put_tuple(k, v, 4);
 		tags[k] = (uint16_t)((3U * k + 1U) % SPAN_TAGS);
 	}
 	sh_putc('\n');
@@ -347,16 +360,9 @@ static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16
 	sh_kv_i32("n", rc);
 	sh_puts(" values=");
 	for (int k = 0; k < rc; k++) {
-		if (k > 0) {
-			sh_putc(',');
-		}
-		sh_put_u32(slots[k].slot);
-		sh_putc(':');
-		sh_put_u32(slots[k].text);
-		sh_putc(':');
-		sh_put_u32(slots[k].start);
-		sh_putc(':');
-		sh_put_u32(slots[k].end);
+		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
+
+		put_tuple((uint32_t)k, v, 4);
 	}
 	sh_putc('\n');
 }
@@ -400,13 +406,7 @@ static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t
 	sh_putc('\n');
 	sh_puts("tokids ");
 	sh_put_u32(i);
-	sh_puts(" values=");
-	for (int k = 0; k < rc; k++) {
-		if (k > 0) {
-			sh_putc(',');
-		}
-		sh_put_i32(ids[k]);
-	}
+	put_values(ids, rc);
 	sh_putc('\n');
 	if ((flags & FLAG_SPANS) && rc >= 0) {
 		print_spans(i, spans, (uint16_t)rc, tags, slots);

@@ -124,32 +124,30 @@ class CTokenizer:
     def vocab_size(self) -> int:
         return int(self.lib.mcubert_tok_vocab_size(self._handle.ctypes.data))
 
-    def encode(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> Encoded:
-        """[CLS] text [SEP] (text_b [SEP]) truncated to max_len ids, and type ids."""
+    def _encode(self, text: Text, text_b: Text | None, max_len: int, spans: bool) -> int:
+        """Run mcubert_tok_encode (or _spans) into the buffers; returns the number of ids."""
         if not 0 <= max_len <= 0xFFFF:
             raise ValueError("max_len must be in [0, 65535]")
         a = to_bytes(text)
         b = None if text_b is None else to_bytes(text_b)
         self._grow(max_len)
-        rc = self.lib.mcubert_tok_encode(self._handle.ctypes.data, a, len(a), b, 0 if b is None else len(b),
-                                         self._ids.ctypes.data, self._types.ctypes.data, max_len)
+        args = [self._handle.ctypes.data, a, len(a), b, 0 if b is None else len(b), self._ids.ctypes.data,
+                self._types.ctypes.data]
+        name = "mcubert_tok_encode_spans" if spans else "mcubert_tok_encode"
+        rc = getattr(self.lib, name)(*args, *([self._spans.ctypes.data] if spans else []), max_len)
         if rc < 0:
-            raise native.RuntimeErrno("mcubert_tok_encode", rc)
-        return self._ids[:rc].tolist(), self._types[:rc].tolist()
+            raise native.RuntimeErrno(name, rc)
+        return rc
+
+    def encode(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> Encoded:
+        """[CLS] text [SEP] (text_b [SEP]) truncated to max_len ids, and type ids."""
+        n = self._encode(text, text_b, max_len, spans=False)
+        return self._ids[:n].tolist(), self._types[:n].tolist()
 
     def encode_with_spans(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> EncodedSpans:
         """encode(), and each token's `Span` in its original text (mcubert_tok_encode_spans)."""
-        if not 0 <= max_len <= 0xFFFF:
-            raise ValueError("max_len must be in [0, 65535]")
-        a = to_bytes(text)
-        b = None if text_b is None else to_bytes(text_b)
-        self._grow(max_len)
-        rc = self.lib.mcubert_tok_encode_spans(self._handle.ctypes.data, a, len(a), b, 0 if b is None else len(b),
-                                               self._ids.ctypes.data, self._types.ctypes.data,
-                                               self._spans.ctypes.data, max_len)
-        if rc < 0:
-            raise native.RuntimeErrno("mcubert_tok_encode_spans", rc)
-        return self._ids[:rc].tolist(), self._types[:rc].tolist(), spans_from_c(self._spans[:rc])
+        n = self._encode(text, text_b, max_len, spans=True)
+        return self._ids[:n].tolist(), self._types[:n].tolist(), spans_from_c(self._spans[:n])
 
     def encode_batch(self, items: Iterable[Text | tuple[Text, Text]], max_len: int = 512) -> list[Encoded]:
         return [self.encode(*it, max_len=max_len) if isinstance(it, tuple) else self.encode(it, max_len=max_len)
