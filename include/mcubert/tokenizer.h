@@ -167,6 +167,58 @@ int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t tex
 		       const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
 		       uint16_t max_len);
 
+/** Word index of a token that belongs to no word ([CLS], the [SEP]s added). */
+#define MCUBERT_TOK_NO_WORD 0xffffU
+
+/** mcubert_tok_span::flags: the token is the first piece of its word. */
+#define MCUBERT_TOK_WORD_START 0x01U
+
+/**
+ * @brief Where a token came from: its bytes in the caller's original text.
+ *
+ * As Hugging Face tokenizers' `offsets` and `word_ids()`, in bytes: @p start
+ * and @p end delimit the original bytes, before lowercasing, accent
+ * stripping or NFD, from the first byte of the token's first character to
+ * the last byte of its last one (so accents and case are kept). Pieces
+ * of one character (a Hangul syllable's jamo) share its span; an
+ * over-long or unknown word's [UNK] spans the whole word. Bytes the
+ * tokenizer drops (ill-formed UTF-8, controls, stripped marks) belong to
+ * no token, but lie inside a span when they sit between two of its
+ * characters. [CLS] and the [SEP]s that encode adds have the empty span
+ * [0, 0) and no word; a special token written in the text ("[SEP]") has
+ * its bytes and a word, as in tokenizers.
+ */
+struct mcubert_tok_span {
+	uint32_t start; /**< First byte, in text @p text. */
+	uint32_t end;   /**< One past the last byte. */
+	/** Word of its text (0, 1, ...: BertPreTokenizer words), or
+	 * MCUBERT_TOK_NO_WORD.
+	 */
+	uint16_t word;
+	uint8_t text;  /**< 0: the first text, 1: the second. */
+	uint8_t flags; /**< MCUBERT_TOK_WORD_START or 0. */
+};
+
+/**
+ * @brief mcubert_tok_encode(), and where each token came from.
+ *
+ * The ids and type ids are those of mcubert_tok_encode() with the same
+ * arguments; @p spans receives, per id, its byte span in its own text
+ * and its word (see struct mcubert_tok_span). Words are numbered from 0
+ * in each text. Nothing is allocated; the stack use is that of
+ * mcubert_tok_encode() plus 4 bytes per character of the longest word
+ * (at most 400 bytes).
+ *
+ * @param spans Output: at least @p max_len entries (12 bytes each).
+ *
+ * @return Number of ids written (>= 2), or a negative errno value as
+ *         mcubert_tok_encode().
+ * @retval -EFAULT As mcubert_tok_encode(), or @p spans is NULL.
+ */
+int mcubert_tok_encode_spans(const struct mcubert_tok *t, const char *text, size_t text_len,
+			     const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+			     struct mcubert_tok_span *spans, uint16_t max_len);
+
 /**
  * @brief Word pieces of one text, without special tokens or truncation.
  *

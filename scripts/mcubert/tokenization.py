@@ -9,10 +9,12 @@ ids for the same text and share one interface (`Tokenizer`):
     encode(text, text_b=None, max_len=512) -> (ids, type_ids)
     encode_batch(items, max_len=512)       -> [(ids, type_ids), ...]
     tokenize(text)                         -> word-piece ids, no special tokens
+    encode_with_spans(text, text_b=None, max_len=512) -> (ids, type_ids, spans)
     vocab_size
 
 `items` are texts or `(text, text_b)` pairs (`text_b` may be None); texts are
-`str` or `bytes` (docs/tokenizer.md). The HF one also has what training needs:
+`str` or `bytes` (docs/tokenizer.md). `spans` are `mcubert.slots.Span`s: each
+token's bytes in its original text and its word, for slot decoding. The HF one also has what training needs:
 `get_vocab()` and `save_pretrained(dir)` (the Hugging Face tokenizer files).
 """
 
@@ -23,12 +25,14 @@ import logging
 from pathlib import Path
 from typing import Protocol, Sequence, Union
 
-from mcubert.targets.ctokenizer import to_str
+from mcubert.slots import Span, hf_spans
+from mcubert.targets.ctokenizer import to_bytes, to_str
 
 log = logging.getLogger(__name__)
 
 Text = Union[str, bytes]
 Encoded = tuple[list[int], list[int]]
+EncodedSpans = tuple[list[int], list[int], list[Span]]
 Item = Union[Text, tuple[Text, Union[Text, None]]]
 
 KINDS = ("hf", "c")
@@ -49,6 +53,8 @@ class Tokenizer(Protocol):
     def encode_batch(self, items: Sequence[Item], max_len: int = 512) -> list[Encoded]: ...
 
     def tokenize(self, text: Text) -> list[int]: ...
+
+    def encode_with_spans(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> EncodedSpans: ...
 
 
 class HFTokenizer:
@@ -83,6 +89,14 @@ class HFTokenizer:
         self._truncate(max_len)
         e = self.tok.encode(to_str(text), None if text_b is None else to_str(text_b))
         return list(e.ids), list(e.type_ids)
+
+    def encode_with_spans(self, text: Text, text_b: Text | None = None, max_len: int = 512) -> EncodedSpans:
+        """encode(), and each token's `Span`: tokenizers' offsets and word ids, in bytes."""
+        self._truncate(max_len)
+        e = self.tok.encode(to_str(text), None if text_b is None else to_str(text_b))
+        raws = [to_bytes(text)] + ([] if text_b is None else [to_bytes(text_b)])
+        spans = hf_spans(e.offsets, e.word_ids, e.sequence_ids, e.type_ids, raws)
+        return list(e.ids), list(e.type_ids), spans
 
     def encode_batch(self, items: Sequence[Item], max_len: int = 512) -> list[Encoded]:
         self._truncate(max_len)

@@ -379,6 +379,20 @@ struct tok_run {
 	bool stopped;
 	char *out;
 	size_t out_len;
+	struct tok_spans *sp; /* NULL: no spans */
+	uint32_t cur;         /* first input byte of the code point being read */
+};
+
+/* The span bookkeeping of mcubert_tok_encode_spans(). */
+struct tok_spans {
+	struct mcubert_tok_span *base; /* the caller's array */
+	struct mcubert_tok_span *out;  /* where the current text's pieces go */
+	const uint8_t *text;           /* the current text */
+	uint32_t word_first;           /* sources of the word's first and last characters */
+	uint32_t word_last;
+	uint32_t word; /* words so far in the current text */
+	uint8_t text_index;
+	uint32_t src[MCUBERT_TOK_MAX_WORD_CHARS]; /* source of each word character */
 };
 
 static void put_id(struct tok_run *r, int32_t id)
@@ -387,6 +401,56 @@ static void put_id(struct tok_run *r, int32_t id)
 		r->ids[r->count] = id;
 	}
 	r->count++;
+}
+
+/* One past the last byte of the (valid) code point starting at start. */
+static uint32_t src_end(const struct tok_spans *sp, uint32_t start)
+{
+	uint32_t b = sp->text[start];
+
+	return start + (b < 0x80U ? 1U : (b < 0xe0U ? 2U : (b < 0xf0U ? 3U : 4U)));
+}
+
+/* A token of the current word (or special token) with its span. */
+static void put_token(struct tok_run *r, int32_t id, uint32_t start, uint32_t end, bool first)
+{
+	if (r->count < r->cap) {
+		struct mcubert_tok_span *o = &r->sp->out[r->count];
+
+		o->start = start;
+		o->end = end;
+		o->word = (uint16_t)r->sp->word;
+		o->text = r->sp->text_index;
+		o->flags = first ? MCUBERT_TOK_WORD_START : 0U;
+	}
+	put_id(r, id);
+}
+
+/* The unknown token for the whole current word. */
+static void put_unk(struct tok_run *r)
+{
+	if (r->sp == NULL) {
+		put_id(r, r->t->unk_id);
+		return;
+	}
+	put_token(r, r->t->unk_id, r->sp->word_first, src_end(r->sp, r->sp->word_last), true);
+}
+
+/* A piece of the current word: bytes [start, start + n) of the word buffer,
+ * whose first character is character *c of the word; advances *c.
+ */
+static void put_piece(struct tok_run *r, int32_t id, uint32_t start, uint32_t n, uint32_t *c)
+{
+	uint32_t c0 = *c;
+
+	if (r->sp == NULL) {
+		put_id(r, id);
+		return;
+	}
+	for (uint32_t j = start; j < start + n; j++) {
+		*c += (r->buf[j] & 0xc0U) != 0x80U;
+	}
+	put_token(r, id, r->sp->src[c0], src_end(r->sp, r->sp->src[*c - 1U]), start == 0U);
 }
 
 static void put_bytes(struct tok_run *r, const uint8_t *p, uint32_t n)
@@ -402,10 +466,10 @@ static void wordpiece(struct tok_run *r)
 {
 	const struct mcubert_tok *t = r->t;
 	size_t base = r->count;
-	uint32_t start = 0;
+	uint32_t start = 0, c = 0;
 
 	if (r->nchars > r->limit) {
-		put_id(r, t->unk_id);
+		put_unk(r);
 		return;
 	}
 	while (start < r->nbytes) {
@@ -415,10 +479,10 @@ static void wordpiece(struct tok_run *r)
 
 		if (n == 0U) {
 			r->count = base;
-			put_id(r, t->unk_id);
+			put_unk(r);
 			return;
 		}
-		put_id(r, id);
+		put_piece(r, id, start, n, &c);
 		start += n;
 	}
 }
@@ -428,6 +492,9 @@ static void end_word(struct tok_run *r)
 	if (r->nchars > 0U) {
 		if (r->t != NULL) {
 			wordpiece(r);
+			if (r->sp != NULL) {
+				r->sp->word++;
+			}
 			if (r->stop_early && r->count >= r->cap) {
 				r->stopped = true;
 			}
@@ -473,6 +540,22 @@ static uint32_t utf8_put(uint8_t *u, uint32_t cp)
 	return 4;
 }
 
+/* Record the source of the word's character i (spans only). */
+static void track_char(struct tok_spans *sp, uint32_t i, uint32_t limit, uint32_t cur)
+{
+	if (i == 0U) {
+		sp->word_first = cur;
+	}
+	sp->word_last = cur;
+	if (i < limit) {
+		/* By position, as tokenizers' alignments: the i-th character
+		 * of the word takes the source of the i-th one pushed, also
+		 * when canonical reordering moves the characters.
+		 */
+		sp->src[i] = cur;
+	}
+}
+
 /* Append a word character; a non-starter (ccc != 0) moves before the
  * characters of the current run with a greater class (canonical ordering).
  */
@@ -481,6 +564,9 @@ static void push_char(struct tok_run *r, uint32_t cp, uint32_t ccc)
 	uint8_t u[4];
 	uint32_t n, pos, bpos;
 
+	if (r->sp != NULL) {
+		track_char(r->sp, r->nchars, r->limit, r->cur);
+	}
 	if (r->nchars >= r->limit) {
 		if (r->nchars < UINT32_MAX) {
 			r->nchars++;
@@ -691,6 +777,10 @@ static void run_text(struct tok_run *r, const uint8_t *s, size_t len)
 	r->nbytes = 0;
 	r->nchars = 0;
 	r->run = 0;
+	if (r->sp != NULL) {
+		r->sp->text = s;
+		r->sp->word = 0;
+	}
 	while (i < len && !r->stopped) {
 		uint32_t b = s[i];
 
@@ -701,7 +791,13 @@ static void run_text(struct tok_run *r, const uint8_t *s, size_t len)
 			if (n != 0U) {
 				end_word(r);
 				if (!r->stopped) {
-					put_id(r, id);
+					if (r->sp != NULL) {
+						put_token(r, id, (uint32_t)i, (uint32_t)(i + n),
+							  true);
+						r->sp->word++;
+					} else {
+						put_id(r, id);
+					}
 					if (r->stop_early && r->count >= r->cap) {
 						r->stopped = true;
 					}
@@ -711,6 +807,7 @@ static void run_text(struct tok_run *r, const uint8_t *s, size_t len)
 			}
 		}
 
+		r->cur = (uint32_t)i;
 		if (b < 0x80U) {
 			i++;
 			put_cp(r, b);
@@ -729,10 +826,10 @@ static void run_text(struct tok_run *r, const uint8_t *s, size_t len)
 }
 
 /* Word pieces of a text: stores the first cap, returns how many in all (or
- * at least cap when stop_early).
+ * at least cap when stop_early). With sp, also their spans at sp->out.
  */
 static size_t pieces(const struct mcubert_tok *t, const char *text, size_t len, int32_t *ids,
-		     size_t cap, bool stop_early)
+		     struct tok_spans *sp, size_t cap, bool stop_early)
 {
 	struct tok_run r;
 
@@ -745,6 +842,7 @@ static size_t pieces(const struct mcubert_tok *t, const char *text, size_t len, 
 	r.stopped = stop_early && cap == 0U;
 	r.out = NULL;
 	r.out_len = 0;
+	r.sp = sp;
 	if (!r.stopped) {
 		run_text(&r, (const uint8_t *)text, len);
 	}
@@ -763,12 +861,54 @@ long mcubert_tok_tokenize(const struct mcubert_tok *t, const char *text, size_t 
 	if (text_len > INT32_MAX) {
 		return -E2BIG;
 	}
-	return (long)pieces(t, text, text_len, ids, cap, false);
+	return (long)pieces(t, text, text_len, ids, NULL, cap, false);
 }
 
-int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t text_len,
-		       const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
-		       uint16_t max_len)
+/* Spans of the next pieces go to position at, for text text_index. */
+static struct tok_spans *spans_at(struct tok_spans *sp, size_t at, uint8_t text_index)
+{
+	if (sp != NULL) {
+		sp->out = sp->base + at;
+		sp->text_index = text_index;
+	}
+	return sp;
+}
+
+/* A special token added at position at: no span, no word. */
+static void put_special(int32_t *ids, struct tok_spans *sp, size_t at, int32_t id,
+			uint8_t text_index)
+{
+	ids[at] = id;
+	if (sp != NULL) {
+		sp->base[at] = (struct mcubert_tok_span){
+			.word = MCUBERT_TOK_NO_WORD,
+			.text = text_index,
+		};
+	}
+}
+
+/* tokenizers' longest_first (utils/truncation.rs): pieces kept of each text. */
+static void longest_first(size_t n1, size_t n2, size_t room, size_t *t1, size_t *t2)
+{
+	*t1 = n1;
+	*t2 = n2;
+	if (n1 + n2 > room) {
+		size_t a = n1 > n2 ? n2 : n1; /* shorter; the first on ties */
+		size_t b;
+
+		b = a > room ? a : (room - a > a ? room - a : a);
+		if (a + b > room) {
+			a = room / 2U;
+			b = a + room % 2U;
+		}
+		*t1 = n1 > n2 ? b : a;
+		*t2 = n1 > n2 ? a : b;
+	}
+}
+
+static int encode(const struct mcubert_tok *t, const char *text, size_t text_len,
+		  const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+		  struct tok_spans *sp, uint16_t max_len)
 {
 	bool pair = text_b != NULL;
 	size_t n1, n2, s1, s2, t1, t2, room, total;
@@ -788,10 +928,10 @@ int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t tex
 
 	if (!pair) {
 		room = max_len - 2U;
-		n1 = pieces(t, text, text_len, ids + 1, room, true);
+		n1 = pieces(t, text, text_len, ids + 1, spans_at(sp, 1, 0), room, true);
 		t1 = n1 < room ? n1 : room;
-		ids[0] = t->cls_id;
-		ids[1U + t1] = t->sep_id;
+		put_special(ids, sp, 0, t->cls_id, 0);
+		put_special(ids, sp, 1U + t1, t->sep_id, 0);
 		total = t1 + 2U;
 		if (type_ids != NULL) {
 			memset(type_ids, 0, total);
@@ -801,46 +941,51 @@ int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t tex
 
 	/* A in place; B after it in the room left, both counted in full. */
 	room = max_len - 3U;
-	n1 = pieces(t, text, text_len, ids + 1, room, false);
+	n1 = pieces(t, text, text_len, ids + 1, spans_at(sp, 1, 0), room, false);
 	s1 = n1 < room ? n1 : room;
-	n2 = pieces(t, text_b, text_b_len, ids + 2 + s1, room - s1, false);
+	n2 = pieces(t, text_b, text_b_len, ids + 2 + s1, spans_at(sp, 2U + s1, 1), room - s1,
+		    false);
 	s2 = n2 < room - s1 ? n2 : room - s1;
-
-	/* tokenizers' longest_first (utils/truncation.rs). */
-	t1 = n1;
-	t2 = n2;
-	if (n1 + n2 > room) {
-		size_t a = n1 > n2 ? n2 : n1; /* shorter; the first on ties */
-		size_t b;
-
-		b = a > room ? a : (room - a > a ? room - a : a);
-		if (a + b > room) {
-			a = room / 2U;
-			b = a + room % 2U;
-		}
-		if (n1 > n2) {
-			t1 = b;
-			t2 = a;
-		} else {
-			t1 = a;
-			t2 = b;
-		}
-	}
+	longest_first(n1, n2, room, &t1, &t2);
 
 	if (t2 <= s2) {
 		memmove(ids + 2 + t1, ids + 2 + s1, t2 * sizeof(ids[0]));
+		if (sp != NULL) {
+			memmove(sp->base + 2 + t1, sp->base + 2 + s1, t2 * sizeof(sp->base[0]));
+		}
 	} else {
-		(void)pieces(t, text_b, text_b_len, ids + 2 + t1, t2, true);
+		(void)pieces(t, text_b, text_b_len, ids + 2 + t1, spans_at(sp, 2U + t1, 1), t2,
+			     true);
 	}
-	ids[0] = t->cls_id;
-	ids[1U + t1] = t->sep_id;
-	ids[2U + t1 + t2] = t->sep_id;
+	put_special(ids, sp, 0, t->cls_id, 0);
+	put_special(ids, sp, 1U + t1, t->sep_id, 0);
+	put_special(ids, sp, 2U + t1 + t2, t->sep_id, 1);
 	total = t1 + t2 + 3U;
 	if (type_ids != NULL) {
 		memset(type_ids, 0, t1 + 2U);
 		memset(type_ids + t1 + 2U, 1, t2 + 1U);
 	}
 	return (int)total;
+}
+
+int mcubert_tok_encode(const struct mcubert_tok *t, const char *text, size_t text_len,
+		       const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+		       uint16_t max_len)
+{
+	return encode(t, text, text_len, text_b, text_b_len, ids, type_ids, NULL, max_len);
+}
+
+int mcubert_tok_encode_spans(const struct mcubert_tok *t, const char *text, size_t text_len,
+			     const char *text_b, size_t text_b_len, int32_t *ids, uint8_t *type_ids,
+			     struct mcubert_tok_span *spans, uint16_t max_len)
+{
+	struct tok_spans sp;
+
+	if (spans == NULL) {
+		return -EFAULT;
+	}
+	sp.base = spans;
+	return encode(t, text, text_len, text_b, text_b_len, ids, type_ids, &sp, max_len);
 }
 
 long mcubert_tok_words(const char *text, size_t text_len, char *out, size_t cap)
@@ -862,6 +1007,7 @@ long mcubert_tok_words(const char *text, size_t text_len, char *out, size_t cap)
 	r.stopped = false;
 	r.out = out;
 	r.out_len = 0;
+	r.sp = NULL;
 	run_text(&r, (const uint8_t *)text, text_len);
 	if (cap != 0U) {
 		out[r.out_len < cap ? r.out_len : cap - 1U] = '\0';

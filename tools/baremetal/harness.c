@@ -26,7 +26,10 @@
  *              count: the measured interval is exactly 2 * n_seq + 2,
  *              the calibration interval 2, see selftest_run())
  *    8     4   flags: bit 0 print logits, bit 1 pooled, bit 2 hidden,
- *              bit 3 token logits and tags
+ *              bit 3: modes 0-1 token logits and tags; mode 3 spans:
+ *              mcubert_tok_encode_spans() instead of mcubert_tok_encode(),
+ *              then mcubert_slots_decode() with the tag set SPAN_TAGS and
+ *              tag id (3 k + 1) % 5 for token k
  *   12     4   blob_len: bytes of the blob at __blob_start__
  *   16     4   total_len: bytes of the whole record, end marker included
  *   20     4   n_seq
@@ -65,6 +68,9 @@
  *          mcubert_token_label() of each token, then mcubert_token_logits()
  *          of each token, row after row (len * n_tags values); rc is
  *          n_tags or the first negative errno       (flag bit 3, if seq rc 0)
+ *   tokids I values=ID,...                      (mode 3)
+ *   tokspans I values=START:END:WORD:FLAGS,...  (mode 3, flag bit 3)
+ *   slots I n=N values=SLOT:TEXT:START:END,...  (mode 3, flag bit 3)
  *   selftest loops=N                     (mode 2, instead of arena..seq)
  *   done n_seq=N
  *
@@ -90,6 +96,7 @@
 #include <stdint.h>
 
 #include <mcubert/mcubert.h>
+#include <mcubert/slots.h>
 #include <mcubert/tokenizer.h>
 
 #include "semihost.h"
@@ -115,10 +122,15 @@
 
 static struct mcubert_tok tok;
 
+/* The tag set of the span self-check (flag bit 3). */
+static const char *const span_tag_names[] = {"O", "B-a", "I-a", "B-b", "I-b"};
+#define SPAN_TAGS 5u
+
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
 #define FLAG_HIDDEN (1u << 2)
-#define FLAG_TOKENS (1u << 3)
+#define FLAG_TOKENS (1u << 3) /* modes 0-1 */
+#define FLAG_SPANS  (1u << 3) /* mode 3 */
 
 #define STACK_PAINT 0xa5c3e187u
 
@@ -352,6 +364,100 @@ static void print_config(const struct mcubert_config *c)
 	sh_putc('\n');
 }
 
+/* Item k of a values= list: a tuple of n numbers, "A:B:...". */
+static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
+{
+	if (k > 0U) {
+		sh_putc(',');
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		if (j > 0U) {
+			sh_putc(':');
+		}
+		sh_put_u32(v[j]);
+	}
+}
+
+/* Mode 3, flag bit 3: the spans, and the slots of tag (3 k + 1) % 5. */
+static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16_t n,
+			uint16_t *tags, struct mcubert_slot *slots)
+{
+	struct mcubert_slot_tag info[SPAN_TAGS];
+	struct mcubert_slot_tags set;
+	int rc;
+
+	sh_puts("tokspans ");
+	sh_put_u32(i);
+	sh_puts(" values=");
+	for (uint16_t k = 0; k < n; k++) {
+		const uint32_t v[4] = {spans[k].start, spans[k].end, spans[k].word, spans[k].flags};
+
+		put_tuple(k, v, 4);
+		tags[k] = (uint16_t)((3U * k + 1U) % SPAN_TAGS);
+	}
+	sh_putc('\n');
+	rc = mcubert_slot_tags_init(&set, span_tag_names, SPAN_TAGS, info);
+	if (rc >= 0) {
+		rc = mcubert_slots_decode(&set, tags, spans, n, slots, TOK_MAX);
+	}
+	sh_puts("slots ");
+	sh_put_u32(i);
+	sh_kv_i32("n", rc);
+	sh_puts(" values=");
+	for (int k = 0; k < rc; k++) {
+		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
+
+		put_tuple((uint32_t)k, v, 4);
+	}
+	sh_putc('\n');
+}
+
+/* Mode 3: encode one text (with spans and the slot self-check on flag bit
+ * 3) and print the ids, spans and slots.
+ */
+static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t flags,
+			 uint32_t max_len)
+{
+	int32_t *ids = (int32_t *)__scratch_start__;
+	uint8_t *types = (uint8_t *)(ids + TOK_MAX);
+	struct mcubert_tok_span *spans = (struct mcubert_tok_span *)(types + TOK_MAX);
+	uint16_t *tags = (uint16_t *)(spans + TOK_MAX);
+	struct mcubert_slot *slots = (struct mcubert_slot *)(tags + TOK_MAX);
+	uint16_t n = (uint16_t)(max_len ? max_len : TOK_MAX);
+	uintptr_t sp;
+	uint32_t stack;
+	int rc;
+
+	if (SYM_SIZE(__scratch_max__) <
+	    (uint32_t)((uint8_t *)(slots + TOK_MAX) - __scratch_start__)) {
+		bad_input("scratch");
+	}
+	sp = stack_paint();
+	bench_start();
+	if (flags & FLAG_SPANS) {
+		rc = mcubert_tok_encode_spans(&tok, (const char *)text, len, NULL, 0, ids, types,
+					      spans, n);
+	} else {
+		rc = mcubert_tok_encode(&tok, (const char *)text, len, NULL, 0, ids, types, n);
+	}
+	bench_stop();
+	stack = stack_used(sp);
+	sh_puts("seq ");
+	sh_put_u32(i);
+	put_rc("rc", rc);
+	sh_kv_u32("len", len);
+	sh_kv_u32("stack_peak", stack);
+	sh_kv_u32("arena_peak", 0u);
+	sh_putc('\n');
+	sh_puts("tokids ");
+	sh_put_u32(i);
+	put_list("values", ids, rc);
+	sh_putc('\n');
+	if ((flags & FLAG_SPANS) && rc >= 0) {
+		print_spans(i, spans, (uint16_t)rc, tags, slots);
+	}
+}
+
 int main(void)
 {
 	const uint8_t *rec = __input_start__;
@@ -489,30 +595,8 @@ int main(void)
 			if (has_types != 0u || size > (uint32_t)(end - p)) {
 				bad_input("text");
 			}
-			int32_t *tok_ids = (int32_t *)__scratch_start__;
-			uint8_t *tok_types = (uint8_t *)(tok_ids + TOK_MAX);
-
-			if (SYM_SIZE(__scratch_max__) < TOK_MAX * 5u) {
-				bad_input("scratch");
-			}
-			sp = stack_paint();
-			bench_start();
-			rc = mcubert_tok_encode(&tok, (const char *)(p + 4), len, NULL, 0, tok_ids,
-						tok_types, (uint16_t)(max_len ? max_len : TOK_MAX));
-			bench_stop();
-			stack = stack_used(sp);
+			tokenize_one(i, p + 4, len, flags, max_len);
 			p += size;
-			sh_puts("seq ");
-			sh_put_u32(i);
-			put_rc("rc", rc);
-			sh_kv_u32("len", len);
-			sh_kv_u32("stack_peak", stack);
-			sh_kv_u32("arena_peak", 0u);
-			sh_putc('\n');
-			sh_puts("tokids ");
-			sh_put_u32(i);
-			put_list("values", tok_ids, rc);
-			sh_putc('\n');
 			continue;
 		}
 		size = 4u + 4u * len + (has_types ? len : 0u);

@@ -62,10 +62,13 @@ INPUT_MAGIC = 0x4942434D      # 'MCBI'
 INPUT_END_MAGIC = 0x4542434D  # 'MCBE'
 INPUT_VERSION = 1
 MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE = 0, 1, 2, 3
-FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN, FLAG_TOKENS = 1, 2, 4, 8
+FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN = 1, 2, 4
+FLAG_TOKENS = 8  # modes 0-1: token logits and tags
+FLAG_SPANS = 8  # mode 3: spans and the harness's slot self-check (the same bit, another mode)
 HARNESS_OUTPUT_VERSION = 2  # the "harness version=" line: 2 adds config n_tags/head and the tokens line
 DUMP_FLAGS = {"logits": FLAG_LOGITS | FLAG_TOKENS, "pooled": FLAG_LOGITS | FLAG_POOLED | FLAG_TOKENS,
-              "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN | FLAG_TOKENS}
+              "hidden": FLAG_LOGITS | FLAG_POOLED | FLAG_HIDDEN | FLAG_TOKENS,
+              "spans": FLAG_SPANS}  # mode 3
 EXIT_STATUS = {1: "error", 2: "bad input record", 3: "CPU fault", 4: "stack overflow",
                5: "assertion failed"}
 

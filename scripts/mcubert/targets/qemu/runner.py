@@ -266,6 +266,9 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
                                                          dtype=np.int32).reshape(-1, rc)
         elif kind == "tokids":
             seqs[int(tok[1])]["ids"] = [int(v) for v in f.get("values", "").split(",") if v]
+        elif kind in ("tokspans", "slots"):
+            seqs[int(tok[1])][kind] = [tuple(int(x) for x in v.split(":")) for v in f.get("values", "").split(",")
+                                       if v]
         elif kind in ("logits", "pooled", "hidden"):
             i = int(tok[1])
             rc, _, name = _rc_of(f)
@@ -327,14 +330,17 @@ def run(blob: bytes | Path | str, sequences: Sequence[SeqLike], target: str = "m
 
 
 def tokenize(blob: bytes | Path | str, texts: Sequence[str | bytes], target: str = "m7", max_len: int = 0,
-             timeout: float | None = None) -> list[dict[str, Any]]:
+             timeout: float | None = None, spans: bool = False) -> list[dict[str, Any]]:
     """Encode texts with the C tokenizer on @target, using the blob's packed vocabulary (VOCAB section).
 
     Returns per text: rc (number of ids or a negative errno), ids, len (bytes), insns (exact, for
-    mcubert_tok_encode alone), stack_peak.
+    mcubert_tok_encode alone), stack_peak. With @spans, mcubert_tok_encode_spans runs instead (insns and
+    stack_peak are its own) and each text also has "tokspans", (start, end, word, flags) per token, and
+    "slots", (slot, text, start, end) per slot that mcubert_slots_decode finds with the harness's tag set
+    ["O", "B-a", "I-a", "B-b", "I-b"] and tag id (3 k + 1) % 5 for token k.
     """
-    res = run_harness(blob, list(texts), target=target, dump="logits", timeout=timeout, max_len=max_len,
-                      mode=MODE_TOKENIZE)
+    res = run_harness(blob, list(texts), target=target, dump="spans" if spans else "logits", timeout=timeout,
+                      max_len=max_len, mode=MODE_TOKENIZE)
     if res.init.get("rc", -1) != 0:
         raise QemuError(f"mcubert_init failed on {res.target}: {res.init.get('err')}")
     return res.sequences
