@@ -125,6 +125,22 @@ def slot_values(tags: TagSet, slots: Sequence[Slot], texts: Sequence[bytes]) -> 
     return [(tags.slot_name(s.slot), texts[s.text][s.start:s.end]) for s in slots]
 
 
+def slot_records(tag_names: Sequence[str], tag_ids: Sequence[int], spans: Sequence[Span],
+                 texts: Sequence[str | bytes]) -> list[dict]:
+    """`mcubert run --json`'s slots: [{"slot", "text", "start", "end"} (+ "text_index" for the second text of
+    a pair)], byte offsets into the original text. SlotError when the tag names are not BIO tags."""
+    tags = TagSet(tag_names)
+    raw = [s.encode("utf-8") if isinstance(s, str) else bytes(s) for s in texts]
+    out = []
+    for s in decode_slots(tags, tag_ids, spans):
+        rec = {"slot": tags.slot_name(s.slot), "text": raw[s.text][s.start:s.end].decode("utf-8", "replace"),
+               "start": s.start, "end": s.end}
+        if s.text:
+            rec["text_index"] = s.text
+        out.append(rec)
+    return out
+
+
 def utf8_char_starts(raw: bytes) -> list[int]:
     """Byte offset of each character of `raw.decode("utf-8", "replace")`, then len(raw).
 

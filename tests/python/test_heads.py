@@ -184,6 +184,10 @@ def test_run_json_fields(converted, tmp_path, capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["intent"] in INTENTS and len(r["intent_logits"]) == 3
     assert len(r["tags"]) == len(r["ids"]) and set(r["tags"]) <= set(SLOTS)
+    text = "book a table in paris"
+    assert r["slots"] is not None  # BIO tags: each slot is the text between its byte offsets
+    for s in r["slots"]:
+        assert s["text"] == text.encode()[s["start"]:s["end"]].decode() and f"B-{s['slot']}" in SLOTS
     assert main(["run", str(paths["tag"]), "book a table in paris", "--json", "--engine", "ref"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert len(r["tags"]) == len(r["token_logits"]) == len(r["ids"]) and "intent" not in r

@@ -41,6 +41,17 @@ def _run_on_target(args: argparse.Namespace, ids: Sequence[int], types: Sequence
     return out
 
 
+def _slots(tag_names: Sequence[str], tag_ids: Sequence[int], spans: Sequence[Any],
+           texts: Sequence[str]) -> list[dict[str, Any]] | None:
+    """The slots of BIO tags (None when the tags are not BIO tags)."""
+    from mcubert.slots import SlotError, slot_records
+
+    try:
+        return slot_records(tag_names, tag_ids, spans, texts)
+    except SlotError:
+        return None
+
+
 def _ram(r: dict[str, Any]) -> dict[str, int]:
     """Peak RAM of a QEMU run: arena high-water + stack high-water + statics."""
     parts = {k: int(r[k]) for k in ("arena_peak", "stack_peak", "static_ram")}
@@ -49,6 +60,7 @@ def _ram(r: dict[str, Any]) -> dict[str, int]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     eng = Engine(args.engine if args.target == "host" else "ref", args.blob)
+    spans = None
     if args.ids:
         ids = parse_ids(args.ids)
         types = parse_ids(args.types) if args.types else None
@@ -56,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.text:
             raise CliError("give TEXT (and optionally TEXT_B) or --ids")
         tok = tokenizer(args.tokenizer, args.vocab, eng.meta, eng.vocab_section)
-        ids, types = tok.encode(args.text, args.text_b, max_len=eng.max_seq_len)
+        ids, types, spans = tok.encode_with_spans(args.text, args.text_b, max_len=eng.max_seq_len)
     if args.target == "host":
         res = eng.run(ids, types)
         where = f"engine {args.engine}"
@@ -67,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = {"ids": list(map(int, ids)), "type_ids": None if types is None else list(map(int, types)),
               "engine": args.engine, **res,
               "label_name": None if label is None else eng.labels[label], **eng.head_fields(res)}
+    if spans is not None and res.get("tag_ids") is not None:
+        result["slots"] = _slots(eng.tags, res["tag_ids"], spans, [args.text, args.text_b or ""])
 
     def human(r: dict[str, Any]) -> None:
         if "score" in r:
@@ -75,7 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         if "tags" in r:
             if "intent" in r:
                 print(f"intent {r['intent']}  [{where}]")
-            print(" ".join(r["tags"]) + f"  [{len(r['ids'])} tokens]")
+            for s in r.get("slots") or []:
+                print(f"  {s['slot']:>20} = {s['text']!r}  bytes [{s['start']}, {s['end']})")
+            if r.get("slots") is None:
+                print(" ".join(r["tags"]) + f"  [{len(r['ids'])} tokens]")
             return
         if r["label"] is None:
             print(f"ran {len(r['ids'])} tokens (the model has no classifier) [{where}]")
