@@ -21,7 +21,7 @@ from mcubert.conversion.checkpoint import Checkpoint
 from mcubert.conversion.floatmodel import FloatBert, activation
 from mcubert.formats import blob
 from mcubert.formats.blob import LayerSec, Sec, layer_sec
-from mcubert.numerics import arith
+from mcubert.numerics import arith, bounds
 from mcubert.planning import planner
 
 log = logging.getLogger(__name__)
@@ -312,4 +312,9 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
     info = dict(meta or {})
     info.update(hidden_scale=[float(x) for x in s_h], pooled_scale=1 / 127, logit_scale=logit_scale, labels=ckpt.labels)
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
-    return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)
+    data = blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)
+    try:
+        bounds.check(blob.unpack(data))
+    except bounds.BoundsError as e:
+        raise QuantError(f"the runtime would refuse this blob: {e}") from None
+    return data

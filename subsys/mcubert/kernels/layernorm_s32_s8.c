@@ -205,7 +205,7 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
 		int64_t c = (int64_t)x[k] - mean;
 		int64_t norm = (c * inv + ((int64_t)1 << (sh - 1))) >> sh;
 		int64_t v = (norm * ln->gamma[k] +
-			     ((int64_t)ln->beta[k] << (sh2 - MCUBERT_LN_BETA_FRAC)) +
+			     (int64_t)ln->beta[k] * ((int64_t)1 << (sh2 - MCUBERT_LN_BETA_FRAC)) +
 			     ((int64_t)1 << (sh2 - 1))) >>
 			    sh2;
 
