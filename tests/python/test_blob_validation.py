@@ -59,21 +59,32 @@ ISSUE = {
 }
 
 
-def section_offset(data: bytes, sid: int) -> int:
+def section_place(data: bytes, sid: int) -> tuple[int, int]:
+    """(offset, size) of section `sid`."""
     h = blob.unpack(data).header
     for i in range(int(h["section_count"])):
-        s, off, _, _ = struct.unpack_from(blob.SECTION_ENTRY_FORMAT, data,
-                                          int(h["section_offset"]) + blob.SECTION_ENTRY_SIZE * i)
+        s, off, size, _ = struct.unpack_from(blob.SECTION_ENTRY_FORMAT, data,
+                                             int(h["section_offset"]) + blob.SECTION_ENTRY_SIZE * i)
         if s == sid:
-            return off
+            return off, size
     raise KeyError(sid)
 
 
 def with_value(data: bytes, sid: int, off: int, size: int, code: str, value: int, index: int = 0) -> bytes:
     """The blob with one field of element `index` of section `sid` set to `value`, its CRC recomputed."""
     bad = bytearray(data)
-    struct.pack_into("<" + code, bad, section_offset(data, sid) + index * size + off, value)
+    start, n = section_place(data, sid)
+    assert (index + 1) * size <= n
+    struct.pack_into("<" + code, bad, start + index * size + off, value)
     return recrc(bad)
+
+
+def at_limits(data: bytes, name: str) -> list[bytes]:
+    """The blob with the field of bound `name` at its lower and its upper limit (element 1 where there is one)."""
+    sid, off, size, code = FIELDS[name]
+    index = min(1, section_place(data, sid)[1] // size - 1)
+    bd = bounds.BY_NAME[name]
+    return [with_value(data, sid, off, size, code, v, index) for v in (bd.lo, bd.hi)]
 
 
 def refused(data: bytes) -> None:
@@ -113,10 +124,7 @@ def test_each_field_out_of_range_is_einval(good, name):
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
 def test_each_field_at_its_limits_is_accepted_and_bit_exact(good, name):
-    sid, off, size, code = FIELDS[name]
-    bd = bounds.BY_NAME[name]
-    for v in (bd.lo, bd.hi):
-        data = with_value(good, sid, off, size, code, v, index=1)
+    for data in at_limits(good, name):
         b = blob.unpack(data)
         rt, ref = Runtime(data), Reference(b)
         for ids, types in cases(b.cfg.vocab_size, b.cfg.max_seq_len)[-2:]:
@@ -168,3 +176,22 @@ def test_crafted_blobs_are_einval_on_m7(good):
         assert qemu.init_errno(with_value(good, *ISSUE[case]), target="m7") == -errno.EINVAL
     sid, off, size, code = FIELDS["ACT_LUT"]
     assert qemu.init_errno(with_value(good, sid, off, size, code, 2048), target="m7") == -errno.EINVAL
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("name", ["RQ_BIAS", "RQ_MULT", "RQ_SHIFT", "SCORE_SHIFT", "CTX_SHIFT", "LN_GAMMA"])
+def test_limits_are_bit_exact_on_m7(good, name):
+    """The DSP kernels' requantisation and LayerNorm forms at the limits give the reference's bits."""
+    from mcubert.targets import qemu
+
+    if qemu.missing_prerequisites():
+        pytest.skip("QEMU/Arm toolchain missing")
+    for data in at_limits(good, name):
+        b = blob.unpack(data)
+        ref = Reference(b)
+        seqs = cases(b.cfg.vocab_size, b.cfg.max_seq_len)[-1:]
+        for (ids, types), r in zip(seqs, qemu.run(data, seqs, target="m7", dump="hidden")):
+            o = ref.run(ids, types)
+            assert r["rc"] == 0
+            np.testing.assert_array_equal(r["hidden"], o.hidden)
+            assert r["logits"] == o.logits.tolist()

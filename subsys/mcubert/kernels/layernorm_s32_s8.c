@@ -14,7 +14,7 @@
  *
  * Ranges: residual sums and embedding sums are below 2^25 in magnitude (RES clamp 2^23 plus
  * h * res_mult <= 2^18; embedding rows < 3 * 2^21); the portable path is exact for any int32
- * x whose squares about the mean sum below 2^64. gamma, beta: any int32.
+ * x whose squares about the mean sum below 2^64. gamma, beta: in [-2^30, 2^30] (bounds.h).
  *
  * DSP path, for rows with |x| <= 2^25, d < 2^11 and std > 2^15 (checked per row, else the
  * portable path runs): one pass for sum(x) and sum(x^2) (SMLAL), the centred sum of squares
