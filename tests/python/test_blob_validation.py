@@ -131,6 +131,55 @@ def test_each_field_at_its_limits_is_accepted_and_bit_exact(good, name):
             assert_same(rt, ref, b.cfg, ids, types)
 
 
+def _layer_fields(i: int) -> list[tuple[int, str, str]]:
+    rq = [(layer_sec(i, ls), "RQ", "") for ls in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ,
+                                                  LayerSec.FFN_IN_RQ, LayerSec.FFN_OUT_RQ)]
+    return rq + [(layer_sec(i, LayerSec.PARAMS), "PARAMS", ""),
+                 (layer_sec(i, LayerSec.ATTN_RES_MULT), "<i4", "RES_MULT"),
+                 (layer_sec(i, LayerSec.FFN_RES_MULT), "<i4", "RES_MULT"),
+                 (layer_sec(i, LayerSec.LN_ATTN_GAMMA), "<i4", "LN_GAMMA"),
+                 (layer_sec(i, LayerSec.LN_ATTN_BETA), "<i4", "LN_BETA"),
+                 (layer_sec(i, LayerSec.LN_FFN_GAMMA), "<i4", "LN_GAMMA"),
+                 (layer_sec(i, LayerSec.LN_FFN_BETA), "<i4", "LN_BETA"),
+                 (layer_sec(i, LayerSec.GELU_LUT), "<i2", "ACT_LUT")]
+
+
+def anywhere_in_bounds(data: bytes, seed: int, extremes: bool) -> bytes:
+    """The blob with every bounded value redrawn inside its bound: at either limit, or uniformly."""
+    rng = np.random.default_rng(seed)
+    out = bytearray(data)
+
+    def draw(name: str, n: int) -> np.ndarray:
+        bd = bounds.BY_NAME[name]
+        return rng.choice([bd.lo, bd.hi], n) if extremes else rng.integers(bd.lo, bd.hi, n, endpoint=True)
+
+    params = {"RQ": ("bias", "mult", "shift"), "PARAMS": ("score_mult", "score_shift", "ctx_mult", "ctx_shift")}
+    cfg = blob.unpack(data).cfg
+    fields = [(Sec.MODEL_PARAMS, "<i4", "EMB_MULT"), (Sec.EMB_LN_GAMMA, "<i4", "LN_GAMMA"),
+              (Sec.EMB_LN_BETA, "<i4", "LN_BETA"), (Sec.POOLER_RQ, "RQ", ""), (Sec.CLS_RQ, "RQ", "")]
+    for sid, kind, name in fields + [f for i in range(cfg.n_layers) for f in _layer_fields(i)]:
+        off, size = section_place(data, sid)
+        if kind in params:
+            v = np.frombuffer(out, "<i4", size // 4, off).reshape(-1, len(params[kind])).copy()
+            for j, field in enumerate(params[kind]):
+                v[:, j] = draw(f"RQ_{field.upper()}" if kind == "RQ" else field.upper(), len(v))
+        else:
+            v = draw(name, size // np.dtype(kind).itemsize).astype(kind)
+        out[off:off + size] = v.tobytes()
+    return recrc(out)
+
+
+@pytest.mark.parametrize("seed,extremes", [(0, True), (1, True), (2, False), (3, False)])
+def test_any_values_within_bounds_run_bit_exact(good, seed, extremes):
+    """Every bounded value redrawn within its bound: accepted, and the runtime computes the reference's bits
+    (under MCUBERT_SANITIZE=1 also: without an undefined operation)."""
+    data = anywhere_in_bounds(good, seed, extremes)
+    b = blob.unpack(data)
+    rt, ref = Runtime(data), Reference(b)
+    for ids, types in cases(b.cfg.vocab_size, b.cfg.max_seq_len, seed):
+        assert_same(rt, ref, b.cfg, ids, types)
+
+
 @pytest.mark.parametrize("case", sorted(ISSUE))
 def test_issue_14_crafted_blobs_are_einval(good, case):
     refused(with_value(good, *ISSUE[case]))
@@ -195,3 +244,22 @@ def test_limits_are_bit_exact_on_m7(good, name):
             assert r["rc"] == 0
             np.testing.assert_array_equal(r["hidden"], o.hidden)
             assert r["logits"] == o.logits.tolist()
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("seed,extremes", [(0, True), (2, False)])
+def test_any_values_within_bounds_are_bit_exact_on_m7(good, seed, extremes):
+    """The same on the Cortex-M7's DSP kernels (their 32-bit requantisation and LayerNorm forms)."""
+    from mcubert.targets import qemu
+
+    if qemu.missing_prerequisites():
+        pytest.skip("QEMU/Arm toolchain missing")
+    data = anywhere_in_bounds(good, seed, extremes)
+    b = blob.unpack(data)
+    ref = Reference(b)
+    seqs = cases(b.cfg.vocab_size, b.cfg.max_seq_len, seed)
+    for (ids, types), r in zip(seqs, qemu.run(data, seqs, target="m7", dump="hidden")):
+        o = ref.run(ids, types)
+        assert r["rc"] == 0
+        np.testing.assert_array_equal(r["hidden"], o.hidden)
+        assert r["logits"] == o.logits.tolist()
