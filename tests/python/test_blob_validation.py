@@ -131,41 +131,21 @@ def test_each_field_at_its_limits_is_accepted_and_bit_exact(good, name):
             assert_same(rt, ref, b.cfg, ids, types)
 
 
-def _layer_fields(i: int) -> list[tuple[int, str, str]]:
-    rq = [(layer_sec(i, ls), "RQ", "") for ls in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ,
-                                                  LayerSec.FFN_IN_RQ, LayerSec.FFN_OUT_RQ)]
-    return rq + [(layer_sec(i, LayerSec.PARAMS), "PARAMS", ""),
-                 (layer_sec(i, LayerSec.ATTN_RES_MULT), "<i4", "RES_MULT"),
-                 (layer_sec(i, LayerSec.FFN_RES_MULT), "<i4", "RES_MULT"),
-                 (layer_sec(i, LayerSec.LN_ATTN_GAMMA), "<i4", "LN_GAMMA"),
-                 (layer_sec(i, LayerSec.LN_ATTN_BETA), "<i4", "LN_BETA"),
-                 (layer_sec(i, LayerSec.LN_FFN_GAMMA), "<i4", "LN_GAMMA"),
-                 (layer_sec(i, LayerSec.LN_FFN_BETA), "<i4", "LN_BETA"),
-                 (layer_sec(i, LayerSec.GELU_LUT), "<i2", "ACT_LUT")]
-
-
 def anywhere_in_bounds(data: bytes, seed: int, extremes: bool) -> bytes:
     """The blob with every bounded value redrawn inside its bound: at either limit, or uniformly."""
     rng = np.random.default_rng(seed)
     out = bytearray(data)
-
-    def draw(name: str, n: int) -> np.ndarray:
-        bd = bounds.BY_NAME[name]
-        return rng.choice([bd.lo, bd.hi], n) if extremes else rng.integers(bd.lo, bd.hi, n, endpoint=True)
-
-    params = {"RQ": ("bias", "mult", "shift"), "PARAMS": ("score_mult", "score_shift", "ctx_mult", "ctx_shift")}
-    cfg = blob.unpack(data).cfg
-    fields = [(Sec.MODEL_PARAMS, "<i4", "EMB_MULT"), (Sec.EMB_LN_GAMMA, "<i4", "LN_GAMMA"),
-              (Sec.EMB_LN_BETA, "<i4", "LN_BETA"), (Sec.POOLER_RQ, "RQ", ""), (Sec.CLS_RQ, "RQ", "")]
-    for sid, kind, name in fields + [f for i in range(cfg.n_layers) for f in _layer_fields(i)]:
-        off, size = section_place(data, sid)
-        if kind in params:
-            v = np.frombuffer(out, "<i4", size // 4, off).reshape(-1, len(params[kind])).copy()
-            for j, field in enumerate(params[kind]):
-                v[:, j] = draw(f"RQ_{field.upper()}" if kind == "RQ" else field.upper(), len(v))
+    for p in bounds.places(blob.unpack(data).cfg):
+        bd = bounds.BY_NAME[p.bound]
+        off, size = section_place(data, p.sid)
+        a = np.frombuffer(out, p.dtype, size // p.dtype.itemsize, off).copy()
+        n = len(a)
+        v = rng.choice([bd.lo, bd.hi], n) if extremes else rng.integers(bd.lo, bd.hi, n, endpoint=True)
+        if p.field is None:
+            a[:] = v
         else:
-            v = draw(name, size // np.dtype(kind).itemsize).astype(kind)
-        out[off:off + size] = v.tobytes()
+            a[p.field] = v
+        out[off:off + size] = a.tobytes()
     return recrc(out)
 
 

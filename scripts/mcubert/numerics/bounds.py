@@ -28,6 +28,7 @@ from mcubert.formats.blob import (
     REQUANT_DTYPE,
     Blob,
     BlobError,
+    Config,
     LayerSec,
     Sec,
     layer_sec,
@@ -83,55 +84,67 @@ BY_NAME = {b.name: b for b in BOUNDS}
 
 _RQ_MODEL = ((Sec.POOLER_RQ, FLAG_POOLER), (Sec.CLS_RQ, FLAG_CLASSIFIER))
 _RQ_LAYER = (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ, LayerSec.FFN_IN_RQ, LayerSec.FFN_OUT_RQ)
-_LN_LAYER = ((LayerSec.LN_ATTN_GAMMA, "LN_GAMMA"), (LayerSec.LN_ATTN_BETA, "LN_BETA"),
-             (LayerSec.LN_FFN_GAMMA, "LN_GAMMA"), (LayerSec.LN_FFN_BETA, "LN_BETA"))
+_I32_LAYER = ((LayerSec.ATTN_RES_MULT, "RES_MULT"), (LayerSec.FFN_RES_MULT, "RES_MULT"),
+              (LayerSec.LN_ATTN_GAMMA, "LN_GAMMA"), (LayerSec.LN_ATTN_BETA, "LN_BETA"),
+              (LayerSec.LN_FFN_GAMMA, "LN_GAMMA"), (LayerSec.LN_FFN_BETA, "LN_BETA"))
 
 
 class BoundsError(BlobError):
     """A blob value outside its bound: the runtime refuses the blob with -EINVAL."""
 
 
-def _requant(where: str, rq: np.ndarray) -> Iterator[tuple[str, str, np.ndarray]]:
-    for field in ("bias", "mult", "shift"):
-        yield f"RQ_{field.upper()}", f"{where}.{field}", rq[field]
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """Where bounded values live: a section read as `dtype`, the record field (None: every element)."""
+
+    sid: int
+    dtype: np.dtype
+    field: str | None
+    bound: str  # a name in BY_NAME
+    where: str  # for messages
 
 
-def values(b: Blob) -> Iterator[tuple[str, str, np.ndarray]]:
-    """(bound name, where, values) for every bounded field of a blob."""
-    flags = b.cfg.flags
-    mp = b.array(Sec.MODEL_PARAMS, MODEL_PARAMS_DTYPE)
-    yield "EMB_MULT", "pos_mult", mp["pos_mult"]
-    yield "EMB_MULT", "type_mult", mp["type_mult"]
-    yield "LN_GAMMA", "emb_ln.gamma", b.array(Sec.EMB_LN_GAMMA, "<i4")
-    yield "LN_BETA", "emb_ln.beta", b.array(Sec.EMB_LN_BETA, "<i4")
+def _requant(sid: int, where: str) -> list[Place]:
+    return [Place(int(sid), REQUANT_DTYPE, f, f"RQ_{f.upper()}", f"{where}.{f}") for f in ("bias", "mult", "shift")]
+
+
+def places(cfg: Config) -> list[Place]:
+    """Every bounded field of a blob of config `cfg`."""
+    i32, i16 = np.dtype("<i4"), np.dtype("<i2")
+    out = [Place(Sec.MODEL_PARAMS, MODEL_PARAMS_DTYPE, f, "EMB_MULT", f) for f in ("pos_mult", "type_mult")]
+    out += [Place(Sec.EMB_LN_GAMMA, i32, None, "LN_GAMMA", "emb_ln_gamma"),
+            Place(Sec.EMB_LN_BETA, i32, None, "LN_BETA", "emb_ln_beta")]
     for sid, flag in _RQ_MODEL:
-        if flags & flag:
-            yield from _requant(sid.name.lower(), b.array(sid, REQUANT_DTYPE))
-    if flags & FLAG_EMB_CLUSTERED:
-        cl = b.array(Sec.EMB_CLUSTERS, EMB_CLUSTER_DTYPE)
-        yield "CLUSTER_RANK", "cluster.rank", cl["rank"]
-        yield "CLUSTER_SHIFT", "cluster.shift", cl["shift"]
-    for i in range(b.cfg.n_layers):
-        lp = b.array(layer_sec(i, LayerSec.PARAMS), LAYER_PARAMS_DTYPE)
-        for field in ("score_mult", "score_shift", "ctx_mult", "ctx_shift"):
-            yield field.upper(), f"layer {i} {field}", lp[field]
+        if cfg.flags & flag:
+            out += _requant(sid, sid.name.lower())
+    if cfg.flags & FLAG_EMB_CLUSTERED:
+        out += [Place(Sec.EMB_CLUSTERS, EMB_CLUSTER_DTYPE, f, f"CLUSTER_{f.upper()}", f"cluster.{f}")
+                for f in ("rank", "shift")]
+    for i in range(cfg.n_layers):
+        out += [Place(layer_sec(i, LayerSec.PARAMS), LAYER_PARAMS_DTYPE, f, f.upper(), f"layer {i} {f}")
+                for f in ("score_mult", "score_shift", "ctx_mult", "ctx_shift")]
         for ls in _RQ_LAYER:
-            yield from _requant(f"layer {i} {ls.name.lower()}", b.array(layer_sec(i, ls), REQUANT_DTYPE))
-        for ls in (LayerSec.ATTN_RES_MULT, LayerSec.FFN_RES_MULT):
-            yield "RES_MULT", f"layer {i} {ls.name.lower()}", b.array(layer_sec(i, ls), "<i4")
-        for ls, name in _LN_LAYER:
-            yield name, f"layer {i} {ls.name.lower()}", b.array(layer_sec(i, ls), "<i4")
-        yield "ACT_LUT", f"layer {i} gelu_lut", b.array(layer_sec(i, LayerSec.GELU_LUT), "<i2")
+            out += _requant(layer_sec(i, ls), f"layer {i} {ls.name.lower()}")
+        out += [Place(layer_sec(i, ls), i32, None, name, f"layer {i} {ls.name.lower()}") for ls, name in _I32_LAYER]
+        out.append(Place(layer_sec(i, LayerSec.GELU_LUT), i16, None, "ACT_LUT", f"layer {i} gelu_lut"))
+    return out
+
+
+def values(b: Blob) -> Iterator[tuple[Place, np.ndarray]]:
+    """Each place of the blob with its values."""
+    for p in places(b.cfg):
+        a = b.array(p.sid, p.dtype)
+        yield p, (a if p.field is None else a[p.field])
 
 
 def check(b: Blob) -> None:
     """BoundsError (one line) naming the first value outside its bound, as the runtime's -EINVAL."""
-    for name, where, v in values(b):
-        bd = BY_NAME[name]
+    for p, v in values(b):
+        bd = BY_NAME[p.bound]
         v = np.asarray(v, dtype=np.int64)
         bad = np.nonzero((v < bd.lo) | (v > bd.hi))[0]
         if bad.size:
-            raise BoundsError(f"{where}[{int(bad[0])}] = {int(v[bad[0]])} is outside [{bd.lo}, {bd.hi}] "
+            raise BoundsError(f"{p.where}[{int(bad[0])}] = {int(v[bad[0]])} is outside [{bd.lo}, {bd.hi}] "
                               f"(the runtime refuses the blob with -EINVAL; docs/arithmetic.md, Bounds)")
 
 
