@@ -7,12 +7,16 @@
 /*
  * Blob validation: every header field, the checksum and every section's
  * bounds, alignment and size are checked before any pointer into the blob is
- * handed to the kernels. The rules mirror scripts/mcubert/blob.py.
+ * handed to the kernels, and so is every value the arithmetic depends on
+ * (bounds.h, generated from scripts/mcubert/numerics/bounds.py): for a blob
+ * accepted here no input makes any intermediate leave its type
+ * (docs/arithmetic.md, Bounds). The rules mirror scripts/mcubert/blob.py.
  */
 
 #include <errno.h>
 #include <string.h>
 
+#include "bounds.h"
 #include "mcubert_crc.h"
 #include "mcubert_internal.h"
 
@@ -20,6 +24,14 @@ static const struct mcub_section_spec model_specs[] = MCUB_MODEL_SECTIONS;
 static const struct mcub_section_spec layer_specs[] = MCUB_LAYER_SECTIONS;
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static int in_range(int64_t v, int64_t lo, int64_t hi)
+{
+	return v >= lo && v <= hi;
+}
+
+/* v within bounds.h's MCUBERT_<name>_MIN and _MAX */
+#define IN_BOUND(v, name) in_range((v), MCUBERT_##name##_MIN, MCUBERT_##name##_MAX)
 
 /* The section table and every entry lie inside the blob, entries 16-aligned after the table. */
 static int check_table(const uint8_t *blob, const struct mcub_header *h)
@@ -290,7 +302,7 @@ static int bind_clusters(struct mcubert *mb)
 	for (size_t i = 0; i < k; i++) {
 		uint32_t end = (i + 1 < k) ? cl[i + 1].table_offset : n_tab;
 
-		if (cl[i].rank < 1 || cl[i].rank > 255 || cl[i].shift > 30 ||
+		if (!IN_BOUND(cl[i].rank, CLUSTER_RANK) || !IN_BOUND(cl[i].shift, CLUSTER_SHIFT) ||
 		    cl[i].row_start != rows || cl[i].proj_offset != p_off ||
 		    end <= cl[i].table_offset || ((end - cl[i].table_offset) % cl[i].rank) != 0) {
 			return -EINVAL;
@@ -364,6 +376,89 @@ static int bind_head(struct mcubert *mb)
 	return 0;
 }
 
+static int check_requant(const struct mcubert_linear *lin)
+{
+	for (uint16_t j = 0; j < lin->out; j++) {
+		const struct mcub_requant *rq = &lin->rq[j];
+
+		if (!IN_BOUND(rq->bias, RQ_BIAS) || !IN_BOUND(rq->mult, RQ_MULT) ||
+		    !IN_BOUND(rq->shift, RQ_SHIFT)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_i32(const int32_t *v, uint16_t n, int64_t lo, int64_t hi)
+{
+	for (uint16_t k = 0; k < n; k++) {
+		if (!in_range(v[k], lo, hi)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int check_layernorm(const struct mcubert_layernorm *ln, uint16_t d)
+{
+	if (check_i32(ln->gamma, d, MCUBERT_LN_GAMMA_MIN, MCUBERT_LN_GAMMA_MAX) ||
+	    check_i32(ln->beta, d, MCUBERT_LN_BETA_MIN, MCUBERT_LN_BETA_MAX)) {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_layer(const struct mcubert_layer *ly, uint16_t d)
+{
+	const struct mcub_layer_params *p = ly->p;
+	const struct mcubert_linear *lins[] = {&ly->q, &ly->k,      &ly->v,
+					       &ly->o, &ly->ffn_in, &ly->ffn_out};
+
+	if (!IN_BOUND(p->score_mult, SCORE_MULT) || !IN_BOUND(p->score_shift, SCORE_SHIFT) ||
+	    !IN_BOUND(p->ctx_mult, CTX_MULT) || !IN_BOUND(p->ctx_shift, CTX_SHIFT)) {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(lins); i++) {
+		if (check_requant(lins[i])) {
+			return -EINVAL;
+		}
+	}
+	if (check_i32(ly->attn_res_mult, d, MCUBERT_RES_MULT_MIN, MCUBERT_RES_MULT_MAX) ||
+	    check_i32(ly->ffn_res_mult, d, MCUBERT_RES_MULT_MIN, MCUBERT_RES_MULT_MAX) ||
+	    check_layernorm(&ly->ln_attn, d) || check_layernorm(&ly->ln_ffn, d)) {
+		return -EINVAL;
+	}
+	for (uint16_t i = 0; i < MCUBERT_ACT_LUT_SIZE; i++) {
+		if (!IN_BOUND(ly->gelu_lut[i], ACT_LUT)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Every value the arithmetic depends on lies within its bound (bounds.h). */
+static int check_values(const struct mcubert *mb)
+{
+	const struct mcubert_config *c = &mb->cfg;
+	const struct mcubert_weights *w = &mb->weights;
+
+	if (!IN_BOUND(w->p->pos_mult, EMB_MULT) || !IN_BOUND(w->p->type_mult, EMB_MULT) ||
+	    check_layernorm(&w->ln_emb, c->hidden)) {
+		return -EINVAL;
+	}
+	if (((c->flags & MCUB_FLAG_POOLER) && check_requant(&w->pooler)) ||
+	    ((c->flags & MCUB_FLAG_CLASSIFIER) && check_requant(&w->classifier)) ||
+	    ((c->flags & MCUB_FLAG_TOKEN_CLASSIFIER) && check_requant(&w->token_classifier))) {
+		return -EINVAL;
+	}
+	for (uint16_t n = 0; n < c->n_layers; n++) {
+		if (check_layer(&w->layers[n], c->hidden)) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int mcubert_blob_bind(struct mcubert *mb)
 {
 	const struct mcubert_config *c = &mb->cfg;
@@ -423,7 +518,7 @@ int mcubert_blob_bind(struct mcubert *mb)
 		ly->attn_res_mult = layer_sec(mb, n, MCUB_LSEC_ATTN_RES_MULT);
 		ly->ffn_res_mult = layer_sec(mb, n, MCUB_LSEC_FFN_RES_MULT);
 	}
-	return 0;
+	return check_values(mb);
 }
 
 const void *mcubert_vocab(const struct mcubert *mb, size_t *len)

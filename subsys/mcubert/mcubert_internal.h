@@ -32,7 +32,18 @@
 /** exp2 table: round(2^15 * 2^(-i/256)), i in [0, 256). */
 extern const uint16_t mcubert_exp2_lut[256];
 
-/** round-half-up(x * mult / 2^shift), shift in [1, 62]. */
+/*
+ * The one implementation-defined operation the kernels rely on: >> of a negative signed value is
+ * an arithmetic shift (floor), as GCC and Clang define it. Nothing shifts a negative value left,
+ * or by a negative amount or the type's width, and no signed operation overflows for any blob
+ * blob.c accepts (bounds.h; docs/arithmetic.md, Bounds).
+ */
+_Static_assert((-7 >> 1) == -4 && ((int64_t)-7 >> 1) == -4, "arithmetic right shift");
+
+/**
+ * round-half-up(x * mult / 2^shift) for |x| <= 2^31, mult in [0, 2^31), shift in [1, 62]:
+ * |x * mult| + 2^(shift-1) < 2^62 + 2^61, inside int64.
+ */
 static inline int64_t mcubert_requant(int64_t x, int32_t mult, int32_t shift)
 {
 	return (x * mult + ((int64_t)1 << (shift - 1))) >> shift;
@@ -60,8 +71,9 @@ static inline int8_t mcubert_sat8(int64_t x)
  *   8-byte aligned, for the (n, n_out) each kernel names; it is not used across calls and may
  *   be any memory the call does not otherwise touch. With the portable kernels the size is 0
  *   and @p ctx->buf may be NULL (@p ctx itself may not).
- * - Requantisation records (struct mcub_requant) have mult in [0, 2^31) and shift in [1, 62]
- *   (blob validation guarantees it); requant() below is mcubert_requant().
+ * - Requantisation records (struct mcub_requant) have bias in [-2^30, 2^30], mult in [0, 2^31)
+ *   and shift in [1, 62] (blob validation guarantees it: bounds.h); requant() below is
+ *   mcubert_requant().
  * - No floating point, no allocation, no division in the matrix kernels.
  */
 
@@ -162,7 +174,7 @@ void mcubert_act_interp_s16(int16_t *x, uint16_t n, const int16_t *lut);
  *        embedding sums are below 2^25 in magnitude. The DSP fast path needs |x| <= 2^25,
  *        d < 2^11 and std > 2^15 and checks them per row (else the portable code runs).
  * @param d Row length, >= 1.
- * @param ln gamma, beta: d int32 each, any values.
+ * @param ln gamma, beta: d int32 each, in [-2^30, 2^30] (bounds.h).
  * @param y d int8; may not overlap @p x.
  *
  * No scratch. Bit-exact with mcubert.arith.layernorm.

@@ -167,7 +167,11 @@ static void place_all(struct mcubert *mb, uint16_t len, struct bufs *b)
 	}
 }
 
-/* Clustered low-rank word vector in the embedding-sum scale: (table row . projection) * wm >> shift. */
+/*
+ * Clustered low-rank word vector in the embedding-sum scale: (table row . projection) * wm >> shift,
+ * clamped to the residual range (|table . proj| < 2^22 and wm < 2^16: the int64 product is exact,
+ * the clamp keeps the embedding sum below 2^25 whatever the cluster records say).
+ */
 static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
 {
 	const uint16_t d = mb->cfg.hidden;
@@ -197,7 +201,8 @@ static void clustered_word(const struct mcubert *mb, int32_t id, int32_t *row)
 		for (uint16_t r = 0; r < rank; r++) {
 			acc += (int32_t)tr[r] * pk[r];
 		}
-		row[k] = (int32_t)((acc * wm + half) >> cl->shift);
+		row[k] = (int32_t)mcubert_clamp64((acc * wm + half) >> cl->shift, MCUBERT_RES_MIN,
+						  MCUBERT_RES_MAX);
 	}
 }
 

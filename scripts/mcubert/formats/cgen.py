@@ -33,6 +33,7 @@ GENERATED: dict[str, str] = {
     "tools/baremetal/kernel_calls.h": "mcubert.targets.kernel_ids:render_c_header",
     "subsys/mcubert/plan_sizes.h": "mcubert.planning.buffers:render_c_header",
     "subsys/mcubert/vocab_format.h": "mcubert.formats.vocab:render_c_header",
+    "subsys/mcubert/bounds.h": "mcubert.numerics.bounds:render_c_header",
 }
 
 

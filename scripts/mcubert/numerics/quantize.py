@@ -21,7 +21,7 @@ from mcubert.conversion.checkpoint import Checkpoint
 from mcubert.conversion.floatmodel import FloatBert, activation
 from mcubert.formats import blob, heads
 from mcubert.formats.blob import LayerSec, Sec, layer_sec
-from mcubert.numerics import arith
+from mcubert.numerics import arith, bounds
 from mcubert.planning import planner
 
 log = logging.getLogger(__name__)
@@ -335,4 +335,9 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
         info.update(task=heads.TASKS[ckpt.head])
     sec[Sec.META] = json.dumps(info, sort_keys=True).encode()
     cfg = dataclasses.replace(cfg, logit_scale=logit_scale or 0.0, token_logit_scale=token_logit_scale or 0.0)
-    return blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)
+    data = blob.pack(cfg, {int(k): v for k, v in sec.items()}, schedule=chosen.schedule)
+    try:
+        bounds.check(blob.unpack(data))
+    except bounds.BoundsError as e:
+        raise QuantError(f"the runtime would refuse this blob: {e}") from None
+    return data

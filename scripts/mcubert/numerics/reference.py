@@ -25,7 +25,7 @@ from mcubert.formats.blob import (
     Sec,
     layer_sec,
 )
-from mcubert.numerics import arith
+from mcubert.numerics import arith, bounds
 
 
 @dataclasses.dataclass
@@ -51,6 +51,7 @@ class InputError(ValueError):
 
 class Reference:
     def __init__(self, blob: Blob) -> None:
+        bounds.check(blob)  # BoundsError where the runtime refuses the blob (-EINVAL)
         self.blob = blob
         self.cfg = cfg = blob.cfg
         d = cfg.hidden
@@ -84,7 +85,7 @@ class Reference:
             row = self.tables[int(cl["table_offset"]) + (g - int(cl["row_start"])) * r:][:r]
             pt = self.proj[int(cl["proj_offset"]):][: d * r].reshape(d, r)
             acc = pt @ row
-            out[i] = (acc * wm[i] + ((1 << (sh - 1)) if sh else 0)) >> sh
+            out[i] = arith.sat((acc * wm[i] + ((1 << (sh - 1)) if sh else 0)) >> sh, arith.RES_MIN, arith.RES_MAX)
         return out
 
     def _lin(self, sid_w: int, sid_rq: int, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:

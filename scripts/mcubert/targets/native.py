@@ -51,6 +51,9 @@ def _tree_hash(files: list[Path], extra: str) -> str:
 
 
 HOST_CFLAGS = ["-std=c11", "-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# MCUBERT_SANITIZE=1: build with UBSan + ASan, aborting on the first report. A Python process loading it
+# needs the ASan runtime first: LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0.
+SANITIZE_CFLAGS = ["-fsanitize=undefined,address", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 
 def build_host_library(extra_cflags: list[str] | None = None) -> Path:
@@ -62,6 +65,8 @@ def build_host_library(extra_cflags: list[str] | None = None) -> Path:
     if shutil.which(cc) is None:
         raise RuntimeError(f"C compiler '{cc}' not found: install gcc (apt-get install gcc)")
     flags = HOST_CFLAGS + (extra_cflags or [])
+    if os.environ.get("MCUBERT_SANITIZE") == "1":
+        flags += SANITIZE_CFLAGS
     key = _tree_hash(srcs + headers, " ".join([cc, *flags]))
     out = cache_dir() / f"libmcubert-{key}.so"
     if out.exists():

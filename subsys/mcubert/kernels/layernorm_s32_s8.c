@@ -14,7 +14,7 @@
  *
  * Ranges: residual sums and embedding sums are below 2^25 in magnitude (RES clamp 2^23 plus
  * h * res_mult <= 2^18; embedding rows < 3 * 2^21); the portable path is exact for any int32
- * x whose squares about the mean sum below 2^64. gamma, beta: any int32.
+ * x whose squares about the mean sum below 2^64. gamma, beta: in [-2^30, 2^30] (bounds.h).
  *
  * DSP path, for rows with |x| <= 2^25, d < 2^11 and std > 2^15 (checked per row, else the
  * portable path runs): one pass for sum(x) and sum(x^2) (SMLAL), the centred sum of squares
@@ -205,7 +205,7 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
 		int64_t c = (int64_t)x[k] - mean;
 		int64_t norm = (c * inv + ((int64_t)1 << (sh - 1))) >> sh;
 		int64_t v = (norm * ln->gamma[k] +
-			     ((int64_t)ln->beta[k] << (sh2 - MCUBERT_LN_BETA_FRAC)) +
+			     (int64_t)ln->beta[k] * ((int64_t)1 << (sh2 - MCUBERT_LN_BETA_FRAC)) +
 			     ((int64_t)1 << (sh2 - 1))) >>
 			    sh2;
 
