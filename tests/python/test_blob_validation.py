@@ -243,3 +243,13 @@ def test_any_values_within_bounds_are_bit_exact_on_m7(good, seed, extremes):
         assert r["rc"] == 0
         np.testing.assert_array_equal(r["hidden"], o.hidden)
         assert r["logits"] == o.logits.tolist()
+
+
+def test_token_classifier_requantisation_is_bounded(blob_of):
+    """The token classifier (tag and joint heads) is checked like every other linear layer."""
+    joint = blob_of("joint")[1]
+    size = blob.REQUANT_DTYPE.itemsize
+    shift_off = blob.REQUANT_DTYPE.fields["shift"][1]
+    code = {1: "b", 2: "h", 4: "i"}[blob.REQUANT_DTYPE.fields["shift"][0].itemsize]
+    refused(with_value(joint, int(blob.Sec.TOK_RQ), shift_off, size, code, 0))
+    assert Runtime.init_errno(with_value(joint, int(blob.Sec.TOK_RQ), shift_off, size, code, 40)) == 0

@@ -23,6 +23,7 @@ from mcubert.formats.blob import (
     FLAG_CLASSIFIER,
     FLAG_EMB_CLUSTERED,
     FLAG_POOLER,
+    FLAG_TOKEN_CLASSIFIER,
     LAYER_PARAMS_DTYPE,
     MODEL_PARAMS_DTYPE,
     REQUANT_DTYPE,
@@ -82,7 +83,7 @@ BOUNDS: tuple[Bound, ...] = (
 )
 BY_NAME = {b.name: b for b in BOUNDS}
 
-_RQ_MODEL = ((Sec.POOLER_RQ, FLAG_POOLER), (Sec.CLS_RQ, FLAG_CLASSIFIER))
+_RQ_MODEL = ((Sec.POOLER_RQ, FLAG_POOLER), (Sec.CLS_RQ, FLAG_CLASSIFIER), (Sec.TOK_RQ, FLAG_TOKEN_CLASSIFIER))
 _RQ_LAYER = (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ, LayerSec.FFN_IN_RQ, LayerSec.FFN_OUT_RQ)
 _I32_LAYER = ((LayerSec.ATTN_RES_MULT, "RES_MULT"), (LayerSec.FFN_RES_MULT, "RES_MULT"),
               (LayerSec.LN_ATTN_GAMMA, "LN_GAMMA"), (LayerSec.LN_ATTN_BETA, "LN_BETA"),
