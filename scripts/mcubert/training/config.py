@@ -21,7 +21,8 @@ SHAPES = {  # name: (layers, hidden, heads, ffn)
 }
 
 # what a resumed run may change; everything else comes from its saved state
-RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "progress", "keep_state")
+RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "progress", "keep_state", "device",
+                    "precision")
 
 
 @dataclasses.dataclass
@@ -49,6 +50,8 @@ class TrainConfig:
     dropout: float = 0.1
     seed: int = 0
     threads: int = 1
+    device: str = "auto"  # auto (a GPU when present), cpu, cuda, mps
+    precision: str = "auto"  # auto (bf16 on a CUDA GPU, else fp32), fp32, bf16, fp16
     eval_every: int = 0  # also evaluate every N steps (0: only at epoch ends)
     save_every: int = 500  # write the resumable state every N steps (0: only at epoch ends)
     stop_after: int | None = None  # stop (resumably) after this many steps in this run
