@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import numpy as np
 import torch
 
+from mcubert.training.config import env_world
 from mcubert.training.device import Accelerator, make_accelerator
 from mcubert.training.errors import TrainError
 from mcubert.training.loop import collate
@@ -44,16 +45,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 TIMEOUT = datetime.timedelta(minutes=60)  # rank 0 evaluates and saves while the others wait
-
-
-def env_rank() -> int:
-    """This process's rank as torchrun set it (0 outside torchrun); needs no process group."""
-    return int(os.environ.get("RANK", "0"))
-
-
-def env_world() -> int:
-    """The number of processes torchrun started (1 outside torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +170,12 @@ class DataParallelStep:
     sched: Any
     params: list[torch.nn.Parameter]
     seed: int
+
+    def __post_init__(self) -> None:
+        if self.ranks.distributed:  # every rank starts from rank 0's weights, as DDP does
+            with torch.no_grad():
+                for p in self.params:
+                    torch.distributed.broadcast(p.data, src=0)
 
     def __call__(self, batch: Sequence[int], seqs: Sequence[Sequence[int]], step: int,
                  loss_of: Callable[[list[int], dict[str, torch.Tensor]], torch.Tensor]) -> float:

@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Data-parallel training under torchrun (training/distributed.py) on the CPU with gloo.
+
+Two processes with per-rank batches of B/2 give one process's losses (to float tolerance) and final weights
+for `train` and `distill`, the search's FFN-width candidates spread over two ranks give one rank's choice,
+and `torchrun -m mcubert train` stops, resumes and writes a model that `mcubert convert` takes. The runs
+use dropout 0: under torchrun each rank draws its own dropout masks (training/distributed.py), so only
+without dropout is one process's run the exact reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+if not (torch.distributed.is_available() and torch.distributed.is_gloo_available()):
+    pytest.skip("torch without gloo", allow_module_level=True)
+
+from mcubert import cli  # noqa: E402
+from mcubert.compression.budget import nonword_params  # noqa: E402
+from mcubert.training.distributed import Ranks  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+POS, NEG = ["good", "great", "fine", "fun"], ["bad", "awful", "dull", "weak"]
+FILL = ["the", "a", "film", "movie", "is", "was", "very", "and", "story", "plot", "it", "not"]
+EXTRA = [f"w{i}" for i in range(40)]
+
+
+def _write_task(root: Path) -> dict[str, Path]:
+    """A synthetic sentiment task, its vocabulary and a 1-layer teacher without dropout."""
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", "."] + POS + NEG + FILL + EXTRA
+    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    rng = random.Random(1)
+
+    def rows(n: int) -> str:
+        out = ["sentence\tlabel"]
+        for _ in range(n):
+            y = rng.randint(0, 1)
+            words = [rng.choice(FILL + EXTRA[:10]) for _ in range(rng.randint(2, 10))]
+            words.insert(rng.randint(0, len(words)), rng.choice(POS if y else NEG))
+            out.append(" ".join(words) + " \t" + str(y))
+        return "\n".join(out) + "\n"
+
+    (root / "train.tsv").write_text(rows(100))
+    (root / "dev.tsv").write_text(rows(30))
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64, num_labels=2, hidden_dropout_prob=0.0,
+                     attention_probs_dropout_prob=0.0, id2label={0: "negative", 1: "positive"},
+                     label2id={"negative": 0, "positive": 1})
+    BertForSequenceClassification(cfg).save_pretrained(str(root / "teacher"))
+    return {"train": root / "train.tsv", "dev": root / "dev.tsv", "vocab": root / "vocab.txt",
+            "teacher": root / "teacher"}
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _write_task(tmp_path_factory.mktemp("dist"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _torchrun(args: list[str], nproc: int = 2, timeout: int = 240) -> subprocess.CompletedProcess[str]:
+    """torchrun with `nproc` CPU processes on 127.0.0.1 only."""
+    env = dict(os.environ, GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT / "scripts"))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
+           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), *args]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return res
+
+
+def _jobs(task: dict[str, Path], out: Path) -> dict[str, dict[str, Any]]:
+    data = {k: str(task[k]) for k in ("train", "dev", "vocab")}
+    budget = nonword_params(json.loads((task["teacher"] / "config.json").read_text()), 32) + 900
+    # batch 7: slices of 4 and 3, and an uneven last batch (100 = 14 * 7 + 2) in each epoch
+    return {
+        "train": {**data, "out": str(out / "train"), "init_from": None, "layers": 1, "hidden": 32, "heads": 2,
+                  "ffn": 64, "max_pos": 64, "dropout": 0.0, "epochs": 1.0, "batch_size": 7, "lr": 3e-3,
+                  "seed": 3, "device": "cpu", "progress": False, "keep_state": True},
+        "distill": {**data, "init": str(out / "init.pt"), "teacher": str(task["teacher"]),
+                    "out": str(out / "distill"), "epochs": 1.0, "batch_size": 7, "lr": 1e-3, "eval_every": 0,
+                    "stop_after": 14, "device": "cpu", "progress": False},
+        "search": {**data, "teacher": str(task["teacher"]), "out": str(out / "search"), "param_budget": budget,
+                   "clusters": [2], "bands": [8, 20], "max_pos": 32, "iters": 2, "ffn": [16, 32, 48],
+                   "shape_steps": 3, "device": "cpu", "progress": False},
+    }
+
+
+def _state_weights(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+def _assert_close(a: dict[str, Any], b: dict[str, Any]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_a_global_batch_is_cut_into_contiguous_slices() -> None:
+    for n in range(0, 12):
+        batch = list(range(100, 100 + n))
+        for world in (1, 2, 3, 4):
+            parts = [Ranks(r, world).shard(batch) for r in range(world)]
+            assert sum(parts, []) == batch
+            assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert Ranks().spread([3, 1, 2], lambda x: x * x) == [9, 1, 4]
+
+
+def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Path], tmp_path: Path) -> None:
+    from mcubert.compression.search import SearchConfig, run_search
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    jobs = {o: _jobs(task, o) for o in (one, two)}
+    # the compressed student both distillations start from
+    search = {**jobs[one]["search"], "ffn": [], "out": str(one / "s0")}
+    run_search(SearchConfig(**{k: (Path(v) if k in ("teacher", "out", "train", "dev", "vocab") else
+                                   tuple(v) if isinstance(v, list) else v) for k, v in search.items()}))
+    for o in (one, two):
+        o.mkdir(exist_ok=True)
+        (o / "init.pt").write_bytes((one / "s0" / "init.pt").read_bytes())
+        (o / "jobs.json").write_text(json.dumps(jobs[o]))
+    sys.path.insert(0, str(HERE))
+    import distributed_worker
+
+    ref = json.loads(json.dumps(distributed_worker.run(json.loads((one / "jobs.json").read_text())), default=str))
+    _torchrun([str(HERE / "distributed_worker.py"), str(two / "jobs.json"), str(two / "result.json")])
+    got = json.loads((two / "result.json").read_text())
+
+    assert got["train"]["run"]["world_size"] == 2 and got["train"]["run"]["per_rank_batch"] == 4
+    assert ref["train"]["step"] == got["train"]["step"] == 15
+    np.testing.assert_allclose(got["train"]["losses"], ref["train"]["losses"], rtol=1e-5, atol=1e-6)
+    _assert_close(_state_weights(two / "train" / "train_state.pt"), _state_weights(one / "train" / "train_state.pt"))
+
+    assert ref["distill"]["step"] == got["distill"]["step"] == 14
+    np.testing.assert_allclose(got["distill"]["losses"], ref["distill"]["losses"], rtol=1e-5, atol=1e-6)
+    _assert_close(_state_weights(two / "distill" / "finetune_state.pt"),
+                  _state_weights(one / "distill" / "finetune_state.pt"))
+
+    assert got["search"]["chosen_ffn"] == ref["search"]["chosen_ffn"]
+    assert got["search"]["shape_candidates"] == ref["search"]["shape_candidates"] or [
+        {k: v for k, v in c.items() if k != "proxy_seconds"} for c in got["search"]["shape_candidates"]] == [
+        {k: v for k, v in c.items() if k != "proxy_seconds"} for c in ref["search"]["shape_candidates"]]
+    s1 = torch.load(one / "search" / "init.pt", weights_only=True)["state_dict"]
+    s2 = torch.load(two / "search" / "init.pt", weights_only=True)["state_dict"]
+    _assert_close(s1, s2)
+
+
+def test_torchrun_mcubert_train_stops_resumes_and_converts(task: dict[str, Path], tmp_path: Path) -> None:
+    argv = ["--train", str(task["train"]), "--dev", str(task["dev"]), "--vocab", str(task["vocab"]),
+            "--random-init", "--layers", "1", "--hidden", "32", "--heads", "2", "--ffn", "64", "--max-pos", "64",
+            "--dropout", "0", "--batch-size", "8", "--max-steps", "10", "--lr", "3e-3", "--seed", "5",
+            "--device", "cpu", "--no-progress"]
+    out, ref = tmp_path / "dist", tmp_path / "one"
+    _torchrun(["-m", "mcubert", "train", "--out", str(out), "--stop-after", "4", "--save-every", "2", *argv])
+    assert (out / "train_state.pt").is_file() and not (out / "model.safetensors").exists()
+    res = _torchrun(["-m", "mcubert", "train", "--out", str(out), "--resume", *argv])
+    summary = json.loads(res.stdout.strip().splitlines()[-1])  # rank 0 alone prints
+    assert res.stdout.count("best_dev_accuracy") == 1
+    assert summary["step"] == 10 and summary["finished"]
+    assert cli.main(["train", "--out", str(ref), *argv]) == 0
+    from safetensors.torch import load_file
+
+    _assert_close(load_file(str(out / "model.safetensors")), load_file(str(ref / "model.safetensors")))
+    blob = tmp_path / "model.mcub"
+    assert cli.main(["convert", str(out), "-o", str(blob), "--calib", str(task["train"]), "--max-seq-len", "32"]) == 0
+    assert blob.stat().st_size > 0
