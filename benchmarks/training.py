@@ -94,14 +94,17 @@ def torchrun(nproc: int, argv: list[str], threads: int) -> None:
 
 def prepare(root: Path, task: dict[str, Path], shape_name: str) -> dict[str, Path]:
     """The teacher of a shape and its SVD-compressed student (OUT/init.pt) for the distillation cells."""
+    from mcubert.compression.budget import nonword_params
     from mcubert.compression.search import SearchConfig, run_search
 
     vocab_size = len(task["vocab"].read_text().split())
     teacher = root / f"teacher-{shape_name}"
     write_teacher(teacher, SHAPES[shape_name], vocab_size)
+    config = json.loads((teacher / "config.json").read_text())
+    budget = nonword_params(config, 128) + vocab_size * int(config["hidden_size"]) // 4  # a quarter of the table
     run_search(SearchConfig(teacher=teacher, out=root / f"search-{shape_name}", train=task["train"], dev=task["dev"],
-                            vocab=task["vocab"], method="svd", ratio=2.0, max_pos=128, progress=False,
-                            device="cpu"))
+                            vocab=task["vocab"], method="svd", param_budget=budget, ratio=None, max_pos=128,
+                            progress=False, device="cpu"))
     return {"teacher": teacher, "init": root / f"search-{shape_name}" / "init.pt"}
 
 

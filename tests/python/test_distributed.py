@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -33,43 +32,20 @@ from mcubert.training.distributed import Ranks  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-POS, NEG = ["good", "great", "fine", "fun"], ["bad", "awful", "dull", "weak"]
-FILL = ["the", "a", "film", "movie", "is", "was", "very", "and", "story", "plot", "it", "not"]
-EXTRA = [f"w{i}" for i in range(40)]
-
-
-def _write_task(root: Path) -> dict[str, Path]:
-    """A synthetic sentiment task, its vocabulary and a 1-layer teacher without dropout."""
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ",", "."] + POS + NEG + FILL + EXTRA
-    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    rng = random.Random(1)
-
-    def rows(n: int) -> str:
-        out = ["sentence\tlabel"]
-        for _ in range(n):
-            y = rng.randint(0, 1)
-            words = [rng.choice(FILL + EXTRA[:10]) for _ in range(rng.randint(2, 10))]
-            words.insert(rng.randint(0, len(words)), rng.choice(POS if y else NEG))
-            out.append(" ".join(words) + " \t" + str(y))
-        return "\n".join(out) + "\n"
-
-    (root / "train.tsv").write_text(rows(100))
-    (root / "dev.tsv").write_text(rows(30))
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64, num_labels=2, hidden_dropout_prob=0.0,
-                     attention_probs_dropout_prob=0.0, id2label={0: "negative", 1: "positive"},
-                     label2id={"negative": 0, "positive": 1})
-    BertForSequenceClassification(cfg).save_pretrained(str(root / "teacher"))
-    return {"train": root / "train.tsv", "dev": root / "dev.tsv", "vocab": root / "vocab.txt",
-            "teacher": root / "teacher"}
+if str(HERE) not in sys.path:  # the worker torchrun runs, and test_compress's task
+    sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return _write_task(tmp_path_factory.mktemp("dist"))
+    """test_compress's synthetic task (160 training sentences), its teacher without dropout."""
+    from test_compress import write_task
+
+    files = write_task(tmp_path_factory.mktemp("dist"))
+    config = files["teacher"] / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "hidden_dropout_prob": 0.0,
+                                  "attention_probs_dropout_prob": 0.0}))
+    return files
 
 
 def _free_port() -> int:
@@ -91,7 +67,7 @@ def _torchrun(args: list[str], nproc: int = 2, timeout: int = 240) -> subprocess
 def _jobs(task: dict[str, Path], out: Path) -> dict[str, dict[str, Any]]:
     data = {k: str(task[k]) for k in ("train", "dev", "vocab")}
     budget = nonword_params(json.loads((task["teacher"] / "config.json").read_text()), 32) + 900
-    # batch 7: slices of 4 and 3, and an uneven last batch (100 = 14 * 7 + 2) in each epoch
+    # batch 7: slices of 4 and 3, and an uneven last batch (160 = 22 * 7 + 6) in each epoch
     return {
         "train": {**data, "out": str(out / "train"), "init_from": None, "layers": 1, "hidden": 32, "heads": 2,
                   "ffn": 64, "max_pos": 64, "dropout": 0.0, "epochs": 1.0, "batch_size": 7, "lr": 3e-3,
@@ -126,7 +102,7 @@ def test_a_global_batch_is_cut_into_contiguous_slices() -> None:
 
 
 def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Path], tmp_path: Path) -> None:
-    """One torchrun launch: train (stopped after 8 of 15 steps), distill, search; then `torchrun -m mcubert
+    """One torchrun launch: train (stopped after 8 of 23 steps), distill, search; then `torchrun -m mcubert
     train --resume` finishes the training; all against one process's uninterrupted runs."""
     from mcubert.compression.search import SearchConfig, run_search
 
@@ -141,7 +117,6 @@ def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Pa
         o.mkdir(exist_ok=True)
         (o / "init.pt").write_bytes((one / "s0" / "init.pt").read_bytes())
         (o / "jobs.json").write_text(json.dumps(jobs[o]))
-    sys.path.insert(0, str(HERE))
     import distributed_worker
 
     ref = json.loads(json.dumps(distributed_worker.run(json.loads((one / "jobs.json").read_text())), default=str))
@@ -149,7 +124,7 @@ def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Pa
     got = json.loads((two / "result.json").read_text())
 
     assert got["train"]["run"]["world_size"] == 2 and got["train"]["run"]["per_rank_batch"] == 4
-    assert ref["train"]["step"] == 15 and got["train"]["step"] == 8 and not got["train"]["finished"]
+    assert ref["train"]["step"] == 23 and got["train"]["step"] == 8 and not got["train"]["finished"]
     np.testing.assert_allclose(got["train"]["losses"], ref["train"]["losses"][:8], rtol=1e-5, atol=1e-6)
 
     assert ref["distill"]["step"] == got["distill"]["step"] == 14
@@ -171,7 +146,7 @@ def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Pa
                      "--no-progress"])
     assert res.stdout.count("best_dev_accuracy") == 1  # rank 0 alone prints
     summary = json.loads(res.stdout.strip().splitlines()[-1])
-    assert summary["step"] == 15 and summary["finished"]
+    assert summary["step"] == 23 and summary["finished"]
     from safetensors.torch import load_file
 
     _assert_close(load_file(str(out / "model.safetensors")), load_file(str(one / "train" / "model.safetensors")))
