@@ -154,3 +154,17 @@ def test_two_gloo_processes_train_distill_and_search_like_one(task: dict[str, Pa
     blob = tmp_path / "model.mcub"
     assert cli.main(["convert", str(out), "-o", str(blob), "--calib", str(task["train"]), "--max-seq-len", "32"]) == 0
     assert blob.stat().st_size > 0
+
+
+def test_devices_the_machine_lacks_are_one_line_errors(task: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    from mcubert.training.device import resolve_device, resolve_precision
+
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_precision("auto", torch.device("cpu")) == "fp32"
+    argv = ["train", "--out", str(tmp_path / "o"), "--train", str(task["train"]), "--dev", str(task["dev"]),
+            "--vocab", str(task["vocab"]), "--random-init", "--max-steps", "1", "--no-progress"]
+    assert cli.main([*argv, "--device", "cpu", "--precision", "bf16"]) == 1
+    assert capsys.readouterr().err.strip().endswith("--precision bf16 is for CUDA GPUs; on cpu use fp32")
+    if not torch.cuda.is_available():
+        assert cli.main([*argv, "--device", "cuda"]) == 1
+        assert capsys.readouterr().err.strip() == "mcubert: error: --device cuda: no CUDA GPU is visible to torch"

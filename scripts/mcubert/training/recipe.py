@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The `mcubert train` recipe: train(), a small BERT sentence classifier (SST-2 style TSV) trained on a CPU.
+"""The `mcubert train` recipe: train(), a small BERT sentence classifier (SST-2 style TSV) trained on a CPU or
+GPU, in one process or data-parallel under torchrun (training/device.py, training/distributed.py).
 
 `train(TrainConfig(...))` reads top to bottom:
 
