@@ -180,7 +180,7 @@ def test_save_load_round_trip_in_the_contract_format(tmp_path: Path) -> None:
         torch.testing.assert_close(half(input_ids=ids).logits, student(input_ids=ids).logits, atol=5e-3, rtol=0)
 
 
-def _write_task(root: Path) -> dict[str, Path]:
+def write_task(root: Path) -> dict[str, Path]:
     pos, neg = ["good", "great", "fine", "fun"], ["bad", "awful", "dull", "weak"]
     fill = ["the", "a", "film", "movie", "is", "was", "very", "and", "story", "plot", "it", "not"]
     extra = [f"w{i}" for i in range(40)]  # rare words, a tail for the clusters
@@ -211,7 +211,7 @@ def _write_task(root: Path) -> dict[str, Path]:
 
 
 def test_compress_end_to_end_and_resume(tmp_path: Path) -> None:
-    f = _write_task(tmp_path)
+    f = write_task(tmp_path)
     common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
               "--teacher", str(f["teacher"])]
     search = ["--param-budget", "0", "--clusters", "2,4", "--bands", "8,20", "--max-pos", "32", "--iters", "3"]
@@ -294,7 +294,7 @@ def test_ffn_pruning_keeps_the_highest_energy_neurons_exactly() -> None:
 
 
 def test_shape_search_picks_a_width_within_the_budget(tmp_path: Path) -> None:
-    f = _write_task(tmp_path)
+    f = write_task(tmp_path)
     common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
               "--teacher", str(f["teacher"])]
     cfg = json.loads((f["teacher"] / "config.json").read_text())
@@ -319,7 +319,7 @@ def test_shape_search_picks_a_width_within_the_budget(tmp_path: Path) -> None:
 
 
 def test_a_logit_teacher_is_cached_once(tmp_path: Path) -> None:
-    f = _write_task(tmp_path)
+    f = write_task(tmp_path)
     common = ["--train", str(f["train"]), "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--no-progress",
               "--teacher", str(f["teacher"])]
     cfg = json.loads((f["teacher"] / "config.json").read_text())
@@ -344,7 +344,7 @@ def test_a_logit_teacher_is_cached_once(tmp_path: Path) -> None:
 
 
 def test_a_budget_too_small_is_one_line_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    f = _write_task(tmp_path)
+    f = write_task(tmp_path)
     argv = ["search", "--out", str(tmp_path / "run"), "--param-budget", "1000", "--train", str(f["train"]),
             "--dev", str(f["dev"]), "--vocab", str(f["vocab"]), "--teacher", str(f["teacher"]), "--no-progress"]
     assert cli.main(argv) == 1
@@ -353,7 +353,7 @@ def test_a_budget_too_small_is_one_line_on_the_command_line(tmp_path: Path, caps
 
 
 def test_evaluate_checkpoint_scores_a_compressed_model(tmp_path: Path) -> None:
-    f = _write_task(tmp_path)
+    f = write_task(tmp_path)
     teacher = model_io.evaluate_checkpoint(f["teacher"], f["dev"], f["vocab"])
     _, model = model_io.load_any(f["teacher"])
     data = corpus.load_data(f["train"], f["dev"], f["vocab"], 64)

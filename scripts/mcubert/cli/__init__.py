@@ -88,8 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command=argv[0], args=argv[1:], func=_delegate, verbose=False)
     else:
         args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s: %(message)s", stream=sys.stderr)
+    _logging(args.verbose)
     if not getattr(args, "func", None):
         ap.print_help()
         return 2
@@ -101,6 +100,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mcubert: interrupted", file=sys.stderr)
         return 130
+    finally:
+        dist = sys.modules.get("mcubert.training.distributed")
+        if dist is not None:  # leave torchrun's process group, if this process joined one
+            dist.shutdown()
+
+
+def _logging(verbose: bool) -> None:
+    """Logging to stderr; under torchrun only rank 0 logs below warnings and prints results."""
+    from mcubert.training.config import env_rank
+
+    rank = env_rank()
+    level = logging.DEBUG if verbose else logging.INFO
+    prefix = f"[rank {rank}] " if rank else ""
+    logging.basicConfig(level=logging.WARNING if rank else level, stream=sys.stderr,
+                        format=prefix + "%(levelname)s: %(message)s")
+    if rank:
+        sys.stdout = open(os.devnull, "w")  # for the life of the process
 
 
 def entry() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mcubert.cli.common import CliError, emit
+from mcubert.cli.training_cmds import add_device_args
 from mcubert.units import parse_size
 
 DEFAULT_TEACHER = Path(__file__).resolve().parents[3] / "samples/sst2/model"
@@ -57,7 +58,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-len", type=int, default=64, help="tokens, with [CLS]/[SEP] (default: %(default)s)")
     p.add_argument("--limit-train", type=int, help="use only the first N training sentences")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    add_device_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -115,7 +116,8 @@ def _search_args(p: argparse.ArgumentParser) -> None:
 def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=float, default=None, help="default: 2.0")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in all")
-    p.add_argument("--batch-size", type=int, default=None, help="default: 32")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="global batch: under torchrun each of N processes takes B/N of it (default: 32)")
     p.add_argument("--lr", type=float, default=None, help="encoder peak lr (default: 0.0001)")
     p.add_argument("--emb-lr", type=float, default=None,
                    help="peak lr of the tables and projections (default: 0.001)")
@@ -146,7 +148,7 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
 def _common_fields(args: argparse.Namespace) -> dict[str, Any]:
     return {"teacher": args.teacher, "out": args.out, "train": args.train, "dev": args.dev, "vocab": args.vocab,
             "max_len": args.max_len, "limit_train": args.limit_train, "seed": args.seed, "threads": args.threads,
-            "progress": not args.no_progress}
+            "device": args.device, "precision": args.precision, "progress": not args.no_progress}
 
 
 def search_config(args: argparse.Namespace) -> Any:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-TRAIN_HELP = "train a small BERT classifier on the CPU (SST-2 style TSV)"
+TRAIN_HELP = "train a small BERT classifier on a CPU or GPU, alone or under torchrun (SST-2 style TSV)"
 SUMMARY_KEYS = ("best_dev_accuracy", "step", "wall_seconds", "seconds_per_epoch", "finished")
 
 
@@ -22,9 +22,11 @@ def _default_data_root() -> Path | None:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help=TRAIN_HELP,
-        description="Train a small BERT sentence classifier (SST-2 TSV) on the CPU, initialised from a larger "
-                    "pretrained BertModel, and save the best model as a Hugging Face directory. Prints a JSON "
-                    "summary (best dev accuracy, steps, seconds).")
+        description="Train a small BERT sentence classifier (SST-2 TSV) on a CPU or GPU, initialised from a "
+                    "larger pretrained BertModel, and save the best model as a Hugging Face directory. Prints a "
+                    "JSON summary (best dev accuracy, steps, seconds). Data-parallel over several processes "
+                    "with `torchrun --nproc-per-node N -m mcubert train ...` (--batch-size is then the global "
+                    "batch, cut into per-process slices).")
     _add_data_args(p)
     _add_model_args(p)
     _add_optimization_args(p)
@@ -78,7 +80,8 @@ def _add_optimization_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--epochs", type=float, default=TrainConfig.epochs, help="default: %(default)s")
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in all")
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="default: %(default)s")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size,
+                   help="global batch: under torchrun each of N processes takes B/N of it (default: %(default)s)")
     p.add_argument("--max-len", type=int, default=TrainConfig.max_len,
                    help="tokens, with [CLS]/[SEP] (default: %(default)s)")
     p.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default: %(default)s)")
@@ -89,10 +92,21 @@ def _add_optimization_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
 
 
+def add_device_args(p: argparse.ArgumentParser, threads: int = 1) -> None:
+    """--device, --precision, --threads: where a training command runs (one definition for every verb)."""
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                   help="auto: a GPU when present (under torchrun: the GPU of each process's LOCAL_RANK) "
+                        "(default: %(default)s)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                   help="autocast on CUDA; auto: bf16 on a GPU that has it, fp32 elsewhere (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=threads,
+                   help="torch CPU threads per process (default: %(default)s)")
+
+
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     from mcubert.training import STATE_FILE, TrainConfig
 
-    p.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch CPU threads (default: %(default)s)")
+    add_device_args(p, TrainConfig.threads)
     p.add_argument("--eval-every", type=int, default=TrainConfig.eval_every,
                    help="also evaluate every N steps (default: epoch ends only)")
     p.add_argument("--save-every", type=int, default=TrainConfig.save_every,
@@ -100,7 +114,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-after", type=int, help="stop, resumably, after N steps in this run")
     p.add_argument("--resume", nargs="?", const="", metavar="STATE",
                    help=f"continue from a state file (default: OUT/{STATE_FILE}); the run's settings are taken "
-                        "from it, except --epochs, --max-steps, --stop-after, --threads and output options")
+                        "from it, except --epochs, --max-steps, --stop-after, --device, --precision, --threads "
+                        "and output options")
     p.add_argument("--keep-state", action="store_true", help=f"keep OUT/{STATE_FILE} after a finished run")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
@@ -118,7 +133,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         init_encoder=args.init_encoder, init_layers=args.init_layers, epochs=args.epochs, max_steps=args.max_steps,
         batch_size=args.batch_size, max_len=args.max_len, lr=args.lr, emb_lr=args.emb_lr,
         weight_decay=args.weight_decay, warmup=args.warmup, dropout=args.dropout, seed=args.seed,
-        threads=args.threads, eval_every=args.eval_every, save_every=args.save_every, stop_after=args.stop_after,
+        threads=args.threads, device=args.device, precision=args.precision, eval_every=args.eval_every,
+        save_every=args.save_every, stop_after=args.stop_after,
         limit_train=args.limit_train, teacher=args.teacher, kd_alpha=args.kd_alpha,
         kd_temperature=args.kd_temperature, progress=not args.no_progress, keep_state=args.keep_state)
 
@@ -132,7 +148,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not state.is_file():
             raise TrainError(f"{state}: no training state to resume from")
         cfg = resume_config(state, out=args.out, epochs=args.epochs, max_steps=args.max_steps,
-                            stop_after=args.stop_after, threads=args.threads, progress=not args.no_progress,
+                            stop_after=args.stop_after, threads=args.threads, device=args.device,
+                            precision=args.precision, progress=not args.no_progress,
                             keep_state=args.keep_state)
         summary = train(cfg, resume=state)
     else:

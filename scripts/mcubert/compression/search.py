@@ -5,7 +5,8 @@
 OUT/search.json. With several FFN widths (`SearchConfig.ffn`) the teacher's FFN neurons of least output
 energy are pruned to each width, the word embedding gets what the budget leaves, each candidate is distilled
 for `shape_steps` steps and scored on training sentences held out of those steps; the best wins (ties:
-fewer MACs).
+fewer MACs). Under torchrun the candidates are spread over the ranks (each seeded alike, so the choice is
+a single process's) and gathered; rank 0 writes OUT/init.pt and OUT/search.json.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from mcubert.compression.model_io import (
     model_config,
     save_compressed,
 )
+from mcubert.training.distributed import Ranks, setup
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class SearchConfig:
     limit_train: int | None = None
     seed: int = 0
     threads: int = 1
+    device: str = "auto"  # where the candidates' proxy distillations run
+    precision: str = "auto"
     progress: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -100,7 +104,8 @@ class Teacher:
 
 def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
     """Build the SVD-initialised compressed model (no distillation): OUT/init.pt and OUT/search.json."""
-    torch.set_num_threads(cfg.threads)
+    ranks, _ = setup(cfg.device, cfg.precision, cfg.threads)  # torchrun: the candidates go to the ranks
+    cfg = dataclasses.replace(cfg, progress=cfg.progress and ranks.is_main)
     torch.manual_seed(cfg.seed)
     t_all = time.perf_counter()
     tcfg, model = load_any(cfg.teacher)
@@ -114,13 +119,15 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
         energy = ffn_output_energy(model, data.train_x, progress=cfg.progress)
         log.info("FFN neuron energies: %.1f s", time.perf_counter() - t0)
     teacher = Teacher(tcfg, model, evaluate(model, data.dev_x, data.dev_y), energy)
-    if len(widths) == 1:
-        result = search_shape(cfg, teacher, data, widths[0], cfg.out)
+    if len(widths) == 1:  # rank 0 searches, the others wait for its result
+        result = ranks.spread(widths, lambda w: search_shape(cfg, teacher, data, w, cfg.out))[0]
     else:
-        result = _search_widths(cfg, teacher, data, widths)
+        result = _search_widths(cfg, teacher, data, widths, ranks)
     result["timings_s"]["load"] = round(load_s, 1)
     result["timings_s"]["total"] = round(time.perf_counter() - t_all, 1)
-    (cfg.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    if ranks.is_main:
+        (cfg.out / "search.json").write_text(json.dumps(result, indent=2) + "\n")
+    ranks.barrier()
     return result
 
 
@@ -131,35 +138,44 @@ def _proxy_score(cfg: SearchConfig, out: Path, proxy: Data) -> dict[str, Any]:
     t0 = time.perf_counter()
     ft = distill(DistillConfig(init=out / "init.pt", teacher=cfg.teacher, out=out, train=cfg.train, dev=cfg.dev,
                                vocab=cfg.vocab, epochs=1.0, max_steps=cfg.shape_steps, max_len=cfg.max_len,
-                               eval_every=0, save_every=0, seed=cfg.seed, threads=cfg.threads,
-                               progress=cfg.progress), data=proxy)
+                               eval_every=0, save_every=0, seed=cfg.seed, threads=cfg.threads, device=cfg.device,
+                               precision=cfg.precision, progress=cfg.progress), data=proxy, local=True)
     (out / "model.pt").unlink(missing_ok=True)
     return {"heldout_accuracy_init": ft["dev_accuracy_init"], "heldout_accuracy": ft["history"][-1]["dev_accuracy"],
             "proxy_seconds": round(time.perf_counter() - t0, 1)}
 
 
-def _search_widths(cfg: SearchConfig, teacher: Teacher, data: Data, widths: Sequence[int]) -> dict[str, Any]:
-    """One search per FFN width (in OUT/ffn<W>), a short distillation each, the best held-out score wins."""
+def _width_candidate(cfg: SearchConfig, teacher: Teacher, data: Data, proxy: Data, w: int) -> dict[str, Any]:
+    """The search at FFN width `w` in OUT/ffn<w> and its proxy score (seeded alone: the same on any rank)."""
+    torch.manual_seed(cfg.seed)
+    out = cfg.out / f"ffn{w}"
+    try:
+        res = search_shape(cfg, teacher, data, w, out, fisher_cache=cfg.out / "fisher.npz")
+    except CompressError as e:
+        log.info("FFN width %d: %s", w, e)
+        return {"ffn": w, "fits": False, "why": str(e)}
+    cand = {"ffn": w, "fits": True, **{k: res[k] for k in ("params", "embedding_params", "flash_estimate",
+                                                            "macs_128")}, **_proxy_score(cfg, out, proxy)}
+    log.info("FFN width %d: %d parameters (%d in the word embedding), %.1f M MACs at 128 tokens, held-out "
+             "accuracy %.4f after %d steps", w, res["params"], res["embedding_params"], res["macs_128"] / 1e6,
+             cand["heldout_accuracy"], cfg.shape_steps)
+    return cand
+
+
+def _search_widths(cfg: SearchConfig, teacher: Teacher, data: Data, widths: Sequence[int], ranks: Ranks
+                   ) -> dict[str, Any]:
+    """One search per FFN width (in OUT/ffn<W>), a short distillation each, the best held-out score wins;
+    under torchrun the widths are spread over the ranks."""
     n = min(cfg.shape_holdout, len(data.train_x) // 10)
     if n < 1:
         raise CompressError("too few training sentences to score encoder shapes")
     proxy = Data(data.tokenizer, data.train_x[:-n], data.train_y[:-n], data.train_x[-n:], data.train_y[-n:],
                  data.vocab_path)
-    cands: list[dict[str, Any]] = []
-    for w in widths:
-        out = cfg.out / f"ffn{w}"
-        try:
-            res = search_shape(cfg, teacher, data, w, out, fisher_cache=cfg.out / "fisher.npz")
-        except CompressError as e:
-            log.info("FFN width %d: %s", w, e)
-            cands.append({"ffn": w, "fits": False, "why": str(e)})
-            continue
-        cand = {"ffn": w, "fits": True, **{k: res[k] for k in ("params", "embedding_params", "flash_estimate",
-                                                                "macs_128")}, **_proxy_score(cfg, out, proxy)}
-        cands.append(cand)
-        log.info("FFN width %d: %d parameters (%d in the word embedding), %.1f M MACs at 128 tokens, held-out "
-                 "accuracy %.4f after %d steps", w, res["params"], res["embedding_params"], res["macs_128"] / 1e6,
-                 cand["heldout_accuracy"], cfg.shape_steps)
+    if ranks.distributed and cfg.method == "clustered" and "fisher" in (cfg.importance, cfg.metric):
+        # the Fisher sums every width shares: rank 0 computes them once into the cache the others read
+        ranks.main_only(fisher_cached)(teacher.model, data, int(teacher.model.config.vocab_size),
+                                       cfg.out / "fisher.npz", cfg.progress, need_metric=True)
+    cands = ranks.spread(widths, lambda w: _width_candidate(cfg, teacher, data, proxy, w))
     ok = [c for c in cands if c["fits"]]
     if not ok:
         raise CompressError(f"no FFN width of {list(widths)} fits the budget")
@@ -167,7 +183,8 @@ def _search_widths(cfg: SearchConfig, teacher: Teacher, data: Data, widths: Sequ
     best = max(ok, key=lambda c: (round(c["heldout_accuracy"], 4), -c["macs_128"]))
     chosen = cfg.out / f"ffn{best['ffn']}"
     result = json.loads((chosen / "search.json").read_text())
-    (cfg.out / "init.pt").write_bytes((chosen / "init.pt").read_bytes())
+    if ranks.is_main:
+        (cfg.out / "init.pt").write_bytes((chosen / "init.pt").read_bytes())
     result["shape_candidates"] = cands
     result["chosen_ffn"] = best["ffn"]
     result["timings_s"]["shape_proxy"] = round(sum(c.get("proxy_seconds", 0.0) for c in cands), 1)

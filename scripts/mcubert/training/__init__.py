@@ -2,12 +2,14 @@
 """Training: data files, the student and its initialisation, the loop, the `mcubert train` recipe.
 
   errors.py  TrainError, DataError
-  config.py  TrainConfig, student shape presets, the run's file names (no torch)
+  config.py  TrainConfig, student shape presets, the run's file names, torchrun's rank (no torch)
   data.py    the one reader of text data files (training, calibration, eval); text to token ids
   models.py  the student: config, initialisation from a pretrained BertModel; teacher; saving
   loop.py    batches, loss, optimizer and schedule, evaluation, StepLoop
   recipe.py  the recipe: train(cfg)
   distill.py distillation of a teacher into a (compressed) student: DistillConfig, distill(cfg)
+  device.py  where a run computes: Accelerator (device, autocast, gradient scaler), threads
+  distributed.py  data-parallel under torchrun: Ranks, batch slices, gradient all-reduce, rank-0 I/O
 
 Other packages import the names below from here (`from mcubert.training import StepLoop`). They are
 loaded on first use, so that the command line and `mcubert.training.data` do not pull in torch.

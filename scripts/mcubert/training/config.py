@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The settings of a training run (TrainConfig), the student shape presets and the file names of a run.
+"""The settings of a training run (TrainConfig), the student shape presets, the file names of a run and the
+process's place in a torchrun launch (from its environment).
 
 No torch here: the command line builds its parser from these defaults.
 """
@@ -7,6 +8,7 @@ No torch here: the command line builds its parser from these defaults.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ SHAPES = {  # name: (layers, hidden, heads, ffn)
 }
 
 # what a resumed run may change; everything else comes from its saved state
-RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "progress", "keep_state")
+RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "progress", "keep_state", "device",
+                    "precision")
 
 
 @dataclasses.dataclass
@@ -49,6 +52,8 @@ class TrainConfig:
     dropout: float = 0.1
     seed: int = 0
     threads: int = 1
+    device: str = "auto"  # auto (a GPU when present), cpu, cuda, mps
+    precision: str = "auto"  # auto (bf16 on a CUDA GPU, else fp32), fp32, bf16, fp16
     eval_every: int = 0  # also evaluate every N steps (0: only at epoch ends)
     save_every: int = 500  # write the resumable state every N steps (0: only at epoch ends)
     stop_after: int | None = None  # stop (resumably) after this many steps in this run
@@ -61,3 +66,13 @@ class TrainConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+def env_rank() -> int:
+    """This process's rank as torchrun set it (0 outside torchrun)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def env_world() -> int:
+    """The number of processes torchrun started (1 outside torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))

@@ -25,7 +25,10 @@ from torch import nn
 from mcubert.compression.corpus import Data, load_data
 from mcubert.compression.errors import CompressError
 from mcubert.compression.model_io import evaluate, load_any, model_config, save_compressed
-from mcubert.training import StepLoop, batched_logits, classification_loss, collate, warmup_schedule
+from mcubert.training import StepLoop, batched_logits, classification_loss, warmup_schedule
+from mcubert.training.device import Accelerator
+from mcubert.training.distributed import DataParallelStep, Ranks, describe, setup
+from mcubert.training.loop import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,8 @@ class DistillConfig:
     save_dtype: str = "float32"
     seed: int = 0
     threads: int = 1
+    device: str = "auto"  # auto (a GPU when present), cpu, cuda, mps
+    precision: str = "auto"  # auto (bf16 on a CUDA GPU, else fp32), fp32, bf16, fp16
     progress: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -142,34 +147,30 @@ def _total_steps(cfg: DistillConfig, n_train: int) -> tuple[int, int]:
     return total, steps_per_epoch
 
 
-def _step_fn(cfg: DistillConfig, data: Data, model: nn.Module, teacher: nn.Module, opt: torch.optim.Optimizer,
-             sched: Any) -> Callable[[list[int]], float]:
-    """One optimizer step on the batch of training indices it is given; returns the loss."""
+def _step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator) -> Callable[[list[int]], float]:
+    """One optimizer step on the (global) batch of training indices it is given; returns the loss."""
+    cfg, data = run.cfg, run.data
     need_hidden = cfg.hidden_mse > 0
     logits_of = None
     if cfg.logit_teacher is not None:
-        logits_of = cached_logits(cfg.logit_teacher, data, cfg.out / "teacher_logits.pt", progress=cfg.progress)
+        cache = cfg.out / "teacher_logits.pt"
+        ranks.main_only(cached_logits)(cfg.logit_teacher, data, cache, progress=cfg.progress)  # rank 0 writes
+        logits_of = cached_logits(cfg.logit_teacher, data, cache, progress=False).to(acc.device)
 
-    def train_step(b: list[int]) -> float:
-        batch = collate([data.train_x[i] for i in b])
-        y = torch.tensor([data.train_y[i] for i in b])
+    def loss_of(part: list[int], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        y = torch.tensor([data.train_y[i] for i in part], device=acc.device)
         with torch.no_grad():
             if logits_of is not None and not need_hidden:  # the cached logits are all the teacher gives
                 t_out = SimpleNamespace(hidden_states=None)
             else:
                 t_out = teacher(**batch, output_hidden_states=need_hidden)
             if logits_of is not None:
-                t_out.logits = logits_of[torch.tensor(b)]
-        out = model(**batch, output_hidden_states=need_hidden)
-        loss = distill_loss(out, y, t_out, cfg)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-        opt.step()
-        sched.step()
-        return float(loss.detach())
+                t_out.logits = logits_of[torch.tensor(part, device=acc.device)]
+        out = run.model(**batch, output_hidden_states=need_hidden)
+        return distill_loss(out, y, t_out, cfg)
 
-    return train_step
+    step = DataParallelStep(ranks, acc, run.opt, run.sched, list(run.model.parameters()), cfg.seed)
+    return lambda b: step(b, data.train_x, run.loop.step, loss_of)
 
 
 class _Run:
@@ -194,7 +195,7 @@ class _Run:
         self.model.load_state_dict(st["model"])
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
-        torch.set_rng_state(st["rng"])
+        set_rng_state(st["rng"])
         self.loop.step, self.best, self.history, self.loop.train_time = (st["step"], st["best"], st["history"],
                                                                          st["train_time"])
         log.info("resumed from %s at step %d (best dev accuracy %.4f)", path, self.loop.step, self.best)
@@ -207,7 +208,7 @@ class _Run:
     def save_state(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")
         torch.save({"config": self.cfg.to_json(), "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
-                    "scheduler": self.sched.state_dict(), "rng": torch.get_rng_state(), "step": self.loop.step,
+                    "scheduler": self.sched.state_dict(), "rng": rng_state(), "step": self.loop.step,
                     "best": self.best, "history": self.history, "train_time": self.loop.train_time}, tmp)
         tmp.replace(self.state_path)
 
@@ -236,33 +237,52 @@ class _Run:
                  rec["epoch"], acc, self.best, self.loop.train_time)
 
 
-def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None) -> dict[str, Any]:
-    """Distil the teacher into the compressed model OUT/init.pt; the best (dev) model ends in OUT/model.pt."""
-    torch.set_num_threads(cfg.threads)
+def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None,
+            local: bool = False) -> dict[str, Any]:
+    """Distil the teacher into the compressed model OUT/init.pt; the best (dev) model ends in OUT/model.pt.
+
+    Under torchrun the processes distil data-parallel (training/distributed.py) unless `local` (the search's
+    proxy runs, one per rank); rank 0 writes."""
+    ranks, acc = setup(cfg.device, cfg.precision, cfg.threads, local=local)
+    cfg = dataclasses.replace(cfg, progress=cfg.progress and ranks.is_main)
     torch.use_deterministic_algorithms(True, warn_only=True)
     t_start = time.perf_counter()
     data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train)
     config, model, teacher = _student_and_teacher(cfg)
+    model.to(acc.device)
+    teacher.to(acc.device)
     torch.manual_seed(cfg.seed)
     run = _Run(cfg, data, config, model)
     if resume is not None:
         run.restore(resume)
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    run.start()
-    train_step = _step_fn(cfg, data, model, teacher, run.opt, run.sched)
-    stopped = run.loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed, train_step,
-                           checkpoint_eval=run.checkpoint_eval, save_state=run.save_state, eval_every=cfg.eval_every,
+    if ranks.is_main:
+        cfg.out.mkdir(parents=True, exist_ok=True)
+    ranks.main_only(run.start)()
+    where = describe(ranks, acc, cfg.batch_size)
+    log.info("on %(device)s (%(precision)s), %(world_size)d process(es): global batch %(global_batch)d, "
+             "per rank %(per_rank_batch)d", where)
+    stopped = run.loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed, _step_fn(run, teacher, ranks, acc),
+                           checkpoint_eval=ranks.main_only(run.checkpoint_eval),
+                           save_state=ranks.main_only(run.save_state), eval_every=cfg.eval_every,
                            save_every=cfg.save_every, stop_after=cfg.stop_after, progress=cfg.progress,
                            desc="distill epoch", resume_hint="--resume")
+    summary = run.meta()
+    summary.update(run=where)
+    if ranks.is_main:
+        _finish(run, summary, stopped, t_start)
+    return dict(ranks.from_main(summary), losses=run.loop.losses)
+
+
+def _finish(run: _Run, summary: dict[str, Any], stopped: bool, t_start: float) -> None:
+    """Rank 0's end of a run: the state removed when finished, the saved file scored, OUT/finetune.json."""
+    cfg = run.cfg
     if not stopped:
         run.state_path.unlink(missing_ok=True)
-    summary = run.meta()
     # the accuracy of the file as saved (float16 rounding included)
     _, saved = load_any(cfg.out / "model.pt")
-    summary["saved_dev_accuracy"] = evaluate(saved, data.dev_x, data.dev_y)
+    summary["saved_dev_accuracy"] = evaluate(saved, run.data.dev_x, run.data.dev_y)
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
                    seconds_per_epoch=round(run.loop.train_time * run.steps_per_epoch / max(run.loop.step, 1), 1))
     (cfg.out / RECORD_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     log.info("best dev accuracy %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
              run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"], cfg.out / "model.pt")
-    return summary

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from mcubert.training.device import model_device
+
 log = logging.getLogger(__name__)
 
 
@@ -41,9 +43,9 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     return bucket_batches(lengths, batch_size, np.random.default_rng([seed, epoch]))
 
 
-def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """A padded batch: input_ids, attention_mask and (zero) token_type_ids, (len(seqs), longest)."""
-    n = max(len(s) for s in seqs)
+def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0, pad_to: int = 0) -> dict[str, torch.Tensor]:
+    """A padded batch: input_ids, attention_mask and (zero) token_type_ids, (len(seqs), max(longest, pad_to))."""
+    n = max(max(len(s) for s in seqs), pad_to)
     ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), n), dtype=torch.long)
     for r, s in enumerate(seqs):
@@ -91,8 +93,18 @@ def warmup_schedule(opt: torch.optim.Optimizer, total: int, warmup: int) -> torc
 
 
 def rng_state() -> dict[str, Any]:
-    """The random state a resumed run restores (dropout draws)."""
-    return {"torch": torch.get_rng_state()}
+    """The random state a resumed run restores (dropout draws; on a GPU its generator too)."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: Any) -> None:
+    """Restore what rng_state returned (older states: the bare CPU tensor)."""
+    torch.set_rng_state(state["torch"] if isinstance(state, dict) else state)
+    if isinstance(state, dict) and "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
 
 
 # ---------------------------------------------------------------- evaluation
@@ -100,13 +112,16 @@ def rng_state() -> dict[str, Any]:
 @torch.no_grad()
 def batched_logits(model: Any, seqs: Sequence[Sequence[int]], batch_size: int = 128, progress: bool = False,
                    desc: str = "logits") -> torch.Tensor:
-    """(len(seqs), labels) float32 logits in the order of `seqs`, computed in batches of similar lengths."""
+    """(len(seqs), labels) float32 logits (on the CPU) in the order of `seqs`, computed in batches of similar
+    lengths on the model's device."""
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out = torch.zeros(len(seqs), int(model.config.num_labels))
+    device = model_device(model)
     for s in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress,
                   dynamic_ncols=True):
         idx = order[s:s + batch_size]
-        out[idx] = model(**collate([seqs[i] for i in idx])).logits.float()
+        batch = {k: v.to(device) for k, v in collate([seqs[i] for i in idx]).items()}
+        out[idx] = model(**batch).logits.float().cpu()
     return out
 
 
@@ -136,6 +151,7 @@ class StepLoop:
     train_time: float = 0.0
     best: float = -1.0
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    losses: list[float] = dataclasses.field(default_factory=list)  # this run's step losses (not saved)
 
     def record_eval(self, acc: float, epoch_end: bool) -> bool:
         """Add a dev accuracy at the current step to `history`; True (and `best` updated) if it is the best."""
@@ -161,8 +177,7 @@ class StepLoop:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"] if isinstance(rng, dict) else rng)  # older states: the bare tensor
+        set_rng_state(state["rng"])
         self.step, self.best, self.history = state["step"], state["best"], state["history"]
         self.train_time = state["train_time"]
         log.info("resumed from %s at step %d (best dev accuracy so far %.4f)", path, self.step, self.best)
@@ -183,6 +198,7 @@ class StepLoop:
             t0 = time.perf_counter()
             for b in batches[pos:n_here]:
                 lv = train_step(b)
+                self.losses.append(lv)
                 self.step += 1
                 run_steps += 1
                 avg = lv if avg is None else 0.98 * avg + 0.02 * lv

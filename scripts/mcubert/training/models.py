@@ -207,12 +207,12 @@ def build_model(cfg: TrainConfig, vocab_size: int) -> tuple[Any, dict[str, Any]]
     return model, summary
 
 
-def load_teacher(path: Path) -> Teacher:
-    """An HF sequence-classification directory (same vocabulary and labels) as a logits function."""
+def load_teacher(path: Path, device: torch.device | str = "cpu") -> Teacher:
+    """An HF sequence-classification directory (same vocabulary and labels) as a logits function on `device`."""
     from transformers import AutoModelForSequenceClassification
 
     t = AutoModelForSequenceClassification.from_pretrained(str(path))
-    t.eval()
+    t.to(device).eval()
 
     @torch.no_grad()
     def logits(batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The `mcubert train` recipe: train(), a small BERT sentence classifier (SST-2 style TSV) trained on a CPU.
+"""The `mcubert train` recipe: train(), a small BERT sentence classifier (SST-2 style TSV) trained on a CPU or
+GPU, in one process or data-parallel under torchrun (training/device.py, training/distributed.py).
 
 `train(TrainConfig(...))` reads top to bottom:
 
@@ -34,8 +35,9 @@ import torch
 
 from mcubert.training.config import META_FILE, RESUME_OVERRIDES, STATE_FILE, TrainConfig
 from mcubert.training.data import encode, make_tokenizer, read_tsv
+from mcubert.training.distributed import DataParallelStep, describe, setup
 from mcubert.training.errors import TrainError
-from mcubert.training.loop import StepLoop, classification_loss, collate, evaluate, make_optimizer, warmup_schedule
+from mcubert.training.loop import StepLoop, classification_loss, evaluate, make_optimizer, warmup_schedule
 from mcubert.training.models import build_model, load_teacher, save_model
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,6 @@ def _count_steps(cfg: TrainConfig, n_train: int) -> tuple[int, int]:
 
 
 def _setup_torch(cfg: TrainConfig) -> None:
-    torch.set_num_threads(cfg.threads)
     if not cfg.progress:
         from transformers.utils import logging as hf_logging
 
@@ -96,18 +97,25 @@ def _setup_torch(cfg: TrainConfig) -> None:
 
 
 def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
-    """Train; the best model (by dev accuracy) ends in cfg.out. Returns the run summary."""
+    """Train; the best model (by dev accuracy) ends in cfg.out. Returns the run summary.
+
+    Under torchrun the processes train one model data-parallel (training/distributed.py); rank 0 writes."""
+    ranks, acc = setup(cfg.device, cfg.precision, cfg.threads)  # device and torchrun
+    cfg = dataclasses.replace(cfg, progress=cfg.progress and ranks.is_main)
     _setup_torch(cfg)
     t_start = time.perf_counter()
     tok = make_tokenizer(cfg.vocab)
     data = _load_data(cfg, tok)
 
     model, init_summary = build_model(cfg, tok.vocab_size)
-    model.train()
+    model.to(acc.device).train()
     n_params = sum(p.numel() for p in model.parameters())
     log.info("student %d layers, hidden %d, %d heads, FFN %d: %.2f M parameters; init %s",
              cfg.layers, cfg.hidden, cfg.heads, cfg.ffn, n_params / 1e6, init_summary)
-    teacher = load_teacher(cfg.teacher) if cfg.teacher else None
+    teacher = load_teacher(cfg.teacher, acc.device) if cfg.teacher else None
+    where = describe(ranks, acc, cfg.batch_size)
+    log.info("on %(device)s (%(precision)s), %(world_size)d process(es): global batch %(global_batch)d, "
+             "per rank %(per_rank_batch)d", where)
 
     steps_per_epoch, total = _count_steps(cfg, len(data.train_x))
     opt = make_optimizer(model, cfg.lr, cfg.emb_lr, cfg.weight_decay)
@@ -122,7 +130,7 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     def meta() -> dict[str, Any]:
         return {"config": cfg.to_json(), "init": init_summary, "parameters": n_params, "step": loop.step,
                 "total_steps": total, "best_dev_accuracy": loop.best, "history": loop.history,
-                "train_seconds": round(loop.train_time, 1)}
+                "train_seconds": round(loop.train_time, 1), "run": where}
 
     def checkpoint_eval(epoch_end: bool) -> None:
         improved = loop.record_eval(evaluate(model, data.dev_x, data.dev_y), epoch_end)
@@ -132,26 +140,20 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
         log.info("step %d (epoch %.2f): dev accuracy %.4f%s, %.0f s of training", loop.step, rec["epoch"],
                  rec["dev_accuracy"], " (best, saved)" if improved else f" (best {loop.best:.4f})", loop.train_time)
 
-    def train_step(b: list[int]) -> float:
-        batch = collate([data.train_x[i] for i in b])
-        y = torch.tensor([data.train_y[i] for i in b])
-        logits = model(**batch).logits
-        loss = classification_loss(logits, y, teacher(batch) if teacher else None, cfg.kd_alpha,
-                                   cfg.kd_temperature)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        return float(loss.detach())
+    def loss_of(part: list[int], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        y = torch.tensor([data.train_y[i] for i in part], device=acc.device)
+        return classification_loss(model(**batch).logits.float(), y, teacher(batch) if teacher else None,
+                                   cfg.kd_alpha, cfg.kd_temperature)
 
-    stopped = loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed, train_step,
-                       checkpoint_eval=checkpoint_eval,
-                       save_state=lambda: loop.save(state_path, cfg.to_json(), model, opt, sched),
+    step = DataParallelStep(ranks, acc, opt, sched, list(model.parameters()), cfg.seed)
+    stopped = loop.run([len(x) for x in data.train_x], cfg.batch_size, cfg.seed,
+                       lambda b: step(b, data.train_x, loop.step, loss_of),
+                       checkpoint_eval=ranks.main_only(checkpoint_eval),
+                       save_state=ranks.main_only(lambda: loop.save(state_path, cfg.to_json(), model, opt, sched)),
                        eval_every=cfg.eval_every, save_every=cfg.save_every, stop_after=cfg.stop_after,
                        progress=cfg.progress, desc="epoch", resume_hint=f"--resume {state_path}",
                        postfix=lambda: {"lr": f"{sched.get_last_lr()[0]:.2e}"})
-    if not stopped:
+    if not stopped and ranks.is_main:
         if not cfg.keep_state:
             state_path.unlink(missing_ok=True)
         (cfg.out / META_FILE).write_text(json.dumps(meta(), indent=2) + "\n")  # final history; weights = best
@@ -160,4 +162,4 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
                    seconds_per_epoch=round(loop.train_time * steps_per_epoch / max(loop.step, 1), 1))
     log.info("best dev accuracy %.4f; %.1f s of training per epoch (%d steps); model in %s",
              loop.best, summary["seconds_per_epoch"], steps_per_epoch, cfg.out)
-    return summary
+    return dict(ranks.from_main(summary), losses=loop.losses)
