@@ -157,7 +157,7 @@ def test_host_portable_equals_reference(cases):
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("target", ["m7", "m33dsp", "m3"])
+@pytest.mark.parametrize("target", ["m7", "m33dsp", "m3", "m55"])
 def test_target_equals_reference(cases, target):
     """m7 and m33dsp run the DSP path, m3 the portable one."""
     missing = qemu.missing_prerequisites()
