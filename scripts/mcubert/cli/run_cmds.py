@@ -183,6 +183,7 @@ def macs_per_inference(cfg: Any, seq_len: int) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mcubert.formats import blob
+    from mcubert.planning import cost
     from mcubert.targets import qemu
 
     data_bytes = read_blob(args.blob)
@@ -192,12 +193,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     ids = rng.integers(1000, min(cfg.vocab_size, 30000), size=args.seq_len) if cfg.vocab_size > 1000 \
         else rng.integers(0, cfg.vocab_size, size=args.seq_len)
-    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=args.per_op)[0]
+    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=True)[0]
     if res.get("rc", 0) != 0:
         raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
     macs = macs_per_inference(cfg, args.seq_len)
-    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]), "macs": macs,
-              "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
+    vec = int(res.get("vector_insns", 0) * res["insns"] / max(1, res["insns_raw"]))
+    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]),
+              "vector_instructions": vec, "cycles_est": cost.cycle_estimate(args.target, int(res["insns"]), vec),
+              "macs": macs, "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
               "label": res.get("label"), "logits": res.get("logits")}
     if args.per_op and "per_op" in res:
         result["per_op"] = res["per_op"]
@@ -206,6 +209,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{args.blob} on {r['target']}, {r['seq_len']} tokens")
         print(f"  instructions {r['instructions']:,}  ({r['insns_per_mac']:.2f} per MAC; {r['macs']:,} MACs, "
               f"SMLAD bound {r['smlad_bound']:,})")
+        print(f"  cycles (est) {r['cycles_est']:,}  ({r['vector_instructions']:,} vector instructions; "
+              "planning.cost.cycle_estimate)")
         print(f"  peak RAM     {format_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
               f" + statics {r['static_ram']:,}")
         if r["logits"] is not None:

@@ -53,6 +53,7 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
 
 CROSS_CC = "arm-none-eabi-gcc"
 CROSS_AR = "arm-none-eabi-ar"
+CROSS_OBJDUMP = "arm-none-eabi-objdump"
 QEMU = "qemu-system-arm"
 APT_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm")
 
