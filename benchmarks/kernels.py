@@ -10,6 +10,7 @@ build_blob("tiny", 512)), one inference of L = 64, 128, 256, 512 tokens (ids as 
   m3      Cortex-M3 (mps2-an385), portable kernels
   m33     Cortex-M33 without DSP (mps2-an521), portable kernels
   m33dsp  Cortex-M33 with DSP (mps2-an505), DSP kernels
+  m55     Cortex-M55 (mps3-an547), DSP kernels with the matrix products on Helium (MVE)
 
 Per run: total instructions (exact, QEMU TCG plugin), instructions per op group (from the per-function
 histogram), MACs, matrix-product instructions per MAC and the SMLAD bound (MACs / 2: one dual 16-bit
@@ -37,9 +38,9 @@ from mcubert.conversion.api import convert
 from mcubert.formats import blob
 from mcubert.targets import qemu
 
-TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")
+TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp", "m55")
 LENGTHS = (64, 128, 256, 512)
-DSP_TARGETS = {"m7", "m33dsp"}
+DSP_TARGETS = {"m7", "m33dsp", "m55"}
 # CMSIS-NN instruction counts of the same model on the M7 (the anchors)
 CMSIS_NN = {64: 73.3e6, 128: 172.3e6, 256: 444.9e6, 512: 1283.6e6}
 

@@ -64,6 +64,32 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
  * VMLADAVA.
  */
 /* clang-format off */
+/* load the row pointers and the accumulators of the next output, and the loop count */
+#define MM4V_OUT_BEGIN \
+	"	mov	r1, r8\n"                                                          \
+	"	ldrd	r3, r5, [r11, #" STR(F_X) "]\n"                                    \
+	"	ldrd	r7, r9, [r11, #" STR(F_X) " + 8]\n"                                \
+	"	ldrd	r0, r2, [r10]\n"                                                   \
+	"	ldrd	r4, r6, [r10, #8]\n"                                               \
+	"	ldr	r12, [r11, #" STR(F_NV) "]\n"
+/* one vector of columns: the weights, then each row and its VMLADAVA */
+#define MM4V_STEP(LDW, WS, LDX, MAC) \
+	"	" LDW "	q0, [r1], #" WS "\n"                                                        \
+	"	" LDX "	q1, [r3], #16\n"                                                        \
+	"	" LDX "	q2, [r5], #16\n"                                                        \
+	"	" MAC "	r0, q1, q0\n"                                                      \
+	"	" LDX "	q3, [r7], #16\n"                                                        \
+	"	" MAC "	r2, q2, q0\n"                                                      \
+	"	" LDX "	q1, [r9], #16\n"                                                        \
+	"	" MAC "	r4, q3, q0\n"                                                      \
+	"	" MAC "	r6, q1, q0\n"
+/* store the accumulators, step to the next weight row, compare with the end */
+#define MM4V_OUT_END \
+	"	strd	r4, r6, [r10, #8]\n"                                               \
+	"	strd	r0, r2, [r10], #16\n"                                              \
+	"	ldr	r12, [r11, #" STR(F_WS) "]\n"                                      \
+	"	add	r8, r8, r12\n"                                                     \
+	"	ldr	r12, [r11, #" STR(F_AEND) "]\n"
 #define MM4V(NAME, LDW, WS, LDX, LDWT, LDXT, VC, MAC)                                                \
 	__asm__(".pushsection .text." NAME ",\"ax\",%progbits\n"                                   \
 		".syntax unified\n"                                                                \
@@ -84,51 +110,21 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 		"	bne	5f\n"                                                              \
 		/* no tail: whole vectors only */                                                  \
 		"1:\n"                                                                             \
-		"	mov	r1, r8\n"                                                          \
-		"	ldrd	r3, r5, [r11, #" STR(F_X) "]\n"                                    \
-		"	ldrd	r7, r9, [r11, #" STR(F_X) " + 8]\n"                                \
-		"	ldrd	r0, r2, [r10]\n"                                                   \
-		"	ldrd	r4, r6, [r10, #8]\n"                                               \
-		"	ldr	r12, [r11, #" STR(F_NV) "]\n"                                      \
+		MM4V_OUT_BEGIN \
 		"	dls	lr, r12\n"                                                         \
 		"2:\n"                                                                             \
-		"	" LDW "	q0, [r1], #" WS "\n"                                                        \
-		"	" LDX "	q1, [r3], #16\n"                                                        \
-		"	" LDX "	q2, [r5], #16\n"                                                        \
-		"	" MAC "	r0, q1, q0\n"                                                      \
-		"	" LDX "	q3, [r7], #16\n"                                                        \
-		"	" MAC "	r2, q2, q0\n"                                                      \
-		"	" LDX "	q1, [r9], #16\n"                                                        \
-		"	" MAC "	r4, q3, q0\n"                                                      \
-		"	" MAC "	r6, q1, q0\n"                                                      \
+		MM4V_STEP(LDW, WS, LDX, MAC) \
 		"	le	lr, 2b\n"                                                          \
-		"	strd	r4, r6, [r10, #8]\n"                                               \
-		"	strd	r0, r2, [r10], #16\n"                                              \
-		"	ldr	r12, [r11, #" STR(F_WS) "]\n"                                      \
-		"	add	r8, r8, r12\n"                                                     \
-		"	ldr	r12, [r11, #" STR(F_AEND) "]\n"                                    \
+		MM4V_OUT_END \
 		"	cmp	r10, r12\n"                                                        \
 		"	bne	1b\n"                                                              \
 		"	b	9f\n"                                                              \
 		/* whole vectors (maybe none), then the predicated tail */                         \
 		"5:\n"                                                                             \
-		"	mov	r1, r8\n"                                                          \
-		"	ldrd	r3, r5, [r11, #" STR(F_X) "]\n"                                    \
-		"	ldrd	r7, r9, [r11, #" STR(F_X) " + 8]\n"                                \
-		"	ldrd	r0, r2, [r10]\n"                                                   \
-		"	ldrd	r4, r6, [r10, #8]\n"                                               \
-		"	ldr	r12, [r11, #" STR(F_NV) "]\n"                                      \
+		MM4V_OUT_BEGIN \
 		"	wls	lr, r12, 7f\n"                                                     \
 		"6:\n"                                                                             \
-		"	" LDW "	q0, [r1], #" WS "\n"                                                        \
-		"	" LDX "	q1, [r3], #16\n"                                                        \
-		"	" LDX "	q2, [r5], #16\n"                                                        \
-		"	" MAC "	r0, q1, q0\n"                                                      \
-		"	" LDX "	q3, [r7], #16\n"                                                        \
-		"	" MAC "	r2, q2, q0\n"                                                      \
-		"	" LDX "	q1, [r9], #16\n"                                                        \
-		"	" MAC "	r4, q3, q0\n"                                                      \
-		"	" MAC "	r6, q1, q0\n"                                                      \
+		MM4V_STEP(LDW, WS, LDX, MAC) \
 		"	le	lr, 6b\n"                                                          \
 		"7:\n"                                                                             \
 		"	vpstttt\n"                                                                 \
@@ -142,11 +138,7 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 		"	vpst\n"                                                                    \
 		"	" LDXT "	q1, [r9]\n"                                                \
 		"	" MAC "	r6, q1, q0\n"                                                      \
-		"	strd	r4, r6, [r10, #8]\n"                                               \
-		"	strd	r0, r2, [r10], #16\n"                                              \
-		"	ldr	r12, [r11, #" STR(F_WS) "]\n"                                      \
-		"	add	r8, r8, r12\n"                                                     \
-		"	ldr	r12, [r11, #" STR(F_AEND) "]\n"                                    \
+		MM4V_OUT_END \
 		"	cmp	r10, r12\n"                                                        \
 		"	bne	5b\n"                                                              \
 		"9:\n"                                                                             \
