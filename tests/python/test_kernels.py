@@ -135,6 +135,10 @@ def norm_cases(rng):
         x = rng.integers(-32768, 32768, size=n).astype(np.int16)
         x[:2] = [-32768, 32767][:n]
         out.append((Case("act_interp_s16", [x, n, lut], out=0), arith.act_interp(x, lut)))
+    # any int16 table (steps of either sign, up to 65535): exact on every path (MVE: int32 lanes)
+    wild = rng.integers(-32768, 32768, size=arith.ACT_LUT_SIZE).astype(np.int16)
+    x = rng.integers(-32768, 32768, size=67).astype(np.int16)
+    out.append((Case("act_interp_s16", [x, 67, wild], out=0), arith.act_interp(x, wild)))
     return out
 
 
