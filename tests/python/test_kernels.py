@@ -81,10 +81,12 @@ def attention_cases(rng):
         exp[:, :length] = q[:, :dh].astype(np.int64) @ k[:, :dh].astype(np.int64).T
         out.append((Case("scores_rows_s8", [q, rows, q_stride, k, k_stride, length, dh,
                                             np.zeros((rows, s_stride), np.int32), s_stride], out=7), exp))
-    # softmax: shift > 32 (DSP path), == 32 and < 32 (portable form); odd lengths; a wide score range
+    # softmax: shift > 32 (DSP and MVE paths), == 32 and < 32 (portable form); odd lengths; a wide score range
     for length, mult, shift, spread in ((1, 1 << 30, 40, 100), (7, 1518500250, 38, 3000), (64, 1 << 30, 33, 200),
                                         (129, 1900000000, 40, 1 << 18), (50, 1 << 30, 32, 5), (33, 1 << 30, 31, 2),
-                                        (512, 1234567890, 44, 1 << 20)):
+                                        (512, 1234567890, 44, 1 << 20),
+                                        # equal scores: a power-of-two sum (the MVE path's reciprocal)
+                                        (4, 1 << 30, 40, 0), (4096, 1 << 30, 40, 0), (1003, 1 << 30, 36, 3)):
         s = rng.integers(-spread, spread + 1, size=length).astype(np.int32)
         z = s.astype(np.int64) - s.max()
         exp = arith.softmax_probs(arith.softmax_exp(z, mult, shift))
