@@ -215,6 +215,15 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, i
 
 #endif /* MCUBERT_DSP */
 
+#if MCUBERT_MVE
+/**
+ * @brief mcubert_mm_store() of @p nj outputs of a full block of 4 rows on Helium, out of line
+ *        (mm_store_mve.c): the same bits.
+ */
+void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *acc, uint16_t j0,
+			   uint16_t nj, uint16_t r0);
+#endif /* MCUBERT_MVE */
+
 /**
  * @brief Run the matrix product @p p: y = out(requant(init + x . w^T)) for all rows.
  *
@@ -286,6 +295,10 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 			}
 			(void)nkc;
 			(void)xp;
+			if (nr == 4) {
+				mcubert_mm_store4_mve(p, out, acc, j0, nj, r0);
+				continue;
+			}
 #else
 			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
 				const uint16_t nk =
