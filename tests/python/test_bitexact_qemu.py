@@ -57,7 +57,7 @@ def test_every_shape_equals_reference(blob_of, name, target):
     check(data, target, cases(cfg.vocab_size, cfg.max_seq_len))
 
 
-@pytest.mark.parametrize("target", ["m3", "m33", "m33dsp", "m7p", "m55"])
+@pytest.mark.parametrize("target", ["m3", "m33", "m33dsp", "m7p", "m55", "m55d"])
 def test_other_cores_equal_reference(blob_of, target):
     _, data = blob_of("odd")
     cfg = blob.unpack(data).cfg

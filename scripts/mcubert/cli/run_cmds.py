@@ -13,7 +13,7 @@ from mcubert.cli.common import CliError, Engine, emit, is_blob, parse_ids, read_
 from mcubert.units import format_bytes
 
 TARGETS = ("host", "m7", "m3", "m33", "m55")
-BENCH_TARGETS = ("m7", "m3", "m33", "m33dsp", "m7p", "m55")
+BENCH_TARGETS = ("m7", "m3", "m33", "m33dsp", "m7p", "m55", "m55d")
 TOKENIZERS_HELP = "c: the on-device C tokenizer (default; uses the blob's vocabulary); hf: Hugging Face tokenizers"
 
 # ---------------------------------------------------------------- run
@@ -226,8 +226,8 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="exact instruction count and peak RAM on an emulated Cortex-M",
                        description="Run one inference of SEQ_LEN tokens on QEMU (mps2-an500 = Cortex-M7, "
                                    "mps2-an385 = M3, mps2-an521 = M33, mps2-an505 = M33 with DSP, "
-                                   "mps3-an547 = M55 with MVE; m7p: the M7 with the DSP kernels off) and count "
-                                   "executed instructions exactly "
+                                   "mps3-an547 = M55 with MVE; m7p, m55d: the M7 without the DSP kernels, the M55 "
+                                   "without the MVE kernels) and count executed instructions exactly "
                                    "with a TCG plugin. Peak RAM = arena high-water + stack high-water + statics.")
     p.add_argument("blob")
     p.add_argument("--seq-len", type=int, default=128)

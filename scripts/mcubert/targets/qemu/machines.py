@@ -42,6 +42,9 @@ TARGETS: dict[str, Target] = {
     # AN547 (Corstone-300): a Cortex-M55 with MVE (Helium) and the FPU. GCC 12 turns MVE off
     # under -mfloat-abi=soft, so the hard-float ABI (newlib's v8-m.main+dp/hard multilib).
     "m55": Target("m55", "mps3-an547", "cortex-m55", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard")),
+    # The M55 with the MVE kernels switched off: the DSP path's counts on the same core.
+    "m55d": Target("m55d", "mps3-an547", "cortex-m55", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard",
+                                                        "-DMCUBERT_NO_MVE")),
 }
 
 # Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
