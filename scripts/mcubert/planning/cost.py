@@ -217,7 +217,7 @@ def ram_model(target: str) -> RamModel:
 # (64 bits a cycle), every 128-bit vector instruction (every mnemonic starting with "v": MVE and FP) takes
 # 2 cycles. Ignored: the overlap of consecutive vector instructions' beats that the M55 allows (so
 # VLDR/VMLADAV chains cost less than counted), load-use and branch stalls, wait states of the memories.
-CYCLES_PER_VECTOR_INSN: dict[str, int] = {"m55": 2}
+CYCLES_PER_VECTOR_INSN: dict[str, int] = {"m55": 2, "m55d": 2}
 
 
 def cycle_estimate(target: str, insns: int, vector_insns: int = 0) -> int:
