@@ -10,6 +10,8 @@ build_blob("tiny", 512)), one inference of L = 64, 128, 256, 512 tokens (ids as 
   m3      Cortex-M3 (mps2-an385), portable kernels
   m33     Cortex-M33 without DSP (mps2-an521), portable kernels
   m33dsp  Cortex-M33 with DSP (mps2-an505), DSP kernels
+  m55     Cortex-M55 (mps3-an547), the Helium (MVE) kernels
+  m55d    the same core and build with the MVE kernels switched off (-DMCUBERT_NO_MVE): the DSP kernels
 
 Per run: total instructions (exact, QEMU TCG plugin), instructions per op group (from the per-function
 histogram), MACs, matrix-product instructions per MAC and the SMLAD bound (MACs / 2: one dual 16-bit
@@ -34,14 +36,17 @@ import numpy as np
 from mcubert.conversion import checkpoint
 from mcubert.conversion.api import convert
 from mcubert.formats import blob
-from mcubert.planning.cost import macs as count_macs
+from mcubert.planning import cost
 from mcubert.targets import qemu
 
-TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp")
+TARGETS = ("m7", "m7p", "m3", "m33", "m33dsp", "m55", "m55d")
 LENGTHS = (64, 128, 256, 512)
-DSP_TARGETS = {"m7", "m33dsp"}
+DSP_TARGETS = {"m7", "m33dsp", "m55d"}
+MVE_TARGETS = {"m55"}
 # CMSIS-NN instruction counts of the same model on the M7 (the issue's anchors)
 CMSIS_NN = {64: 73.3e6, 128: 172.3e6, 256: 444.9e6, 512: 1283.6e6}
+# ... and on the M55 (QEMU mps3-an547, CMSIS-NN's Helium kernels), 128 tokens: built by GCC 12.2, by clang 14
+CMSIS_NN_M55 = {128: {"gcc": 70.5e6, "clang": 22.9e6}}
 
 GROUPS = {
     "matmul": ("mcubert_linear", "mcubert_mm", "mcubert_pack4", "mcubert_scores", "mcubert_pv",
@@ -108,10 +113,14 @@ def measure(data: bytes, target: str, L: int) -> dict:
         groups[group_of(fn)] += int(n)
     # per_op sums to insns_raw (the marker pair's calibration included): report it against insns
     groups["other"] -= int(r["insns_raw"]) - int(r["insns"])
-    macs = count_macs(cfg, L)
+    macs = cost.macs(cfg, L)
     scores = cfg.n_layers * cfg.n_heads * L * L
-    row = {"target": target, "path": "dsp" if target in DSP_TARGETS else "portable", "seq_len": L,
-           "insns": int(r["insns"]), "per_group": groups, "per_op": r["per_op"], "macs": macs,
+    path = "mve" if target in MVE_TARGETS else ("dsp" if target in DSP_TARGETS else "portable")
+    vec = int(r["vector_insns"] * int(r["insns"]) / max(1, int(r["insns_raw"])))
+    row = {"target": target, "path": path, "seq_len": L,
+           "insns": int(r["insns"]), "vector_insns": vec,
+           "cycles_est": cost.cycle_estimate(target, int(r["insns"]), vec),
+           "per_group": groups, "per_op": r["per_op"], "macs": macs,
            "smlad_bound": macs // 2, "matmul_per_mac": groups["matmul"] / macs,
            "insns_per_mac": int(r["insns"]) / macs, "softmax_per_score": groups["softmax"] / scores,
            "stack_peak": int(r["stack_peak"]), "arena_peak": int(r["arena_peak"]),
@@ -119,6 +128,9 @@ def measure(data: bytes, target: str, L: int) -> dict:
     if target == "m7":
         row["cmsis_nn"] = CMSIS_NN.get(L)
         row["vs_cmsis_nn"] = CMSIS_NN[L] / row["insns"] if L in CMSIS_NN else None
+    if target == "m55" and L in CMSIS_NN_M55:
+        row["cmsis_nn"] = CMSIS_NN_M55[L]
+        row["vs_cmsis_nn"] = {k: v / row["insns"] for k, v in CMSIS_NN_M55[L].items()}
     return row
 
 
@@ -142,6 +154,8 @@ def main() -> None:
             r["vs_portable"] = by[("m7p", r["seq_len"])]["insns"] / r["insns"]
         if r["target"] == "m33dsp" and ("m33", r["seq_len"]) in by:
             r["vs_portable"] = by[("m33", r["seq_len"])]["insns"] / r["insns"]
+        if r["target"] == "m55" and ("m55d", r["seq_len"]) in by:
+            r["vs_dsp"] = by[("m55d", r["seq_len"])]["insns"] / r["insns"]
     flash = {t: kernel_flash(t) for t in targets}
     for r in rows:
         r["kernel_flash"] = flash[r["target"]]
@@ -156,15 +170,17 @@ def main() -> None:
     print("-" * len(hdr))
     for r in rows:
         g = r["per_group"]
-        cm = f"{r['vs_cmsis_nn']:.2f}x" if r.get("vs_cmsis_nn") else "-"
+        vs = r.get("vs_cmsis_nn")
+        cm = (f"{vs['clang']:.2f}x" if isinstance(vs, dict) else f"{vs:.2f}x") if vs else "-"
         vp = f"{r['vs_portable']:.2f}x" if r.get("vs_portable") else "-"
         print(f"{r['target']:7s} {r['seq_len']:4d} {r['insns']:14,} {g['matmul']:13,} {r['matmul_per_mac']:5.2f}"
               f" {g['softmax']:11,} {r['softmax_per_score']:6.1f} {g['layernorm']:10,} {g['act']:10,}"
               f" {g['other']:10,} {r['macs']:12,} {r['smlad_bound']:12,} {cm:>8s} {vp:>8s}"
               f" {r['stack_peak']:6,} {r['kernel_flash']:6,}")
     print("matmul: linear layers, Q.K^T and P.V with their packing and requantisation; /MAC over all MACs.")
-    print("vs CMSIS: CMSIS-NN anchor / instructions (M7); vs port.: same core with the portable kernels "
-          "(m7p for m7, m33 for m33dsp).")
+    print("vs CMSIS: CMSIS-NN anchor / instructions (M7; M55: CMSIS-NN built by clang 14, --json has GCC 12.2 too); "
+          "cycles_est in --json (planning.cost.cycle_estimate); vs port.: same core with the portable kernels "
+          "(m7p for m7, m33 for m33dsp; for m55 the DSP kernels, m55d: vs_dsp in --json).")
     print("stack: bytes of stack the inference used (DSP: includes the kernels' packing buffers); "
           "flash: kernel code + tables in the image.")
     print(f"arena (memory plan, every path): {rows[0]['arena_peak']:,} bytes at max_seq_len 512.")

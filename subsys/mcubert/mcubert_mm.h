@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "mcubert_dsp.h"
+#include "mcubert_mve.h"
 
 /** What mcubert_mm_run() stores (a constant at every call site). */
 enum mcubert_mm_out {
@@ -214,6 +215,15 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, i
 
 #endif /* MCUBERT_DSP */
 
+#if MCUBERT_MVE
+/**
+ * @brief mcubert_mm_store() of @p nj outputs of a full block of 4 rows on Helium, out of line
+ *        (mm_store_mve.c): the same bits.
+ */
+void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *acc, uint16_t j0,
+			   uint16_t nj, uint16_t r0);
+#endif /* MCUBERT_MVE */
+
 /**
  * @brief Run the matrix product @p p: y = out(requant(init + x . w^T)) for all rows.
  *
@@ -223,6 +233,8 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, i
  *
  * DSP path: 4 rows per pass over the weights, MCUBERT_DSP_KC columns packed at a time and
  * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size()).
+ * MVE path (mcubert_mve.h): the same blocks and accumulators, no packing, the sums by
+ * mcubert_mm4_mve_s8() / _s16(), the same requantisation and stores.
  * Portable path: one output at a time, int32 sums, mcubert_requant(); @p p->buf unused.
  */
 static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int x16, int out)
@@ -264,6 +276,30 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 				acc[4 * j + 2] = b;
 				acc[4 * j + 3] = b;
 			}
+#if MCUBERT_MVE
+			const struct mcubert_mm4v v = {
+				.x = xr,
+				.x_stride = p->x_stride,
+				.nr = nr,
+				.n = p->n,
+				.w = p->w + (size_t)j0 * p->w_stride,
+				.w_stride = p->w_stride,
+				.n_out = nj,
+				.acc = acc,
+			};
+
+			if (x16) {
+				mcubert_mm4_mve_s16(&v);
+			} else {
+				mcubert_mm4_mve_s8(&v);
+			}
+			(void)nkc;
+			(void)xp;
+			if (nr == 4) {
+				mcubert_mm_store4_mve(p, out, acc, j0, nj, r0);
+				continue;
+			}
+#else
 			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
 				const uint16_t nk =
 					(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0
@@ -293,6 +329,7 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 							nk & 3, nj, acc);
 				}
 			}
+#endif /* MCUBERT_MVE */
 			mcubert_mm_store(p, out, per_ch, acc, j0, nj, r0, nr);
 		}
 	}

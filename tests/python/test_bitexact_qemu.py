@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Bit-exact equality on emulated Cortex-M: numpy reference == C on host == C on QEMU.
 
-mps2-an500 (Cortex-M7: the DSP kernels) for every model shape of test_bitexact.py (every head), mps2-an385 (M3)
-for every head beyond plain classification; mps2-an385 (M3) and
+mps2-an500 (Cortex-M7: the DSP kernels) and mps3-an547 (Cortex-M55: the MVE kernels) for every model shape
+of test_bitexact.py (every head), mps2-an385 (M3) for every head beyond plain classification; mps2-an385 (M3) and
 mps2-an521 (M33 without DSP: the portable kernels), mps2-an505 (M33 with DSP) and the M7 with the DSP
 kernels switched off (m7p) for one. Skips (saying why) where arm-none-eabi-gcc or qemu-system-arm is missing.
 """
@@ -54,14 +54,15 @@ def check(data: bytes, target: str, seqs) -> None:
         assert r["arena_peak"] >= planner.runtime_peak(b.cfg, b.plan(), len(ids))
 
 
+@pytest.mark.parametrize("target", ["m7", "m55"])
 @pytest.mark.parametrize("name", sorted(SHAPES))
-def test_m7_equals_reference(blob_of, name):
+def test_every_shape_equals_reference(blob_of, name, target):
     _, data = blob_of(name)
     cfg = blob.unpack(data).cfg
-    check(data, "m7", cases(cfg.vocab_size, cfg.max_seq_len))
+    check(data, target, cases(cfg.vocab_size, cfg.max_seq_len))
 
 
-@pytest.mark.parametrize("target", ["m3", "m33", "m33dsp", "m7p"])
+@pytest.mark.parametrize("target", ["m3", "m33", "m33dsp", "m7p", "m55", "m55d"])
 def test_other_cores_equal_reference(blob_of, target):
     _, data = blob_of("odd")
     cfg = blob.unpack(data).cfg
@@ -89,7 +90,7 @@ def test_errors_on_target_match_host(blob_of):
 def test_every_schedule_on_the_dsp_path(blob_of):
     """Naive, tiled and lean schedules with tiles that split the DSP kernels' 4-row blocks and
     column groups (query groups of 1, 3, 5 rows; key blocks of 7 and 47 keys) on the M7 and on the
-    M33 with DSP: bit-exact with the reference."""
+    M33 with DSP and on the M55 (MVE): bit-exact with the reference."""
     from mcubert.formats.blob import Schedule
     from mcubert.planning import planner
     from mcubert.planning.planner import Tiles
@@ -100,5 +101,5 @@ def test_every_schedule_on_the_dsp_path(blob_of):
                          (Schedule.LEAN, Tiles(1, 1, 47))):
         data = planner.replan(base, seq_len=48, schedule=sched, tiles=tiles)
         cfg = blob.unpack(data).cfg
-        for target in ("m7", "m33dsp"):
+        for target in ("m7", "m33dsp", "m55"):
             check(data, target, cases(cfg.vocab_size, 48))

@@ -81,10 +81,12 @@ def attention_cases(rng):
         exp[:, :length] = q[:, :dh].astype(np.int64) @ k[:, :dh].astype(np.int64).T
         out.append((Case("scores_rows_s8", [q, rows, q_stride, k, k_stride, length, dh,
                                             np.zeros((rows, s_stride), np.int32), s_stride], out=7), exp))
-    # softmax: shift > 32 (DSP path), == 32 and < 32 (portable form); odd lengths; a wide score range
+    # softmax: shift > 32 (DSP and MVE paths), == 32 and < 32 (portable form); odd lengths; a wide score range
     for length, mult, shift, spread in ((1, 1 << 30, 40, 100), (7, 1518500250, 38, 3000), (64, 1 << 30, 33, 200),
                                         (129, 1900000000, 40, 1 << 18), (50, 1 << 30, 32, 5), (33, 1 << 30, 31, 2),
-                                        (512, 1234567890, 44, 1 << 20)):
+                                        (512, 1234567890, 44, 1 << 20),
+                                        # equal scores: a power-of-two sum (the MVE path's reciprocal)
+                                        (4, 1 << 30, 40, 0), (4096, 1 << 30, 40, 0), (1003, 1 << 30, 36, 3)):
         s = rng.integers(-spread, spread + 1, size=length).astype(np.int32)
         z = s.astype(np.int64) - s.max()
         exp = arith.softmax_probs(arith.softmax_exp(z, mult, shift))
@@ -135,6 +137,10 @@ def norm_cases(rng):
         x = rng.integers(-32768, 32768, size=n).astype(np.int16)
         x[:2] = [-32768, 32767][:n]
         out.append((Case("act_interp_s16", [x, n, lut], out=0), arith.act_interp(x, lut)))
+    # any int16 table (steps of either sign, up to 65535): exact on every path (MVE: int32 lanes)
+    wild = rng.integers(-32768, 32768, size=arith.ACT_LUT_SIZE).astype(np.int16)
+    x = rng.integers(-32768, 32768, size=67).astype(np.int16)
+    out.append((Case("act_interp_s16", [x, 67, wild], out=0), arith.act_interp(x, wild)))
     return out
 
 
@@ -157,7 +163,7 @@ def test_host_portable_equals_reference(cases):
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("target", ["m7", "m33dsp", "m3"])
+@pytest.mark.parametrize("target", ["m7", "m33dsp", "m3", "m55"])
 def test_target_equals_reference(cases, target):
     """m7 and m33dsp run the DSP path, m3 the portable one."""
     missing = qemu.missing_prerequisites()
@@ -167,15 +173,17 @@ def test_target_equals_reference(cases, target):
 
 
 @pytest.mark.qemu
-def test_dsp_path_is_faster():
-    """A BERT-tiny-sized linear layer: the DSP path needs under 1 instruction per MAC on the M7."""
+@pytest.mark.parametrize("fast, slow, per_mac, ratio", [("m7", "m7p", 1.0, 3), ("m55", "m55d", 0.3, 2)])
+def test_simd_path_is_faster(fast, slow, per_mac, ratio):
+    """A BERT-tiny-sized linear layer: the DSP path needs under 1 instruction per MAC on the M7 and 3x fewer
+    than the portable one; the MVE path under 0.3 per MAC on the M55 and 2x fewer than the DSP one; same bits."""
     if qemu.missing_prerequisites():
         pytest.skip("QEMU/Arm toolchain missing")
     rng = np.random.default_rng(1)
     x, w, rq = _i8(rng, 16, 128), _i8(rng, 128, 128), _rq(rng, 128, shifts=(36, 40))
     c = Case("linear_s8", [w, rq, 128, 128, x, 16, np.zeros((16, 128), np.int8)], out=6)
-    dsp = kernels_qemu.run_qemu([c], "m7")[0]
-    portable = kernels_qemu.run_qemu([c], "m7p")[0]
-    np.testing.assert_array_equal(dsp["out"], portable["out"])
+    f = kernels_qemu.run_qemu([c], fast)[0]
+    s = kernels_qemu.run_qemu([c], slow)[0]
+    np.testing.assert_array_equal(f["out"], s["out"])
     macs = 16 * 128 * 128
-    assert dsp["insns"] < macs < portable["insns"] / 3
+    assert f["insns"] < per_mac * macs and ratio * f["insns"] < s["insns"]

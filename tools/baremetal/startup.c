@@ -6,7 +6,7 @@
 
 /*
  * Vector table and reset code for the bare-metal harness on QEMU's MPS2
- * machines (Cortex-M3/M7/M33). No interrupts are used; every exception
+ * and MPS3 machines (Cortex-M3/M7/M33/M55). No interrupts are used; every exception
  * other than reset reports itself over semihosting and exits.
  */
 
@@ -38,10 +38,21 @@ __attribute__((section(".isr_vector"), used)) const uintptr_t vector_table[16 + 
 /* Pattern the stack is painted with to find its high-water mark. */
 #define STACK_PAINT 0xa5c3e187u
 
+#define SCB_CPACR (*(volatile uint32_t *)0xe000ed88u)
+
 void reset_handler(void)
 {
 	uint32_t *p;
 
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+	/* Full access to CP10/CP11 (the FPU and, on v8.1-M, MVE) before the
+	 * compiler may use them (the loops below can be vectorised).
+	 */
+	SCB_CPACR |= 0xfu << 20;
+	__asm__ volatile("dsb\n"
+			 "isb\n" ::
+				 : "memory");
+#endif
 #if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8M_BASE__)
 	/* Stack overflow faults (UsageFault STKOF) instead of corrupting
 	 * the arena below the stack.

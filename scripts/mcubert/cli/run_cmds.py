@@ -12,8 +12,8 @@ import numpy as np
 from mcubert.cli.common import CliError, Engine, emit, is_blob, parse_ids, read_blob, tokenizer
 from mcubert.units import format_bytes
 
-TARGETS = ("host", "m7", "m3", "m33")
-BENCH_TARGETS = ("m7", "m3", "m33", "m33dsp", "m7p")
+TARGETS = ("host", "m7", "m3", "m33", "m55")
+BENCH_TARGETS = ("m7", "m3", "m33", "m33dsp", "m7p", "m55", "m55d")
 TOKENIZERS_HELP = "c: the on-device C tokenizer (default; uses the blob's vocabulary); hf: Hugging Face tokenizers"
 
 # ---------------------------------------------------------------- run
@@ -204,7 +204,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from mcubert.formats import blob
-    from mcubert.planning.cost import macs as count_macs
+    from mcubert.planning import cost
     from mcubert.targets import qemu
 
     data_bytes = read_blob(args.blob)
@@ -214,12 +214,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(args.seed)
     ids = rng.integers(1000, min(cfg.vocab_size, 30000), size=args.seq_len) if cfg.vocab_size > 1000 \
         else rng.integers(0, cfg.vocab_size, size=args.seq_len)
-    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=args.per_op)[0]
+    res = qemu.run(data_bytes, [(ids.tolist(), None)], target=args.target, per_op=True)[0]
     if res.get("rc", 0) != 0:
         raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
-    macs = count_macs(cfg, args.seq_len)
-    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]), "macs": macs,
-              "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
+    macs = cost.macs(cfg, args.seq_len)
+    vec = int(res.get("vector_insns", 0) * res["insns"] / max(1, res["insns_raw"]))
+    result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]),
+              "vector_instructions": vec, "cycles_est": cost.cycle_estimate(args.target, int(res["insns"]), vec),
+              "macs": macs, "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
               "label": res.get("label"), "logits": res.get("logits")}
     if args.per_op and "per_op" in res:
         result["per_op"] = res["per_op"]
@@ -228,6 +230,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"{args.blob} on {r['target']}, {r['seq_len']} tokens")
         print(f"  instructions {r['instructions']:,}  ({r['insns_per_mac']:.2f} per MAC; {r['macs']:,} MACs, "
               f"SMLAD bound {r['smlad_bound']:,})")
+        print(f"  cycles (est) {r['cycles_est']:,}  ({r['vector_instructions']:,} vector instructions; "
+              "planning.cost.cycle_estimate)")
         print(f"  peak RAM     {format_bytes(r['ram_total'])} = arena {r['arena_peak']:,} + stack {r['stack_peak']:,}"
               f" + statics {r['static_ram']:,}")
         if r["logits"] is not None:
@@ -242,8 +246,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="exact instruction count and peak RAM on an emulated Cortex-M",
                        description="Run one inference of SEQ_LEN tokens on QEMU (mps2-an500 = Cortex-M7, "
-                                   "mps2-an385 = M3, mps2-an521 = M33, mps2-an505 = M33 with DSP; m7p: the M7 "
-                                   "with the DSP kernels off) and count executed instructions exactly "
+                                   "mps2-an385 = M3, mps2-an521 = M33, mps2-an505 = M33 with DSP, "
+                                   "mps3-an547 = M55 with MVE; m7p, m55d: the M7 without the DSP kernels, the M55 "
+                                   "without the MVE kernels) and count executed instructions exactly "
                                    "with a TCG plugin. Peak RAM = arena high-water + stack high-water + statics.")
     p.add_argument("blob")
     p.add_argument("--seq-len", type=int, default=128)

@@ -218,3 +218,17 @@ DEFAULT_TARGET = "m7"
 def ram_model(target: str) -> RamModel:
     kernel_path(target)
     return TARGET_RAM[target]
+
+
+# Cycles per instruction class, per target, for `cycle_estimate()`. Assumptions (no cycle-accurate model
+# exists for these QEMU machines): scalar instructions take 1 cycle (single issue on the M3/M33/M55; the
+# M7 can dual-issue, so its figure is an upper bound); on the Cortex-M55, whose MVE unit is dual-beat
+# (64 bits a cycle), every 128-bit vector instruction (every mnemonic starting with "v": MVE and FP) takes
+# 2 cycles. Ignored: the overlap of consecutive vector instructions' beats that the M55 allows (so
+# VLDR/VMLADAV chains cost less than counted), load-use and branch stalls, wait states of the memories.
+CYCLES_PER_VECTOR_INSN: dict[str, int] = {"m55": 2, "m55d": 2}
+
+
+def cycle_estimate(target: str, insns: int, vector_insns: int = 0) -> int:
+    """Estimated cycles of @insns executed instructions of which @vector_insns were vector instructions."""
+    return insns + (CYCLES_PER_VECTOR_INSN.get(target, 1) - 1) * vector_insns

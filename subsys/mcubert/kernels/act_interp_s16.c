@@ -11,13 +11,38 @@
  * Ranges: any int16 x; lut has 257 int16 entries (|entry| <= 2047 for the 12-bit activation,
  * any int16 is exact). DSP path: y = (lut[i] * (256 - f) + lut[i+1] * f + 128) >> 8, the same
  * value (256 * lut[i] is a multiple of 256), as one SMLAD of the halfword pair
- * (lut[i], lut[i+1]) (an unaligned LDR) with (256 - f, f).
+ * (lut[i], lut[i+1]) (an unaligned LDR) with (256 - f, f). MVE path (mcubert_mve.h): the portable
+ * formula, 4 elements at a time, the table entries by gather loads; the last n % 4 by the DSP path.
  */
 
 #include "mcubert_dsp.h"
+#include "mcubert_mve.h"
+
+#if MCUBERT_MVE
+#include <arm_mve.h>
+#endif
 
 void mcubert_act_interp_s16(int16_t *x, uint16_t n, const int16_t *lut)
 {
+#if MCUBERT_MVE
+	/* 4 elements per step, the portable formula in int32 lanes: u = x + 32768, the table
+	 * entries lut[u >> 8] and lut[(u >> 8) + 1] by two gathers, a + (((b - a) * f + 128) >> 8)
+	 * (VSHR.S32: arithmetic), stored narrowed to int16 (exact: the result lies between a and b)
+	 */
+	const uint16_t nv = n / 4;
+
+	for (uint16_t j = 0; j < nv; j++, x += 4) {
+		const int32x4_t u = vaddq_n_s32(vldrhq_s32(x), 32768);
+		const uint32x4_t i = vreinterpretq_u32_s32(vshrq_n_s32(u, 8));
+		const int32x4_t f = vandq_s32(u, vdupq_n_s32(255));
+		const int32x4_t a = vldrhq_gather_shifted_offset_s32(lut, i);
+		const int32x4_t b = vldrhq_gather_shifted_offset_s32(lut + 1, i);
+		const int32x4_t d = vaddq_n_s32(vmulq_s32(vsubq_s32(b, a), f), 128);
+
+		vstrhq_s32(x, vaddq_s32(a, vshrq_n_s32(d, 8)));
+	}
+	n -= 4 * nv;
+#endif
 #if MCUBERT_DSP
 	const int16_t *mid = lut + 128; /* i = (x >> 8) + 128 */
 

@@ -19,6 +19,7 @@ from mcubert.targets.qemu.machines import (
     COMMON_CFLAGS,
     CROSS_AR,
     CROSS_CC,
+    CROSS_OBJDUMP,
     LDFLAGS,
     PROGRAMS,
     TARGETS,
@@ -133,6 +134,19 @@ def function_table(elf: Path) -> tuple[list[int], list[int], list[str]]:
     ends = [s + funcs[s][0] if funcs[s][0] else (starts[i + 1] if i + 1 < len(starts) else s + 2)
             for i, s in enumerate(starts)]
     return starts, ends, [funcs[s][1] for s in starts]
+
+
+@functools.lru_cache(maxsize=8)
+def vector_pcs(elf: Path) -> frozenset[int]:
+    """Addresses of the ELF's vector instructions (MVE and FP: every mnemonic starting with 'v')."""
+    out = run_tool([CROSS_OBJDUMP, "-d", "--architecture=armv8.1-m.main", "-M", "force-thumb", str(elf)],
+                   f"disassembling {elf.name}").stdout
+    pcs = set()
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[2].startswith("v") and parts[0].strip().endswith(":"):
+            pcs.add(int(parts[0].strip()[:-1], 16))
+    return frozenset(pcs)
 
 
 def build_harness(target: str = "m7", root: Path | None = None,

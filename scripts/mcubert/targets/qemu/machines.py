@@ -39,6 +39,12 @@ TARGETS: dict[str, Target] = {
     # The M7 with the DSP kernels switched off: the portable C path's counts on the same core.
     "m7p": Target("m7p", "mps2-an500", "cortex-m7", ("-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=soft",
                                                      "-DMCUBERT_PORTABLE")),
+    # AN547 (Corstone-300): a Cortex-M55 with MVE (Helium) and the FPU. GCC 12 turns MVE off
+    # under -mfloat-abi=soft, so the hard-float ABI (newlib's v8-m.main+dp/hard multilib).
+    "m55": Target("m55", "mps3-an547", "cortex-m55", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard")),
+    # The M55 with the MVE kernels switched off: the DSP path's counts on the same core.
+    "m55d": Target("m55d", "mps3-an547", "cortex-m55", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard",
+                                                        "-DMCUBERT_NO_MVE")),
 }
 
 # Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
@@ -50,6 +56,7 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
 
 CROSS_CC = "arm-none-eabi-gcc"
 CROSS_AR = "arm-none-eabi-ar"
+CROSS_OBJDUMP = "arm-none-eabi-objdump"
 QEMU = "qemu-system-arm"
 APT_PACKAGES = ("gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "qemu-system-arm")
 

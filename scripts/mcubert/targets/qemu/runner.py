@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mcubert.targets.qemu.harness import Harness, build_harness, function_table
+from mcubert.targets.qemu.harness import Harness, build_harness, function_table, vector_pcs
 from mcubert.targets.qemu.machines import (
     DUMP_FLAGS,
     EXIT_STATUS,
@@ -251,6 +251,8 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
                 s["insns_raw"] = intervals[k]
             if per_op and table is not None:
                 s["per_op"] = _attribute(hist.get(k, {}), table)
+                vec = vector_pcs(h.elf)
+                s["vector_insns"] = sum(n for pc, n in hist.get(k, {}).items() if pc in vec)
             seqs[i] = s
         elif kind == "harness":
             if int(f.get("version", 0)) != HARNESS_OUTPUT_VERSION:
@@ -318,6 +320,7 @@ def run(blob: bytes | Path | str, sequences: Sequence[SeqLike], target: str = "m
       stack_peak  stack bytes the call used (painted and scanned)
       static_ram  .data + .bss of the whole image; runtime_static: of the runtime
       per_op      with per_op=True: instructions per function (sums to insns_raw)
+      vector_insns  with per_op=True: how many of insns_raw were vector (MVE/FP) instructions
     Raises QemuError if mcubert_init() fails (use init_errno() for that), if the
     blob or inputs do not fit the machine, or if QEMU fails or times out.
     """

@@ -17,6 +17,7 @@
 
 #include "mcubert_internal.h"
 #include "mcubert_dsp.h"
+#include "mcubert_mve.h"
 #include "attention_row_s8.h"
 #include "golden_kernels.h"
 
@@ -236,7 +237,11 @@ ZTEST(mcubert_kernels, test_act_interp_s16)
 
 ZTEST(mcubert_kernels, test_which_kernels)
 {
-	TC_PRINT("kernels: %s\n", IS_ENABLED(CONFIG_MCUBERT_KERNELS_DSP) ? "dsp" : "portable");
+	TC_PRINT("kernels: %s\n", IS_ENABLED(CONFIG_MCUBERT_KERNELS_MVE)   ? "mve"
+				  : IS_ENABLED(CONFIG_MCUBERT_KERNELS_DSP) ? "dsp"
+									   : "portable");
+	/* the selection the Kconfig choice asks for is the one compiled (mcubert_mve.h) */
+	zassert_equal(MCUBERT_MVE, IS_ENABLED(CONFIG_MCUBERT_KERNELS_MVE));
 }
 
 ZTEST_SUITE(mcubert_kernels, NULL, NULL, NULL, NULL, NULL);

@@ -1,0 +1,74 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+/*
+ * The Helium (M-profile vector extension, MVE-I) path of the kernels: selection and the inner
+ * loops of the matrix-multiply driver (mcubert_mm.h). Every kernel keeps its portable C path and
+ * its DSP path; this path gives the same bits.
+ *
+ * Selection: MCUBERT_MVE is 1 when the DSP path is on (mcubert_dsp.h: every MVE core has the DSP
+ * extension) and the compiler targets a core with integer MVE (__ARM_FEATURE_MVE: Cortex-M55,
+ * M85), unless MCUBERT_NO_MVE or CONFIG_MCUBERT_KERNELS_DSP asks for the DSP kernels or
+ * MCUBERT_PORTABLE / CONFIG_MCUBERT_KERNELS_PORTABLE for the portable ones. GCC 12 defines
+ * __ARM_FEATURE_MVE only with -mfloat-abi=hard or softfp. CONFIG_MCUBERT_KERNELS_MVE (Zephyr)
+ * requires it.
+ *
+ * How the matrix products work: no packing. For a block of 4 activation rows and one weight row,
+ * VLDRB.8 loads 16 int8 of each (VLDRB.S16 / VLDRH.16: 8 of int16 activations and the int8
+ * weights widened) and VMLADAVA adds the 16 (8) products to a scalar int32 accumulator: 4 rows
+ * share every weight load, 9 instructions per 64 MACs (int8). The last n % 16 columns use
+ * tail-predicated loads (lanes past the end read as 0, nothing past the end is accessed). The
+ * sums are the same int32 as the other paths' (exact products, wrapping int32 sums in any order).
+ * The accumulators are the DSP path's (nj, 4) layout, so its requantisation and stores
+ * (mcubert_mm_store()) serve both.
+ */
+
+#ifndef MCUBERT_MVE_H_
+#define MCUBERT_MVE_H_
+
+#include <stdint.h>
+
+#include "mcubert_dsp.h"
+
+#if MCUBERT_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) &&                        \
+	!defined(MCUBERT_NO_MVE) && !defined(CONFIG_MCUBERT_KERNELS_DSP)
+#define MCUBERT_MVE 1
+#else
+#define MCUBERT_MVE 0
+#endif
+
+#if defined(CONFIG_MCUBERT_KERNELS_MVE) && !MCUBERT_MVE
+#error "CONFIG_MCUBERT_KERNELS_MVE needs a compiler targeting a CPU with MVE (hard or softfp ABI)"
+#endif
+
+#if MCUBERT_MVE
+
+/**
+ * @brief The MVE matrix inner loop: up to 4 activation rows times @p n_out int8 weight rows.
+ *
+ * acc[j][t] += sum_{k < n} x[t][k] * w[j][k] for j < n_out, t < nr, where row t of x starts
+ * t * x_stride elements after @p x (int8, or int16 for mcubert_mm4_mve_s16()) and weight row j
+ * j * w_stride bytes after @p w; no alignment needed. acc is (n_out, 4) int32; acc[j][t] for
+ * t >= nr is left undefined. 1 <= nr <= 4, n >= 1, n_out >= 1. Exact int32 sums (wrapping like
+ * the portable kernels').
+ */
+struct mcubert_mm4v {
+	const void *x;
+	uint32_t x_stride;
+	uint16_t nr;
+	uint16_t n;
+	const int8_t *w;
+	uint32_t w_stride;
+	uint16_t n_out;
+	int32_t *acc;
+};
+
+void mcubert_mm4_mve_s8(const struct mcubert_mm4v *a);
+void mcubert_mm4_mve_s16(const struct mcubert_mm4v *a);
+
+#endif /* MCUBERT_MVE */
+
+#endif /* MCUBERT_MVE_H_ */
