@@ -270,6 +270,32 @@ def test_stamp_detects_a_changed_source(tmp_path):
     assert zephyr.main(["stamp", "--check", str(blob)]) == 1
 
 
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
+def test_cmake_check_blob_sources(tmp_path):
+    """cmake/mcubert.cmake's mcubert_check_blob_sources(): quiet on a current blob, stops on a stale one,
+    only warns with WARNING (plain CMake, no Zephyr)."""
+    from mcubert import zephyr
+
+    src, blob = tmp_path / "model.pt", tmp_path / "model.mcub"
+    src.write_bytes(b"weights")
+    blob.write_bytes(b"MCUBblob")
+    zephyr.write_stamp(blob, [src])
+    script = tmp_path / "check.cmake"
+
+    def check(*args: str) -> subprocess.CompletedProcess:
+        script.write_text(f'include("{ROOT / "cmake" / "mcubert.cmake"}")\n'
+                          f'mcubert_check_blob_sources("{blob}" {" ".join(args)})\n')
+        return subprocess.run(["cmake", "-P", str(script)], capture_output=True, text=True)
+
+    r = check()
+    assert r.returncode == 0 and "matches its sources" in r.stdout + r.stderr
+    src.write_bytes(b"retrained")
+    r = check()
+    assert r.returncode != 0 and "model.pt: changed since the blob was made" in r.stderr
+    r = check("WARNING")
+    assert r.returncode == 0 and "model.pt: changed" in r.stderr
+
+
 def test_sample_model_from_shipped_blob_needs_no_torch(tmp_path):
     """What the sample's CMake runs by default (the shipped blob) works in a Python without PyTorch,
     safetensors or tokenizers (numpy only): they are made unimportable in the child."""
