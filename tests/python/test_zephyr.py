@@ -630,3 +630,25 @@ def test_f767_builds_and_fits(twister):
     assert set(mem) == {"FLASH", "RAM", "DTCM"}, mem
     print(f"nucleo_f767zi: application flash up to 0x{max(ends):08x}, model at 0x{model_addr:08x} "
           f"({int(sec.group(2), 16):,} B); memory report FLASH {mem['FLASH']}, RAM {mem['RAM']}, DTCM {mem['DTCM']}")
+
+
+def test_west_mcubert_without_tooling_says_what_to_install(tmp_path):
+    """`west mcubert convert` in Zephyr's Python (no PyTorch) stops with one line naming the install command,
+    not a traceback; `west mcubert zephyr-overlay` works there."""
+    pytest.importorskip("west")
+    code = ("import sys, argparse\n"
+            "sys.modules['torch'] = None\n"
+            f"sys.path.insert(0, {str(ROOT / 'scripts' / 'west_commands')!r})\n"
+            "import mcubert_west\n"
+            "from west.configuration import Configuration\n"
+            "cmd = mcubert_west.McubertCommand()\n"
+            "cmd.config = Configuration()\n"
+            "cmd.do_run(argparse.Namespace(args=sys.argv[1:]), [])\n")
+    r = subprocess.run([sys.executable, "-c", code, "convert", str(ROOT / "samples" / "sst2" / "model"), "-o",
+                        str(tmp_path / "m.mcub")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "needs the mcubert tooling" in r.stdout + r.stderr and "pip install -e" in r.stdout + r.stderr
+    blob = ROOT / "samples" / "sst2" / "tiny" / "model.mcub"
+    r = subprocess.run([sys.executable, "-c", code, "zephyr-overlay", str(blob), "--board", "mps2_an500"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "mcubert_model_partition" in r.stdout, r.stderr
