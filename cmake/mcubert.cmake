@@ -23,6 +23,27 @@
 #   zephyr.elf/.hex carry the model where the devicetree says it is (QEMU
 #   loads it with the image; `west flash` writes it), and writes
 #   zephyr/mcubert_model.hex (the model alone, to flash it separately).
+#
+# mcubert_check_blob_sources(<blob> [WARNING])
+#   If <blob>.sha256 exists (sha256sum format, written by `python -m
+#   mcubert.targets.zephyr stamp <blob> <sources...>`), checks that the blob and the
+#   files it was converted from still have the recorded hashes: a blob that is
+#   stale against its model stops the configuration (WARNING: only warns).
+#   Needs nothing but CMake; may be called before find_package(Zephyr).
+#
+# In an application (mcubert a west project or in ZEPHYR_EXTRA_MODULES):
+#
+#   find_package(Zephyr REQUIRED HINTS $ENV{ZEPHYR_BASE})
+#   project(my_app)
+#   include(${ZEPHYR_MCUBERT_MODULE_DIR}/cmake/mcubert.cmake)
+#   target_sources(app PRIVATE src/main.c)
+#   mcubert_embed_blob(app FILE ${CMAKE_CURRENT_SOURCE_DIR}/model.mcub SYMBOL my_model)
+#
+# or, with the partition overlay of `mcubert zephyr-overlay` in the application:
+#
+#   mcubert_partition(addr size)
+#   mcubert_embed_blob(app FILE model.mcub SYMBOL my_model SECTION .mcubert_model)
+#   mcubert_place_partition(FILE model.mcub ADDRESS ${addr} SIZE ${size})
 
 function(mcubert_embed_blob target)
   cmake_parse_arguments(ARG "" "FILE;SYMBOL;SECTION" "" ${ARGN})
@@ -100,4 +121,43 @@ ASSERT(__rom_region_start + _flash_used <= ${ARG_ADDRESS} || __rom_region_start 
     COMMENT "mcubert: model partition image ${hex} (at ${ARG_ADDRESS})"
   )
   add_custom_target(mcubert_model_hex ALL DEPENDS ${hex})
+endfunction()
+
+function(mcubert_check_blob_sources blob)
+  set(stamp ${blob}.sha256)
+  if(NOT EXISTS ${stamp})
+    return()
+  endif()
+  cmake_parse_arguments(ARG "WARNING" "" "" ${ARGN})
+  if(ARG_WARNING)
+    set(level WARNING)
+  else()
+    set(level FATAL_ERROR)
+  endif()
+  get_filename_component(dir ${blob} DIRECTORY)
+  file(STRINGS ${stamp} lines)
+  set(bad "")
+  foreach(line IN LISTS lines)
+    if(NOT line MATCHES "^([0-9a-f]+)  (.+)$")
+      continue()
+    endif()
+    set(want ${CMAKE_MATCH_1})
+    set(rel ${CMAKE_MATCH_2})
+    if(NOT EXISTS ${dir}/${rel})
+      string(APPEND bad "\n  ${rel}: missing")
+      continue()
+    endif()
+    file(SHA256 ${dir}/${rel} got)
+    if(NOT got STREQUAL want)
+      string(APPEND bad "\n  ${rel}: changed since the blob was made")
+    endif()
+  endforeach()
+  if(bad)
+    message(${level} "mcubert: ${blob} does not match its sources (${stamp}):${bad}\n"
+            "Convert the model again (`mcubert convert`, needs the mcubert tooling with PyTorch) and "
+            "record the new hashes: python -m mcubert.targets.zephyr stamp BLOB SOURCES...")
+  else()
+    list(LENGTH lines n)
+    message(STATUS "mcubert: ${blob} matches its sources (${n} hashes in ${stamp})")
+  endif()
 endfunction()

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from west.commands import WestCommand
 
+# What the model tooling (convert, train, eval, plots) imports beyond numpy; Zephyr builds need none of it.
+TOOLING_MODULES = {'torch', 'safetensors', 'tokenizers', 'transformers', 'matplotlib'}
+
 # <repo>/scripts, which holds the mcubert package.
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
 
@@ -66,7 +69,15 @@ class McubertCommand(WestCommand):
             self.die(f'cannot import mcubert.cli from {SCRIPTS_DIR}: {e} '
                      '(missing Python dependency?)')
         self.dbg(f'mcubert.cli.main({argv!r})')
-        rc = cli.main(argv)
+        try:
+            rc = cli.main(argv)
+        except ModuleNotFoundError as e:
+            if e.name not in TOOLING_MODULES:
+                raise
+            # Zephyr's Python has no PyTorch & co.: building the samples needs none, converting does.
+            self.die(f'"west mcubert {argv[0] if argv else ""}" needs the mcubert tooling, '
+                     f'which is not installed in {sys.executable} (no module {e.name!r}): '
+                     f'pip install -e {SCRIPTS_DIR.parent}')
         if rc:
             # Keep the CLI's own exit status (argparse uses 2, etc.).
             raise SystemExit(rc)

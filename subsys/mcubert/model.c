@@ -24,6 +24,13 @@
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
 #define MIN(a, b)      ((a) < (b) ? (a) : (b))
 
+#if defined(__ZEPHYR__)
+/* zephyr/log.c: the runtime's log output (log module "mcubert", CONFIG_MCUBERT_LOG_LEVEL) */
+void mcubert_log_init(const struct mcubert *mb, const void *blob, size_t blob_len, int err);
+#else
+#define mcubert_log_init(mb, blob, blob_len, err) ((void)0)
+#endif
+
 long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 {
 	struct mcubert_config cfg;
@@ -45,9 +52,9 @@ long mcubert_arena_size(const void *blob, size_t blob_len, uint16_t seq_len)
 	return (long)((const struct mcub_header *)blob)->arena_bytes;
 }
 
-int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
-		    const struct mcubert_region *regions, size_t n_regions, int schedule,
-		    uint16_t max_len)
+static int init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
+		   const struct mcubert_region *regions, size_t n_regions, int schedule,
+		   uint16_t max_len)
 {
 	const struct mcub_plan *plan;
 	int err;
@@ -105,6 +112,16 @@ int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
 	mb->state.plan = plan;
 	mb->state.seq_cap = max_len ? max_len : mb->cfg.max_seq_len;
 	return 0;
+}
+
+int mcubert_init_ex(struct mcubert *mb, const void *blob, size_t blob_len,
+		    const struct mcubert_region *regions, size_t n_regions, int schedule,
+		    uint16_t max_len)
+{
+	int err = init_ex(mb, blob, blob_len, regions, n_regions, schedule, max_len);
+
+	mcubert_log_init(mb, blob, blob_len, err);
+	return err;
 }
 
 int mcubert_init(struct mcubert *mb, const void *blob, size_t blob_len, void *arena,

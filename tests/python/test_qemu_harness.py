@@ -4,7 +4,7 @@
 Tests that need arm-none-eabi-gcc, newlib, qemu-system-arm (and, for counting,
 qemu-plugin.h from the qemu source package) skip with the reason when those
 are missing. The model tests compare the target against the same C runtime
-built for the host (mcubert.native), so they hold whatever the runtime does.
+built for the host (mcubert.targets.native), so they hold whatever the runtime does.
 """
 
 from __future__ import annotations

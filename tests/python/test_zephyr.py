@@ -65,10 +65,15 @@ def _cmake_sources(text: str) -> set[str]:
 
 
 def test_cmake_sources_match_c_files():
-    """subsys/mcubert/CMakeLists.txt lists exactly the .c files the host build globs (native.c_sources)."""
+    """subsys/mcubert/CMakeLists.txt lists exactly the .c files the host build globs (native.c_sources) and the
+    Zephyr-only glue under zephyr/ (log module, shell), which the host builds never see."""
     sub = ROOT / "subsys" / "mcubert"
     listed = _cmake_sources((sub / "CMakeLists.txt").read_text())
-    present = {p.relative_to(sub).as_posix() for p in list(sub.glob("*.c")) + list((sub / "kernels").glob("*.c"))}
+    host = list(sub.glob("*.c")) + list((sub / "kernels").glob("*.c"))
+    glue = list((sub / "zephyr").glob("*.c"))
+    assert {p.name for p in glue} >= {"log.c", "shell.c"}
+    assert not any("__ZEPHYR__" not in p.read_text() and "zephyr/" in p.read_text() for p in host)
+    present = {p.relative_to(sub).as_posix() for p in host + glue}
     assert listed - present == set(), f"listed in CMakeLists.txt but missing: {sorted(listed - present)}"
     assert present - listed == set(), f"C files the Zephyr build leaves out: {sorted(present - listed)}"
 
@@ -161,12 +166,16 @@ def test_hil_dry_run(tmp_path, capsys, monkeypatch):
         monkeypatch.setenv("ZEPHYR_BASE", str(ws))
     ap = argparse.ArgumentParser()
     hil.add_parser(ap.add_subparsers())
-    args = ap.parse_args(["hil", "--emulated", "2", "-O", str(tmp_path), "-n", "--", "-j", "2"])
+    out = tmp_path / "hil"
+    args = ap.parse_args(["hil", "--emulated", "2", "-O", str(out), "-n", "--", "-j", "2"])
     assert args.func(args) == 0
-    cmd = capsys.readouterr().err
-    assert "--device-testing --hardware-map" in cmd and "-p mps2_an500/mcubert_an500" in cmd and cmd.endswith("-j 2\n")
-    hw = (tmp_path / "emulated-map.yml").read_text()
-    assert hw.count("runner: misc-flasher") == 2 and "qemu_dut.py serve --mailbox=" in hw
+    err = capsys.readouterr().err
+    assert "--device-testing --hardware-map" in err and "-p mps2_an500/mcubert_an500" in err and err.endswith("-j 2\n")
+    # -n prints the map it would write, and writes nothing
+    assert err.count("runner: misc-flasher") == 2 and "qemu_dut.py serve --mailbox=" in err and "not written" in err
+    assert not out.exists()
+    hw = hil.emulated_map(out, 2).read_text()
+    assert hw.count("runner: misc-flasher") == 2 and (out / "duts" / "1").is_dir()
 
 
 def test_qemu_dut_handshake(tmp_path):
@@ -194,6 +203,13 @@ def test_qemu_dut_handshake(tmp_path):
     r = subprocess.run([str(ROOT / "scripts" / "hil" / "qemu-dut-flash"), str(build), f"--mailbox={mailbox}",
                         "--timeout", "0.5"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "no emulated board is waiting" in r.stderr
+    # a plain `west flash` (no mailbox named, no board farm): says at once what to do instead
+    env = dict(os.environ, MCUBERT_QEMU_DUT_MAILBOX=str(tmp_path / "no-farm"))
+    t0 = time.monotonic()
+    r = subprocess.run([str(ROOT / "scripts" / "hil" / "qemu-dut-flash"), str(build)], capture_output=True,
+                       text=True, timeout=30, env=env)
+    assert r.returncode == 1 and "west build -t run" in r.stderr and "emulated board" in r.stderr
+    assert time.monotonic() - t0 < 5
 
 
 def test_sample_model_vocab_in_blob_and_partition(tmp_path):
@@ -225,6 +241,77 @@ def test_sample_model_vocab_in_blob_and_partition(tmp_path):
     assert (r["vocab_in_blob"], r["vocab_bytes"]) == (False, len(packed))
     assert (tmp_path / "apart" / "vocab.mcbv").read_bytes() == packed
     assert "#define MODEL_VOCAB_IN_BLOB 0\n" in (tmp_path / "apart" / "model_info.h").read_text()
+
+
+def test_shipped_blobs_match_their_sources():
+    """samples/sst2's shipped blobs (what the sample runs by default, no conversion at build time) still have
+    the hashes recorded with their sources (model.pt, vocab.txt, calib.txt): the same check as the sample's
+    CMake (mcubert_check_blob_sources), which stops a build with a stale blob."""
+    from mcubert.targets import zephyr
+
+    for kind, blob in zephyr.SHIPPED_BLOBS.items():
+        assert zephyr.check_stamp(blob) == [], f"{blob}: {zephyr.check_stamp(blob)}"
+    assert zephyr.shipped_blob("qemu_cortex_m3/ti_lm3s6965") == zephyr.SHIPPED_BLOBS["tiny"]
+    assert zephyr.shipped_blob("nucleo_f767zi") == zephyr.SHIPPED_BLOBS["compressed"]
+    stamp = zephyr.stamp_path(zephyr.SHIPPED_BLOBS["compressed"]).read_text()
+    assert "  model.pt\n" in stamp and "  model.mcub\n" in stamp
+
+
+def test_stamp_detects_a_changed_source(tmp_path):
+    from mcubert.targets import zephyr
+
+    src, blob = tmp_path / "model.pt", tmp_path / "model.mcub"
+    src.write_bytes(b"weights")
+    blob.write_bytes(b"MCUBblob")
+    assert zephyr.main(["stamp", str(blob), str(src)]) == 0
+    assert zephyr.check_stamp(blob) == [] and zephyr.main(["stamp", "--check", str(blob)]) == 0
+    src.write_bytes(b"new weights")
+    assert zephyr.check_stamp(blob) == ["model.pt: changed"]
+    assert zephyr.main(["stamp", "--check", str(blob)]) == 1
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake not installed")
+def test_cmake_check_blob_sources(tmp_path):
+    """cmake/mcubert.cmake's mcubert_check_blob_sources(): quiet on a current blob, stops on a stale one,
+    only warns with WARNING (plain CMake, no Zephyr)."""
+    from mcubert.targets import zephyr
+
+    src, blob = tmp_path / "model.pt", tmp_path / "model.mcub"
+    src.write_bytes(b"weights")
+    blob.write_bytes(b"MCUBblob")
+    zephyr.write_stamp(blob, [src])
+    script = tmp_path / "check.cmake"
+
+    def check(*args: str) -> subprocess.CompletedProcess:
+        script.write_text(f'include("{ROOT / "cmake" / "mcubert.cmake"}")\n'
+                          f'mcubert_check_blob_sources("{blob}" {" ".join(args)})\n')
+        return subprocess.run(["cmake", "-P", str(script)], capture_output=True, text=True)
+
+    r = check()
+    assert r.returncode == 0 and "matches its sources" in r.stdout + r.stderr
+    src.write_bytes(b"retrained")
+    r = check()
+    assert r.returncode != 0 and "model.pt: changed since the blob was made" in r.stderr
+    r = check("WARNING")
+    assert r.returncode == 0 and "model.pt: changed" in r.stderr
+
+
+def test_sample_model_from_shipped_blob_needs_no_torch(tmp_path):
+    """What the sample's CMake runs by default (the shipped blob) works in a Python without PyTorch,
+    safetensors or tokenizers (numpy only): they are made unimportable in the child."""
+    code = ("import sys\n"
+            "for m in ('torch', 'safetensors', 'tokenizers', 'transformers', 'matplotlib'): sys.modules[m] = None\n"
+            "from mcubert.targets import zephyr\n"
+            "sys.exit(zephyr.main(sys.argv[1:]))\n")
+    for board, kind in (("nucleo_f767zi", "compressed"), ("qemu_cortex_m3", "tiny")):
+        out = tmp_path / board
+        r = subprocess.run([sys.executable, "-c", code, "sample-model", "--out", str(out), "--board", board,
+                            "--kind", "blob", "--blob", str(ROOT / "samples" / "sst2" / kind / "model.mcub"),
+                            "--partition", "auto"], capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT / "scripts")))
+        assert r.returncode == 0, r.stderr
+        assert (out / "model_info.h").is_file() and (out / "model.cmake").is_file()
+        assert (out / "model.overlay").is_file() == (board == "nucleo_f767zi")
 
 
 @pytest.mark.parametrize("argv,expected", [([], False), (["--partition"], True), (["--partition", "on"], True),
@@ -437,7 +524,8 @@ def test_sample_labels_equal_host(twister, platform):
 
 @pytest.mark.zephyr
 def test_shell_classify_on_m7(twister):
-    """`mcubert classify ...` typed into the shell of the QEMU M7 answers with the host's label."""
+    """`mcubert classify ...` (the module's shell, on the sample's model) typed into the shell of the QEMU M7
+    answers with the host's label."""
     build = _sample_build(twister, M7)
     cmd = subprocess.run(["ninja", "-C", str(build), "-t", "commands", "run"], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
@@ -454,7 +542,7 @@ def test_shell_classify_on_m7(twister):
         assert proc.stdout is not None
         for raw in iter(proc.stdout.readline, b""):
             seen.append(raw.decode(errors="replace"))
-            if re.search(r"^\[0\] label", seen[-1]):
+            if re.search(r"^label \d+ \S+, \d+ tokens", seen[-1]):
                 got.set()
 
     threading.Thread(target=reader, daemon=True).start()
@@ -470,8 +558,8 @@ def test_shell_classify_on_m7(twister):
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(10)
-    line = next(s for s in seen if s.startswith("[0] label"))
-    label = re.match(r"\[0\] label \d+ (\S+),", line).group(1)
+    line = next(s for s in seen if re.match(r"label \d+ \S+, \d+ tokens", s))
+    label = re.match(r"label \d+ (\S+),", line).group(1)
     host = _host_labels_for(build / "mcubert" / "model.mcub", text)
     print(f"shell on {M7}: mcubert classify {text!r} -> {label} (host {host})")
     assert label == host
@@ -543,3 +631,25 @@ def test_f767_builds_and_fits(twister):
     assert set(mem) == {"FLASH", "RAM", "DTCM"}, mem
     print(f"nucleo_f767zi: application flash up to 0x{max(ends):08x}, model at 0x{model_addr:08x} "
           f"({int(sec.group(2), 16):,} B); memory report FLASH {mem['FLASH']}, RAM {mem['RAM']}, DTCM {mem['DTCM']}")
+
+
+def test_west_mcubert_without_tooling_says_what_to_install(tmp_path):
+    """`west mcubert convert` in Zephyr's Python (no PyTorch) stops with one line naming the install command,
+    not a traceback; `west mcubert zephyr-overlay` works there."""
+    pytest.importorskip("west")
+    code = ("import sys, argparse\n"
+            "sys.modules['torch'] = None\n"
+            f"sys.path.insert(0, {str(ROOT / 'scripts' / 'west_commands')!r})\n"
+            "import mcubert_west\n"
+            "from west.configuration import Configuration\n"
+            "cmd = mcubert_west.McubertCommand()\n"
+            "cmd.config = Configuration()\n"
+            "cmd.do_run(argparse.Namespace(args=sys.argv[1:]), [])\n")
+    r = subprocess.run([sys.executable, "-c", code, "convert", str(ROOT / "samples" / "sst2" / "model"), "-o",
+                        str(tmp_path / "m.mcub")], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "needs the mcubert tooling" in r.stdout + r.stderr and "pip install -e" in r.stdout + r.stderr
+    blob = ROOT / "samples" / "sst2" / "tiny" / "model.mcub"
+    r = subprocess.run([sys.executable, "-c", code, "zephyr-overlay", str(blob), "--board", "mps2_an500"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "mcubert_model_partition" in r.stdout, r.stderr

@@ -20,7 +20,13 @@
 #include <zephyr/sys/util.h>
 
 #include <mcubert/mcubert.h>
+#if defined(CONFIG_MCUBERT_SHELL)
+#include <mcubert/shell.h>
+#endif
 #include <mcubert/tokenizer.h>
+#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
+#include <cmsis_core.h>
+#endif
 
 #include "classify.h"
 
@@ -55,16 +61,16 @@ static size_t vocab_len;
 
 /* ---- the arena: DTCM where there is one and it is asked for */
 
-BUILD_ASSERT(CONFIG_MCUBERT_ARENA_SIZE >= MODEL_ARENA_BYTES,
-	     "CONFIG_MCUBERT_ARENA_SIZE is below what the model needs (MODEL_ARENA_BYTES)");
-BUILD_ASSERT(MODEL_MAX_SEQ_LEN <= CONFIG_MCUBERT_MAX_SEQ_LEN,
-	     "the model is planned for longer sequences than CONFIG_MCUBERT_MAX_SEQ_LEN");
+BUILD_ASSERT(CONFIG_MCUBERT_SAMPLE_ARENA_SIZE >= MODEL_ARENA_BYTES,
+	     "CONFIG_MCUBERT_SAMPLE_ARENA_SIZE is below what the model needs (MODEL_ARENA_BYTES)");
+BUILD_ASSERT(MODEL_MAX_SEQ_LEN <= CONFIG_MCUBERT_SAMPLE_MAX_SEQ_LEN,
+	     "the model is planned for longer sequences than CONFIG_MCUBERT_SAMPLE_MAX_SEQ_LEN");
 
-#if defined(CONFIG_MCUBERT_ARENA_IN_DTCM)
-static uint8_t __dtcm_bss_section arena[CONFIG_MCUBERT_ARENA_SIZE] __aligned(8);
+#if defined(CONFIG_MCUBERT_SAMPLE_ARENA_IN_DTCM)
+static uint8_t __dtcm_bss_section arena[CONFIG_MCUBERT_SAMPLE_ARENA_SIZE] __aligned(8);
 #define ARENA_WHERE "DTCM"
 #else
-static uint8_t arena[CONFIG_MCUBERT_ARENA_SIZE] __aligned(8);
+static uint8_t arena[CONFIG_MCUBERT_SAMPLE_ARENA_SIZE] __aligned(8);
 #define ARENA_WHERE "RAM"
 #endif
 
@@ -80,6 +86,31 @@ static const char *const label_names[] = MODEL_LABELS;
 const char *classify_label_name(int label)
 {
 	return label >= 0 && label < MODEL_N_LABELS ? label_names[label] : "?";
+}
+
+/* ---- CPU cycles, where there are any (classify.h) */
+
+static uint32_t cycles_now(void)
+{
+#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
+	return DWT->CYCCNT;
+#elif CLASSIFY_CYCLES
+	return k_cycle_get_32();
+#else
+	return 0;
+#endif
+}
+
+static void cycles_start(void)
+{
+#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
+	CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
+#if defined(CONFIG_CPU_CORTEX_M7)
+	DWT->LAR = 0xC5ACCE55; /* the M7's DWT is locked after reset */
+#endif
+	DWT->CYCCNT = 0;
+	DWT->CTRL |= DWT_CTRL_CYCCNTENA_Msk;
+#endif
 }
 
 int classify_init(void)
@@ -106,6 +137,13 @@ int classify_init(void)
 	}
 	ready = (err == 0);
 	k_mutex_unlock(&lock);
+	if (ready) {
+		cycles_start();
+#if defined(CONFIG_MCUBERT_SHELL)
+		/* the module's shell commands run on this model, under the same lock */
+		(void)mcubert_shell_set_model(&mb, &lock, label_names);
+#endif
+	}
 	return err;
 }
 
@@ -169,15 +207,15 @@ int classify_text(const char *text, size_t len, struct classify_result *r)
 		return err;
 	}
 	k_mutex_lock(&lock, K_FOREVER);
-	t0 = k_cycle_get_32();
+	t0 = cycles_now();
 	n = mcubert_tok_encode(&tok, text, len, NULL, 0, ids, types, MODEL_MAX_SEQ_LEN);
-	t1 = k_cycle_get_32();
+	t1 = cycles_now();
 	if (n < 0) {
 		err = n;
 		goto out;
 	}
 	err = mcubert_infer(&mb, ids, types, (uint16_t)n);
-	t2 = k_cycle_get_32();
+	t2 = cycles_now();
 	if (err) {
 		goto out;
 	}
@@ -224,14 +262,21 @@ int classify_format(const struct classify_result *r, int n, char *buf, size_t ca
 		len += snprintf(buf + len, cap - len, " %c%u.%03u", m < 0 ? '-' : '+',
 				(unsigned int)(a / 1000U), (unsigned int)(a % 1000U));
 	}
-	if (len > 0 && (size_t)len < cap) {
+	if (len > 0 && (size_t)len < cap && CLASSIFY_CYCLES) {
 		len += snprintf(
 			buf + len, cap - len,
 			"\n[%d] %u tokens, tokenizer %u cycles, inference %u cycles (%u us), "
 			"arena %u B, stack %u B",
 			n, r->n_tokens, r->tok_cycles, r->infer_cycles,
+			/* SysTick counts the same core clock as DWT */
 			(unsigned int)k_cyc_to_us_floor32(r->infer_cycles),
 			(unsigned int)r->arena_peak, (unsigned int)r->stack_used);
+	} else if (len > 0 && (size_t)len < cap) {
+		len += snprintf(buf + len, cap - len,
+				"\n[%d] %u tokens, no cycle count on an emulator, arena %u B, "
+				"stack %u B",
+				n, r->n_tokens, (unsigned int)r->arena_peak,
+				(unsigned int)r->stack_used);
 	}
 	return len;
 }

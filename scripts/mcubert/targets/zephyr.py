@@ -351,6 +351,57 @@ def default_kind(board: str) -> str:
     return "sst2"
 
 
+# The blobs samples/sst2 builds by default: made once with the tooling, checked in next to a sha256sum-format
+# stamp (`<blob>.sha256`) of the blob and the files it was made from, so that a build needs no PyTorch and
+# cmake/mcubert.cmake (mcubert_check_blob_sources) can tell a stale blob from its sources.
+SHIPPED_BLOBS = {"compressed": SAMPLE_DIR / "compressed" / "model.mcub", "tiny": SAMPLE_DIR / "tiny" / "model.mcub"}
+
+
+def shipped_blob(board: str) -> Path:
+    """The checked-in blob samples/sst2 runs on a board by default (no conversion at build time)."""
+    return SHIPPED_BLOBS["tiny" if board.split("/")[0] == "qemu_cortex_m3" else "compressed"]
+
+
+def stamp_path(blob_path: str | Path) -> Path:
+    return Path(str(blob_path) + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_stamp(blob_path: str | Path, sources: Sequence[str | Path]) -> Path:
+    """Write `<blob>.sha256`: the sha256 of each source and of the blob, paths relative to the blob's folder
+    (`sha256sum -c` checks it from there)."""
+    blob_path = Path(blob_path).resolve()
+    lines = []
+    for src in [*sources, blob_path]:
+        src = Path(src).resolve()
+        if not src.is_file():
+            raise ZephyrError(f"{src}: no such file")
+        lines.append(f"{_sha256(src)}  {os.path.relpath(src, blob_path.parent)}")
+    out = stamp_path(blob_path)
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def check_stamp(blob_path: str | Path) -> list[str]:
+    """What no longer matches `<blob>.sha256` (empty: the blob is current with its sources)."""
+    blob_path = Path(blob_path)
+    stamp = stamp_path(blob_path)
+    if not stamp.is_file():
+        return [f"{stamp}: missing"]
+    bad = []
+    for line in stamp.read_text().splitlines():
+        digest, _, rel = line.partition("  ")
+        f = blob_path.parent / rel
+        if not f.is_file():
+            bad.append(f"{rel}: missing")
+        elif _sha256(f) != digest:
+            bad.append(f"{rel}: changed")
+    return bad
+
+
 def compressed_model() -> Path | None:
     d = SAMPLE_DIR / "compressed"
     for name in ("model.pt", "model.safetensors", "pytorch_model.bin"):
@@ -667,6 +718,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     p.set_defaults(func=run_sample)
+
+    st = sub.add_parser("stamp", help="record the sha256 of a blob and its sources in BLOB.sha256",
+                        description="Write BLOB.sha256 (sha256sum format, paths relative to BLOB's folder): the "
+                                    "files BLOB was converted from, then BLOB. cmake/mcubert.cmake "
+                                    "(mcubert_check_blob_sources) and `sha256sum -c` check it; --check only checks.")
+    st.add_argument("blob", type=Path)
+    st.add_argument("sources", nargs="*", type=Path, help="the model, vocab.txt, calibration text ...")
+    st.add_argument("--check", action="store_true", help="check the existing stamp instead of writing one")
+
+    def run_stamp(a: argparse.Namespace) -> int:
+        try:
+            if a.check:
+                bad = check_stamp(a.blob)
+                for b in bad:
+                    print(f"mcubert: {a.blob}: {b}", file=sys.stderr)
+                return 1 if bad else 0
+            print(f"wrote {write_stamp(a.blob, a.sources)}")
+        except ZephyrError as e:
+            print(f"mcubert: error: {e}", file=sys.stderr)
+            return 1
+        return 0
+
+    st.set_defaults(func=run_stamp)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s",
                         stream=sys.stderr)
