@@ -44,8 +44,7 @@ extern "C" {
  * @retval 0       Done.
  * @retval -EFAULT @p mb is NULL or not bound.
  */
-int mcubert_shell_set_model(struct mcubert *mb, struct k_mutex *lock,
-			    const char *const *labels);
+int mcubert_shell_set_model(struct mcubert *mb, struct k_mutex *lock, const char *const *labels);
 
 /**
  * @brief Let the shell commands use a blob; the shell binds it on first use.

@@ -156,7 +156,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--no-extra-module", action="store_true",
                    help="never pass -x ZEPHYR_EXTRA_MODULES=<this repo> (by default it is passed unless mcubert is "
                         "a project of the Zephyr tree's west workspace)")
-    p.add_argument("-n", "--dry-run", action="store_true", help="print the Twister command (and the emulated hardware map), write and run nothing")
+    p.add_argument("-n", "--dry-run", action="store_true",
+                   help="print the Twister command (and the emulated hardware map), write and run nothing")
     p.add_argument("--json", action="store_true", help="print the per-platform summary as JSON")
     p.add_argument("twister_args", nargs=argparse.REMAINDER, help="after --: more Twister arguments")
     p.set_defaults(func=run)
