@@ -41,15 +41,21 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     return bucket_batches(lengths, batch_size, np.random.default_rng([seed, epoch]))
 
 
-def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> dict[str, torch.Tensor]:
-    """A padded batch: input_ids, attention_mask and (zero) token_type_ids, (len(seqs), longest)."""
-    n = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+def pad(seqs: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    """(len(seqs), longest) long tensor of `seqs`, padded with `value`."""
+    out = torch.full((len(seqs), max(len(s) for s in seqs)), value, dtype=torch.long)
     for r, s in enumerate(seqs):
-        ids[r, :len(s)] = torch.tensor(s, dtype=torch.long)
-        mask[r, :len(s)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+        out[r, :len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
+def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0,
+            types: Sequence[Sequence[int]] | None = None) -> dict[str, torch.Tensor]:
+    """A padded batch: input_ids, attention_mask and token_type_ids (`types`, or zeros), (len(seqs), longest)."""
+    ids = pad(seqs, pad_id)
+    mask = pad([[1] * len(s) for s in seqs], 0)
+    return {"input_ids": ids, "attention_mask": mask,
+            "token_type_ids": torch.zeros_like(ids) if types is None else pad(types, 0)}
 
 
 # ---------------------------------------------------------------- loss, optimizer, schedule
@@ -136,11 +142,13 @@ class StepLoop:
     train_time: float = 0.0
     best: float = -1.0
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    score_name: str = "dev_accuracy"  # the name of the selection score in `history`
 
-    def record_eval(self, acc: float, epoch_end: bool) -> bool:
-        """Add a dev accuracy at the current step to `history`; True (and `best` updated) if it is the best."""
+    def record_eval(self, acc: float, epoch_end: bool, metrics: dict[str, Any] | None = None) -> bool:
+        """Add a dev score (and other `metrics`) at the current step to `history`; True (and `best` updated)
+        if it is the best."""
         self.history.append({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
-                             "dev_accuracy": acc, "train_seconds": round(self.train_time, 1),
+                             self.score_name: acc, **(metrics or {}), "train_seconds": round(self.train_time, 1),
                              "epoch_end": epoch_end})
         if acc <= self.best:
             return False
