@@ -149,3 +149,7 @@ def test_task_errors_are_one_line(source: Path, tmp_path: Path, capsys: pytest.C
     assert f"{bad}:2: \"slots\" must be a list" in err and "Traceback" not in err
     assert cli.main(_argv(source, tmp_path / "o", "intent-slots", "--train", str(FIXTURES / "nlu-mini.jsonl"))) == 1
     assert "no dev set" in capsys.readouterr().err
+    scores = tmp_path / "scores.tsv"
+    scores.write_text("play abba\t1.5\nplay queen\thigh\n")
+    assert cli.main(_argv(source, tmp_path / "o", "regress", "--train", str(scores), "--holdout", "1")) == 1
+    assert f"{scores}:2: regression label 'high' is not a number" in capsys.readouterr().err

@@ -69,9 +69,20 @@ def split_holdout(items: Sequence[Any], n: int, seed: int, key: Any = None) -> t
     return [it for i, it in enumerate(items) if i not in held], [it for i, it in enumerate(items) if i in held]
 
 
+def _is_int(label: str | None) -> bool:
+    return label is not None and label.lstrip("-").isdigit()
+
+
+def _is_number(label: str | None) -> bool:
+    try:
+        return label is not None and np.isfinite(float(label))
+    except ValueError:
+        return False
+
+
 def _class_names(values: Sequence[str]) -> list[str]:
     """Classes of labels: integers 0..max (0/1: negative/positive, as SST-2), else the sorted names."""
-    if all(v.lstrip("-").isdigit() for v in values):
+    if all(_is_int(v) for v in values):
         top = max(int(v) for v in values)
         if min(int(v) for v in values) < 0:
             raise DataError(f"negative class label {min(int(v) for v in values)}")
@@ -90,7 +101,14 @@ class Task:
 
     # data
     def read(self, path: Path, limit: int | None = None) -> list[Any]:
-        return readers.read_labelled_tsv(path, limit)
+        """Labelled TSV examples; the labels all integers (class indices) or all names."""
+        items = readers.read_labelled_tsv(path, limit)
+        numeric = _is_int(items[0].label)
+        bad = next((e for e in items if _is_int(e.label) != numeric), None)
+        if bad is not None:
+            why = "is not an integer" if numeric else f"is an integer, but '{items[0].label}' is a name"
+            raise DataError(f"{path}:{bad.line}: label '{bad.label}' {why}")
+        return items
 
     def write(self, items: Sequence[Any], path: Path) -> Path:
         return readers.write_tsv(items, path.with_suffix(".tsv"))
@@ -111,7 +129,7 @@ class Task:
     def target(self, e: Any, labels: Labels) -> float:
         names = [c.lower() for c in labels.classes]
         lab = e.label
-        if lab.lstrip("-").isdigit() and names[:2] == ["negative", "positive"]:
+        if _is_int(lab) and names[:2] == ["negative", "positive"]:
             return float(lab)
         return float(names.index(lab.lower())) if lab.lower() in names else -1.0
 
@@ -157,6 +175,13 @@ class Task:
 class RegressTask(Task):
     score = "pearson"
 
+    def read(self, path: Path, limit: int | None = None) -> list[Any]:
+        items = readers.read_labelled_tsv(path, limit)
+        bad = next((e for e in items if not _is_number(e.label)), None)
+        if bad is not None:
+            raise DataError(f"{path}:{bad.line}: regression label '{bad.label}' is not a number")
+        return items
+
     def holdout_key(self, item: Any) -> Any:
         return None
 
@@ -164,10 +189,7 @@ class RegressTask(Task):
         return Labels([], [])
 
     def target(self, e: Any, labels: Labels) -> float:
-        try:
-            return float(e.label)
-        except ValueError:
-            raise DataError(f"line {e.line}: regression label {e.label!r} is not a number") from None
+        return float(e.label)
 
     def batch(self, items: Sequence[Encoded]) -> tuple[dict[str, torch.Tensor], Any]:
         b = collate([e.ids for e in items], types=[e.types for e in items])
