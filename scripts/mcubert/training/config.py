@@ -50,6 +50,7 @@ class TrainConfig:
     max_len: int = 64
     lr: float = 5e-4
     emb_lr: float | None = 1e-4  # learning rate of the embeddings (None: lr; 0: frozen)
+    pos_lr: float | None = None  # learning rate of the position embeddings (None: emb_lr)
     weight_decay: float = 0.01
     warmup: float = 0.06  # fraction of the steps
     dropout: float = 0.1

@@ -72,11 +72,15 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_logi
     return (1 - alpha) * ce + alpha * kd
 
 
-def make_optimizer(model: Any, lr: float, emb_lr: float | None, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW; the embeddings at `emb_lr` (None: lr; 0: frozen), no decay on biases and LayerNorms."""
+def make_optimizer(model: Any, lr: float, emb_lr: float | None, weight_decay: float,
+                   pos_lr: float | None = None) -> torch.optim.Optimizer:
+    """AdamW; the embeddings at `emb_lr` (None: lr; 0: frozen), the position embeddings at `pos_lr` (None: as
+    the other embeddings), no decay on biases and LayerNorms."""
     groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
     for name, p in model.named_parameters():
         group_lr = emb_lr if (emb_lr is not None and ".embeddings." in f".{name}") else lr
+        if pos_lr is not None and "position_embeddings" in name:
+            group_lr = pos_lr
         if group_lr == 0:
             p.requires_grad_(False)
         if not p.requires_grad:

@@ -128,8 +128,10 @@ def read_labelled_tsv(path: str | Path, limit: int | None = None) -> list[Exampl
 
 
 def write_tsv(examples: Sequence[Example], path: Path) -> Path:
-    """Labelled examples as a headerless TSV (read back by read_labelled_tsv)."""
-    rows = ["\t".join([e.text] + ([] if e.text_b is None else [e.text_b]) + [e.label or ""]) for e in examples]
+    """Labelled examples as a GLUE-style TSV with a header (read back by read_labelled_tsv and read_examples)."""
+    pair = examples[0].text_b is not None
+    rows = ["sentence1\tsentence2\tlabel" if pair else "sentence\tlabel"]
+    rows += ["\t".join([e.text] + ([e.text_b or ""] if pair else []) + [e.label or ""]) for e in examples]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

@@ -145,7 +145,7 @@ def train(cfg: TrainConfig, resume: Path | None = None) -> dict[str, Any]:
     teacher = _teacher(cfg, t)
 
     steps_per_epoch, total = _count_steps(cfg, len(data.train))
-    opt = make_optimizer(model, cfg.lr, cfg.emb_lr, cfg.weight_decay)
+    opt = make_optimizer(model, cfg.lr, cfg.emb_lr, cfg.weight_decay, cfg.pos_lr)
     sched = warmup_schedule(opt, total, int(cfg.warmup * total))
 
     loop = StepLoop(total, steps_per_epoch, score_name=f"dev_{t.score}")
