@@ -135,8 +135,11 @@ def _model_task(model: str) -> str | None:
 
 def cmd_eval_task(args: argparse.Namespace) -> int:
     """`mcubert eval` of a regress, tag or intent-slots model directory (float), by its task's metrics."""
+    from transformers.utils import logging as hf_logging
+
     from mcubert.training.evaluate import evaluate_task_model
 
+    hf_logging.disable_progress_bar()  # one result line, no weight-loading bars
     if args.engine not in (None, "float"):
         raise CliError(f"{args.model}: --engine {args.engine} runs a blob; a model directory runs in float")
     result = evaluate_task_model(args.model, args.data, args.vocab, args.limit, args.max_len or 128)

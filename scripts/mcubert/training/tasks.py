@@ -222,8 +222,9 @@ def _tag_ids(tags: Sequence[str], labels: Labels) -> list[int]:
     return [index.get(t, IGNORE) for t in tags]
 
 
-def _word_tag_names(logits: torch.Tensor, e: Encoded, labels: Labels) -> list[str]:
-    return [labels.tags[int(logits[p].argmax())] for p in e.pieces or []]
+def _word_tag_ids(logits: torch.Tensor, e: Encoded) -> list[int]:
+    """The predicted tag of each word: its first piece's argmax (logits: (tokens, tags))."""
+    return [int(logits[p].argmax()) for p in e.pieces or []]
 
 
 class TagTask(Task):
@@ -258,7 +259,7 @@ class TagTask(Task):
         return _token_loss(out[0], y, None if t_out is None else t_out[0], alpha, temperature)
 
     def decode(self, items: Sequence[Encoded], out: tuple[torch.Tensor, ...]) -> list[Any]:
-        return [[int(row[p].argmax()) for p in e.pieces or []] for e, row in zip(items, out[0])]
+        return [_word_tag_ids(row, e) for e, row in zip(items, out[0])]
 
     def metrics(self, pred: Sequence[Any], items: Sequence[Any], data: Sequence[Encoded],
                 labels: Labels) -> dict[str, Any]:
@@ -309,8 +310,7 @@ class IntentSlotsTask(Task):
         return intent + self.slot_weight * slots
 
     def decode(self, items: Sequence[Encoded], out: tuple[torch.Tensor, ...]) -> list[Any]:
-        return [(int(i), [int(row[p].argmax()) for p in e.pieces or []])
-                for e, i, row in zip(items, out[0].argmax(-1), out[1])]
+        return [(int(i), _word_tag_ids(row, e)) for e, i, row in zip(items, out[0].argmax(-1), out[1])]
 
     def metrics(self, pred: Sequence[Any], items: Sequence[Any], data: Sequence[Encoded],
                 labels: Labels) -> dict[str, Any]:
