@@ -34,6 +34,7 @@ Text = Union[str, bytes]
 Encoded = tuple[list[int], list[int]]
 EncodedSpans = tuple[list[int], list[int], list[Span]]
 Item = Union[Text, tuple[Text, Union[Text, None]]]
+WordEncoded = tuple[list[int], list[Union[int, None]], list[tuple[int, int]]]
 
 KINDS = ("hf", "c")
 
@@ -106,6 +107,13 @@ class HFTokenizer:
         self.tok.no_truncation()
         self._max_len = None
         return list(self.tok.encode(to_str(text), add_special_tokens=False).ids)
+
+    def encode_words(self, text: str | Sequence[str], max_len: int = 512) -> WordEncoded:
+        """(ids, word index of each token (None: [CLS]/[SEP]), character offsets of each token) of a text
+        (its words: the pre-tokenizer's, offsets into the text) or of a list of words (offsets into each word)."""
+        self._truncate(max_len)
+        e = self.tok.encode(list(text), is_pretokenized=True) if not isinstance(text, str) else self.tok.encode(text)
+        return list(e.ids), list(e.word_ids), [tuple(o) for o in e.offsets]
 
     def words(self, text: Text) -> list[str]:
         """Normalized, pre-tokenized words; as mcubert_tok_words() (no special tokens)."""

@@ -147,11 +147,50 @@ def _eval_engine(args: argparse.Namespace) -> tuple[Engine, Any, int]:
     return eng, tokenizer(args.tokenizer, str(vocab), {}), min(args.max_len or 128, eng.max_seq_len)
 
 
+TASK_EVAL = ("regress", "tag", "intent-slots")  # model directories that `mcubert eval` runs by their task
+
+
+def _model_task(model: str) -> str | None:
+    """The `mcubert_task` of a model directory's config.json (None: not a task model directory)."""
+    import json
+    from pathlib import Path
+
+    cfg = Path(model) / "config.json"
+    try:
+        return json.loads(cfg.read_text()).get("mcubert_task") if cfg.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def cmd_eval_task(args: argparse.Namespace) -> int:
+    """`mcubert eval` of a regress, tag or intent-slots model directory (float), by its task's metrics."""
+    from transformers.utils import logging as hf_logging
+
+    from mcubert.training.evaluate import evaluate_task_model
+
+    hf_logging.disable_progress_bar()  # one result line, no weight-loading bars
+    if args.engine not in (None, "float"):
+        raise CliError(f"{args.model}: --engine {args.engine} runs a blob; a model directory runs in float")
+    result = evaluate_task_model(args.model, args.data, args.vocab, args.limit, args.max_len or 128)
+
+    def human(r: dict[str, Any]) -> None:
+        keys = {"intent-slots": ("intent_accuracy", "slot_f1", "frame_accuracy"),
+                "tag": ("tag_accuracy", "tag_f1"), "regress": ("mse", "pearson")}[r["task"]]
+        parts = [f"{k.replace('_', ' ')} {100 * r[k]:.2f}" + (" %" if k.endswith("accuracy") else "")
+                 if k not in ("mse", "pearson") else f"{k} {r[k]:.4f}" for k in keys]
+        print(", ".join(parts) + f" ({r['examples']} examples) on {r['data']}, engine float, {r['seconds']} s")
+
+    emit(args, result, human)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from mcubert.training import data
 
+    if not is_blob(args.model) and _model_task(args.model) in TASK_EVAL:
+        return cmd_eval_task(args)
     eng, tok, max_len = _eval_engine(args)
     examples = data.read_examples(args.data, limit=args.limit)
     encoded = tok.encode_batch([e.pair for e in examples], max_len=max_len)
@@ -182,12 +221,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_eval(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="accuracy of a blob, a model.pt or a Hugging Face directory on a labelled .tsv",
+    p = sub.add_parser("eval", help="accuracy of a blob, a model.pt or a Hugging Face directory on a labelled .tsv "
+                                    "(intent accuracy and slot F1, tag F1, MSE/Pearson for those tasks)",
                        description="Evaluate on a GLUE-style .tsv. A blob runs on the C runtime (or --engine ref); "
                                    "a model.pt (from mcubert train, distill or compress) or a Hugging Face "
-                                   "directory runs as the float model.")
+                                   "directory runs as the float model. A model directory of `mcubert train "
+                                   "--task intent-slots|tag|regress` is evaluated in float on data of its task "
+                                   "(SNIPS JSON or JSON Lines: intent accuracy, slot F1; CoNLL: tag accuracy "
+                                   "and F1; TSV: MSE and Pearson).")
     p.add_argument("model", metavar="MODEL", help=".mcub blob, model.pt or model directory")
-    p.add_argument("--data", required=True, help="labelled .tsv")
+    p.add_argument("--data", required=True, help="labelled .tsv, or the task's data (.json, .jsonl, .conll)")
     p.add_argument("--engine", choices=("c", "ref", "float"),
                    help="c (default for a blob), ref, or float (the only one for a model.pt or directory)")
     p.add_argument("--vocab", help="vocab.txt (default: the blob's own, or the model's)")

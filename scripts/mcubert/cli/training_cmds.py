@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-TRAIN_HELP = "train a small BERT classifier on a CPU or GPU, alone or under torchrun (SST-2 style TSV)"
-SUMMARY_KEYS = ("best_dev_accuracy", "step", "wall_seconds", "seconds_per_epoch", "finished")
+TRAIN_HELP = "train a small BERT on a CPU or GPU, alone or under torchrun: classify, pair, regress, tag, intent-slots"
+SUMMARY_KEYS = ("task", "score", "best_dev_score", "best_dev_accuracy", "best_dev_metrics", "heldout", "step",
+                "wall_seconds", "seconds_per_epoch", "finished")
 
 
 def _default_data_root() -> Path | None:
@@ -22,11 +23,12 @@ def _default_data_root() -> Path | None:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train", help=TRAIN_HELP,
-        description="Train a small BERT sentence classifier (SST-2 TSV) on a CPU or GPU, initialised from a "
-                    "larger pretrained BertModel, and save the best model as a Hugging Face directory. Prints a "
-                    "JSON summary (best dev accuracy, steps, seconds). Data-parallel over several processes "
-                    "with `torchrun --nproc-per-node N -m mcubert train ...` (--batch-size is then the global "
-                    "batch, cut into per-process slices).")
+        description="Train a small BERT for a task (--task: sentence or pair classification, regression, token "
+                    "tagging, joint intent + slots) on a CPU or GPU, initialised from a larger pretrained BertModel, "
+                    "and save the best model as a Hugging Face directory (docs/tasks.md). Prints a JSON summary "
+                    "(best dev score and metrics, steps, seconds). Data-parallel over several processes with "
+                    "`torchrun --nproc-per-node N -m mcubert train ...` (--batch-size is then the global batch, cut "
+                    "into per-process slices).")
     _add_data_args(p)
     _add_model_args(p)
     _add_optimization_args(p)
@@ -42,10 +44,22 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
         return {"default": root / rel} if root else {"required": True}
 
     p.add_argument("--out", type=Path, required=True, help="output model directory")
-    p.add_argument("--train", type=Path, **path_arg("glue/SST-2/train.tsv"),
-                   help="training TSV (default: $MCUBERT_DATA/glue/SST-2/train.tsv)")
-    p.add_argument("--dev", type=Path, **path_arg("glue/SST-2/dev.tsv"),
-                   help="dev TSV (default: $MCUBERT_DATA/glue/SST-2/dev.tsv)")
+    from mcubert.training.config import TASKS
+
+    p.add_argument("--task", choices=TASKS, default="classify",
+                   help="the head and loss: classify (TSV text, label), pair (TSV text, text_b, label), regress "
+                        "(TSV, number labels), tag (CoNLL BIO), intent-slots (SNIPS JSON or JSON Lines; "
+                        "docs/tasks.md) (default: %(default)s)")
+    p.add_argument("--train", type=Path,
+                   help="training data (default for classify: $MCUBERT_DATA/glue/SST-2/train.tsv)")
+    p.add_argument("--dev", type=Path,
+                   help="dev data (default for classify: $MCUBERT_DATA/glue/SST-2/dev.tsv; or use --holdout)")
+    p.add_argument("--holdout", type=int, default=0, metavar="N",
+                   help="without --dev: keep N training examples per class (intent-slots: per intent; regress, "
+                        "tag: N in all) as the dev set, written to OUT/heldout.*")
+    p.add_argument("--holdout-seed", type=int, default=0, help="the draw of --holdout (default: %(default)s)")
+    p.add_argument("--slot-weight", type=float, default=1.0,
+                   help="intent-slots: weight of the slot loss (default: %(default)s)")
     p.add_argument("--vocab", type=Path, **path_arg("vocab/bert-base-uncased-vocab.txt"),
                    help="WordPiece vocabulary (default: $MCUBERT_DATA/vocab/bert-base-uncased-vocab.txt)")
     p.add_argument("--init-from", type=Path, default=root / "weights/all-MiniLM-L6-v2" if root else None,
@@ -70,7 +84,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-layers", default=TrainConfig.init_layers,
                    help="source layers for the student's: first, spread or e.g. 0,3 (default: %(default)s)")
     p.add_argument("--dropout", type=float, default=TrainConfig.dropout, help="default: %(default)s")
-    p.add_argument("--teacher", type=Path, help="HF sequence-classification directory to distil from")
+    p.add_argument("--teacher", type=Path, help="a model directory of the same task to distil from")
     p.add_argument("--kd-alpha", type=float, default=TrainConfig.kd_alpha, help="weight of the distillation loss")
     p.add_argument("--kd-temperature", type=float, default=TrainConfig.kd_temperature)
 
@@ -87,6 +101,10 @@ def _add_optimization_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=TrainConfig.lr, help="peak learning rate (default: %(default)s)")
     p.add_argument("--emb-lr", type=float, default=TrainConfig.emb_lr,
                    help="peak learning rate of the embeddings, 0 to freeze them (default: %(default)s)")
+    p.add_argument("--pos-lr", type=float, default=TrainConfig.pos_lr,
+                   help="peak learning rate of the position embeddings (default: as the embeddings). The word-"
+                        "embedding PCA basis keeps little of the source's position embeddings (6 %% of their "
+                        "variance for MiniLM to 128 dims): taggers learn word order better with --pos-lr LR")
     p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay, help="default: %(default)s")
     p.add_argument("--warmup", type=float, default=TrainConfig.warmup, help="warmup fraction (default: %(default)s)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
@@ -121,17 +139,33 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log debug messages")
 
 
+def _data_paths(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """--train and --dev; for classify, the SST-2 files of $MCUBERT_DATA by default."""
+    from mcubert.training import TrainError
+
+    root = _default_data_root()
+    train, dev = args.train, args.dev
+    if args.task == "classify" and root is not None and not args.holdout:
+        train = train or root / "glue/SST-2/train.tsv"
+        dev = dev or root / "glue/SST-2/dev.tsv"
+    if train is None:
+        raise TrainError("give the training data: --train FILE")
+    return train, dev
+
+
 def config_from_args(args: argparse.Namespace) -> Any:
     """The TrainConfig of a `mcubert train` command line (a new run)."""
     from mcubert.training import SHAPES, TrainConfig
 
     layers, hidden, heads, ffn = SHAPES[args.shape] if args.shape else (args.layers, args.hidden, args.heads, args.ffn)
+    train, dev = _data_paths(args)
     return TrainConfig(
-        out=args.out, train=args.train, dev=args.dev, vocab=args.vocab,
+        out=args.out, train=train, dev=dev, vocab=args.vocab, task=args.task, slot_weight=args.slot_weight,
+        holdout=args.holdout, holdout_seed=args.holdout_seed,
         init_from=None if args.random_init else args.init_from, layers=layers, hidden=hidden, heads=heads, ffn=ffn,
         max_pos=args.max_pos,
         init_encoder=args.init_encoder, init_layers=args.init_layers, epochs=args.epochs, max_steps=args.max_steps,
-        batch_size=args.batch_size, max_len=args.max_len, lr=args.lr, emb_lr=args.emb_lr,
+        batch_size=args.batch_size, max_len=args.max_len, lr=args.lr, emb_lr=args.emb_lr, pos_lr=args.pos_lr,
         weight_decay=args.weight_decay, warmup=args.warmup, dropout=args.dropout, seed=args.seed,
         threads=args.threads, device=args.device, precision=args.precision, eval_every=args.eval_every,
         save_every=args.save_every, stop_after=args.stop_after,
@@ -154,5 +188,5 @@ def cmd_train(args: argparse.Namespace) -> int:
         summary = train(cfg, resume=state)
     else:
         summary = train(config_from_args(args))
-    print(json.dumps({k: summary[k] for k in SUMMARY_KEYS}))
+    print(json.dumps({k: summary[k] for k in SUMMARY_KEYS if k in summary}))
     return 0

@@ -4,6 +4,11 @@
   errors.py  TrainError, DataError
   config.py  TrainConfig, student shape presets, the run's file names, torchrun's rank (no torch)
   data.py    the one reader of text data files (training, calibration, eval); text to token ids
+  readers.py task data: labelled TSV (header or not), CoNLL BIO, intent+slots JSON Lines, SNIPS JSON
+  slots.py   BIO tags of words and word pieces; slots decoded from tags (the NLU contract's rule)
+  metrics.py accuracy, slot F1, tag F1, MSE/Pearson from predictions
+  heads.py   the model of each task (McubertForIntentSlots, ...), loading a task model directory
+  tasks.py   per task: data, labels, batches, loss, float predictions, metrics
   models.py  the student: config, initialisation from a pretrained BertModel; teacher; saving
   loop.py    batches, loss, optimizer and schedule, evaluation, StepLoop
   recipe.py  the recipe: train(cfg)
@@ -22,7 +27,7 @@ from typing import Any
 
 _PUBLIC = {
     "TrainError": "errors", "DataError": "errors",
-    "TrainConfig": "config", "SHAPES": "config", "STATE_FILE": "config", "META_FILE": "config",
+    "TrainConfig": "config", "SHAPES": "config", "TASKS": "config", "STATE_FILE": "config", "META_FILE": "config",
     "Example": "data", "LABELS": "data", "read_examples": "data", "read_tsv": "data", "label_index": "data",
     "make_tokenizer": "data", "encode": "data",
     "load_source": "models", "pca_basis": "models", "init_from_source": "models", "build_model": "models",
@@ -31,6 +36,8 @@ _PUBLIC = {
     "evaluate": "loop", "batched_logits": "loop", "classification_loss": "loop", "warmup_schedule": "loop",
     "make_optimizer": "loop",
     "train": "recipe", "resume_config": "recipe",
+    "Task": "tasks", "task": "tasks", "split_holdout": "tasks", "McubertForIntentSlots": "heads",
+    "load_task_model": "heads", "head_config": "heads",
 }
 
 __all__ = sorted(_PUBLIC)

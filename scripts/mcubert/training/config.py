@@ -15,6 +15,8 @@ from typing import Any
 STATE_FILE = "train_state.pt"  # the resumable state, in the output directory
 META_FILE = "mcubert_train.json"  # the run's config, history and result, beside the saved model
 
+TASKS = ("classify", "pair", "regress", "tag", "intent-slots")  # what `mcubert train --task` trains (tasks.py)
+
 SHAPES = {  # name: (layers, hidden, heads, ffn)
     "tiny": (2, 128, 2, 512),
     "mini": (4, 256, 4, 1024),
@@ -31,9 +33,13 @@ RESUME_OVERRIDES = ("out", "epochs", "max_steps", "stop_after", "threads", "prog
 class TrainConfig:
     out: Path
     train: Path
-    dev: Path
+    dev: Path | None  # None: hold out `holdout` training examples as the dev set
     vocab: Path
     init_from: Path | None  # pretrained BertModel dir (config.json + model.safetensors); None: random init
+    task: str = "classify"  # classify, pair, regress, tag, intent-slots (training/tasks.py)
+    slot_weight: float = 1.0  # intent-slots: loss = intent CE + slot_weight * slot CE
+    holdout: int = 0  # without `dev`: hold out this many training examples per class (intent) as dev
+    holdout_seed: int = 0  # the draw of the held-out examples (independent of `seed`)
     layers: int = 2
     hidden: int = 128
     heads: int = 2
@@ -47,6 +53,7 @@ class TrainConfig:
     max_len: int = 64
     lr: float = 5e-4
     emb_lr: float | None = 1e-4  # learning rate of the embeddings (None: lr; 0: frozen)
+    pos_lr: float | None = None  # learning rate of the position embeddings (None: emb_lr)
     weight_decay: float = 0.01
     warmup: float = 0.06  # fraction of the steps
     dropout: float = 0.1

@@ -27,7 +27,7 @@ from mcubert.compression.errors import CompressError
 from mcubert.compression.model_io import evaluate, load_any, model_config, save_compressed
 from mcubert.training import StepLoop, batched_logits, classification_loss, warmup_schedule
 from mcubert.training.device import Accelerator
-from mcubert.training.distributed import DataParallelStep, Ranks, describe, setup
+from mcubert.training.distributed import DataParallelStep, Ranks, describe, on_device_inputs, setup
 from mcubert.training.loop import rng_state, set_rng_state
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,8 @@ def _step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator) -> C
         return distill_loss(out, y, t_out, cfg)
 
     step = DataParallelStep(ranks, acc, run.opt, run.sched, list(run.model.parameters()), cfg.seed)
-    return lambda b: step(b, data.train_x, run.loop.step, loss_of)
+    lengths = [len(x) for x in data.train_x]
+    return lambda b: step(b, lengths, run.loop.step, on_device_inputs(acc, data.train_x, loss_of))
 
 
 class _Run:

@@ -177,15 +177,16 @@ class DataParallelStep:
                 for p in self.params:
                     torch.distributed.broadcast(p.data, src=0)
 
-    def __call__(self, batch: Sequence[int], seqs: Sequence[Sequence[int]], step: int,
-                 loss_of: Callable[[list[int], dict[str, torch.Tensor]], torch.Tensor]) -> float:
-        """The global batch's mean loss; `loss_of(part, inputs)` is the mean loss of the slice `part`."""
+    def __call__(self, batch: Sequence[int], lengths: Sequence[int], step: int,
+                 loss_of: Callable[[list[int], int], torch.Tensor]) -> float:
+        """The global batch's mean loss; `loss_of(part, pad_to)` is the mean loss of the slice `part`, its
+        inputs padded to `pad_to` tokens (the global batch's longest, so every rank pads alike) and on the
+        device (`on_device_inputs` builds them for plain token sequences)."""
         part = self.ranks.shard(batch)
         self.ranks.seed_dropout(self.seed, step)
         if part:
-            inputs = self.acc.to(collate([seqs[i] for i in part], pad_to=max(len(seqs[i]) for i in batch)))
             with self.acc.autocast():
-                loss = loss_of(part, inputs).float()
+                loss = loss_of(part, max(lengths[i] for i in batch)).float()
             if self.ranks.distributed:
                 loss = loss * (len(part) / len(batch))
         else:  # fewer sentences than ranks: this one adds nothing
@@ -193,3 +194,11 @@ class DataParallelStep:
         self.acc.step(loss, self.opt, self.params)
         self.sched.step()
         return self.ranks.sum_scalar(float(loss.detach()))
+
+
+def on_device_inputs(acc: Accelerator, seqs: Sequence[Sequence[int]],
+                     loss_of: Callable[[list[int], dict[str, torch.Tensor]], torch.Tensor]
+                     ) -> Callable[[list[int], int], torch.Tensor]:
+    """DataParallelStep's `loss_of(part, pad_to)` for token sequences: `loss_of(part, inputs)` gets the slice's
+    collated batch on the accelerator's device."""
+    return lambda part, pad_to: loss_of(part, acc.to(collate([seqs[i] for i in part], pad_to=pad_to)))

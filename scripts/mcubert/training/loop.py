@@ -43,15 +43,22 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int
     return bucket_batches(lengths, batch_size, np.random.default_rng([seed, epoch]))
 
 
-def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0, pad_to: int = 0) -> dict[str, torch.Tensor]:
-    """A padded batch: input_ids, attention_mask and (zero) token_type_ids, (len(seqs), max(longest, pad_to))."""
-    n = max(max(len(s) for s in seqs), pad_to)
-    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+def pad(seqs: Sequence[Sequence[int]], value: int, pad_to: int = 0) -> torch.Tensor:
+    """(len(seqs), max(longest, pad_to)) long tensor of `seqs`, padded with `value`."""
+    out = torch.full((len(seqs), max(max(len(s) for s in seqs), pad_to)), value, dtype=torch.long)
     for r, s in enumerate(seqs):
-        ids[r, :len(s)] = torch.tensor(s, dtype=torch.long)
-        mask[r, :len(s)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": torch.zeros_like(ids)}
+        out[r, :len(s)] = torch.tensor(s, dtype=torch.long)
+    return out
+
+
+def collate(seqs: Sequence[Sequence[int]], pad_id: int = 0, types: Sequence[Sequence[int]] | None = None,
+            pad_to: int = 0) -> dict[str, torch.Tensor]:
+    """A padded batch: input_ids, attention_mask and token_type_ids (`types`, or zeros),
+    (len(seqs), max(longest, pad_to))."""
+    ids = pad(seqs, pad_id, pad_to)
+    mask = pad([[1] * len(s) for s in seqs], 0, pad_to)
+    return {"input_ids": ids, "attention_mask": mask,
+            "token_type_ids": torch.zeros_like(ids) if types is None else pad(types, 0, pad_to)}
 
 
 # ---------------------------------------------------------------- loss, optimizer, schedule
@@ -68,11 +75,15 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_logi
     return (1 - alpha) * ce + alpha * kd
 
 
-def make_optimizer(model: Any, lr: float, emb_lr: float | None, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW; the embeddings at `emb_lr` (None: lr; 0: frozen), no decay on biases and LayerNorms."""
+def make_optimizer(model: Any, lr: float, emb_lr: float | None, weight_decay: float,
+                   pos_lr: float | None = None) -> torch.optim.Optimizer:
+    """AdamW; the embeddings at `emb_lr` (None: lr; 0: frozen), the position embeddings at `pos_lr` (None: as
+    the other embeddings), no decay on biases and LayerNorms."""
     groups: dict[tuple[float, float], list[torch.nn.Parameter]] = {}
     for name, p in model.named_parameters():
         group_lr = emb_lr if (emb_lr is not None and ".embeddings." in f".{name}") else lr
+        if pos_lr is not None and "position_embeddings" in name:
+            group_lr = pos_lr
         if group_lr == 0:
             p.requires_grad_(False)
         if not p.requires_grad:
@@ -152,11 +163,13 @@ class StepLoop:
     best: float = -1.0
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     losses: list[float] = dataclasses.field(default_factory=list)  # this run's step losses (not saved)
+    score_name: str = "dev_accuracy"  # the name of the selection score in `history`
 
-    def record_eval(self, acc: float, epoch_end: bool) -> bool:
-        """Add a dev accuracy at the current step to `history`; True (and `best` updated) if it is the best."""
+    def record_eval(self, acc: float, epoch_end: bool, metrics: dict[str, Any] | None = None) -> bool:
+        """Add a dev score (and other `metrics`) at the current step to `history`; True (and `best` updated)
+        if it is the best."""
         self.history.append({"step": self.step, "epoch": round(self.step / self.steps_per_epoch, 3),
-                             "dev_accuracy": acc, "train_seconds": round(self.train_time, 1),
+                             self.score_name: acc, **(metrics or {}), "train_seconds": round(self.train_time, 1),
                              "epoch_end": epoch_end})
         if acc <= self.best:
             return False

@@ -38,18 +38,19 @@ Teacher = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 Weights = dict[str, torch.Tensor]
 
 
-def student_config(cfg: TrainConfig, vocab_size: int) -> Any:
-    """The transformers BertConfig of the student described by `cfg` (layers, hidden, heads, ffn, ...)."""
+def student_config(cfg: TrainConfig, vocab_size: int, **head: Any) -> Any:
+    """The transformers BertConfig of the student described by `cfg` (layers, hidden, heads, ffn, ...);
+    `head` sets the head's entries (num_labels, id2label, ...; default: the SST-2 classifier's)."""
     from transformers import BertConfig
 
     if cfg.hidden % cfg.heads:
         raise TrainError(f"hidden {cfg.hidden} is not divisible by {cfg.heads} heads")
+    labels = {"num_labels": len(LABELS), "id2label": dict(LABELS), "label2id": {v: k for k, v in LABELS.items()}}
     return BertConfig(
         vocab_size=vocab_size, hidden_size=cfg.hidden, num_hidden_layers=cfg.layers,
         num_attention_heads=cfg.heads, intermediate_size=cfg.ffn, max_position_embeddings=cfg.max_pos,
         type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12, hidden_dropout_prob=cfg.dropout,
-        attention_probs_dropout_prob=cfg.dropout, num_labels=len(LABELS),
-        id2label=dict(LABELS), label2id={v: k for k, v in LABELS.items()}, pad_token_id=0)
+        attention_probs_dropout_prob=cfg.dropout, pad_token_id=0, **{**labels, **head})
 
 
 def load_source(path: Path) -> tuple[dict[str, Any], Weights]:
@@ -98,7 +99,7 @@ _SHAPE_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "inter
 @torch.no_grad()
 def init_from_source(model: Any, src_cfg: dict[str, Any], src: Weights, encoder: str = "minilm",
                      layers: str = "first") -> dict[str, Any]:
-    """Initialise `model` (BertForSequenceClassification) from a larger BertModel; returns a summary."""
+    """Initialise `model` (any model with a `.bert` BertModel) from a larger BertModel; returns a summary."""
     cfg = model.config
     d, D = cfg.hidden_size, int(src_cfg["hidden_size"])
     if int(src_cfg["vocab_size"]) != cfg.vocab_size:
@@ -193,12 +194,14 @@ def _truncate_ffn(t: Any, src: Weights, s: str, P: torch.Tensor, width: int) -> 
     _project_layernorm(t.output.LayerNorm, src, s + "output.LayerNorm", P)
 
 
-def build_model(cfg: TrainConfig, vocab_size: int) -> tuple[Any, dict[str, Any]]:
-    """The student of `cfg` (seeded by cfg.seed), initialised from cfg.init_from if set; and a summary."""
+def build_model(cfg: TrainConfig, vocab_size: int, model_class: Any = None,
+                head: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    """The student of `cfg` (seeded by cfg.seed), initialised from cfg.init_from if set; and a summary.
+    `model_class` (default BertForSequenceClassification) and `head` (config entries) choose the task head."""
     from transformers import BertForSequenceClassification
 
     torch.manual_seed(cfg.seed)
-    model = BertForSequenceClassification(student_config(cfg, vocab_size))
+    model = (model_class or BertForSequenceClassification)(student_config(cfg, vocab_size, **(head or {})))
     summary: dict[str, Any] = {"init": "random"}
     if cfg.init_from is not None:
         src_cfg, src = load_source(cfg.init_from)

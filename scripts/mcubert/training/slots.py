@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+"""BIO tags of words and word pieces, and slots decoded from them (the NLU contract's slot rule).
+
+A word is what the BERT pre-tokenizer makes of the text (whitespace and punctuation split), or a word of a
+CoNLL file. Training labels: a word inside a slot is tagged `B-x` (the slot's first word) or `I-x`, other
+words `O`; a word's first word piece carries its tag, its other pieces and [CLS]/[SEP]/padding are IGNORE
+(-100, left out of the loss, as Hugging Face does).
+
+Decoding (conlleval style): a word's tag is its first piece's; `B-x` starts slot x; `I-x` continues x when
+the previous word's tag was `B-x`/`I-x`, otherwise starts a new slot x; `O` ends the current slot. A slot
+runs from the start of its first word to the end of its last word. `decode_slots` is the one Python
+implementation of the rule; the C runtime's decoder must agree with it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from mcubert.training.readers import Slot
+
+IGNORE = -100  # the label of pieces left out of the loss
+
+Span = tuple[int, int]
+
+__all__ = ["IGNORE", "bio_labels", "decode_slots", "first_pieces", "piece_labels", "word_spans", "word_tags"]
+
+
+def bio_labels(slot_names: Sequence[str]) -> list[str]:
+    """The slot tag set: "O" first, then B-x, I-x for each slot name (sorted)."""
+    out = ["O"]
+    for name in sorted(set(slot_names)):
+        out += [f"B-{name}", f"I-{name}"]
+    return out
+
+
+def first_pieces(word_ids: Sequence[int | None]) -> list[int]:
+    """The position of each word's first piece, in word order (words cut by truncation: those left)."""
+    out, prev = [], None
+    for i, w in enumerate(word_ids):
+        if w is not None and w != prev:
+            out.append(i)
+        prev = w
+    return out
+
+
+def word_spans(word_ids: Sequence[int | None], offsets: Sequence[Span]) -> list[Span]:
+    """(start, end) character span of each word, from its pieces' offsets, in word order."""
+    spans: dict[int, Span] = {}
+    for w, (a, b) in zip(word_ids, offsets):
+        if w is not None:
+            s = spans.get(w)
+            spans[w] = (a, b) if s is None else (min(s[0], a), max(s[1], b))
+    return [spans[w] for w in sorted(spans)]
+
+
+def word_tags(spans: Sequence[Span], slots: Sequence[Slot]) -> list[str]:
+    """BIO tag of each word (span) from character slots: B-x on a slot's first overlapping word, I-x after."""
+    tags = ["O"] * len(spans)
+    for s in slots:
+        inside = [i for i, (a, b) in enumerate(spans) if a < s.end and s.start < b]
+        for k, i in enumerate(inside):
+            tags[i] = ("B-" if k == 0 else "I-") + s.name
+    return tags
+
+
+def piece_labels(word_ids: Sequence[int | None], tags: Sequence[int]) -> list[int]:
+    """Per-piece labels: each word's first piece gets its word's tag id (tags[word]), all else IGNORE."""
+    out = [IGNORE] * len(word_ids)
+    for i in first_pieces(word_ids):
+        out[i] = tags[word_ids[i]]  # type: ignore[index]
+    return out
+
+
+def decode_slots(tags: Sequence[str], spans: Sequence[Span]) -> list[Slot]:
+    """Slots of words tagged `tags` at `spans` (character or word positions), by the contract's rule."""
+    out: list[Slot] = []
+    cur: list = []  # [name, start, end] of the open slot
+    for tag, (a, b) in zip(tags, spans):
+        kind, _, name = tag.partition("-")
+        if kind == "I" and cur and cur[0] == name:
+            cur[2] = b
+            continue
+        if cur:
+            out.append(Slot(*cur))
+            cur = []
+        if kind in ("B", "I") and name:
+            cur = [name, a, b]
+    if cur:
+        out.append(Slot(*cur))
+    return out
