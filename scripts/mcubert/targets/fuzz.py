@@ -64,6 +64,9 @@ SANITIZER_ENV = {
     "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1",
     "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
 }
+#: $MCUBERT_FUZZ_ALLOW: UBSan checks (comma-separated, e.g. shift-base) left out of the runtime's
+#: instrumentation, so a campaign gets past findings already handed over (crashes-pending/).
+ALLOW_ENV = "MCUBERT_FUZZ_ALLOW"
 # libFuzzer's timeout (s) for one input: a slower one is a finding (a hang).
 UNIT_TIMEOUT_S = 10
 FUZZ_DIR = Path("tests") / "fuzz"
@@ -77,6 +80,7 @@ class Finding:
     target: str
     reproducer: Path | None
     summary: str
+    check: str | None = None  # the UBSan check that fired (e.g. shift-base), when it is one
 
 
 @dataclasses.dataclass
@@ -120,6 +124,11 @@ def compiler() -> str:
                     "apt-get install clang-16 libclang-rt-16-dev, or set MCUBERT_FUZZ_CC")
 
 
+def allowed_checks() -> list[str]:
+    """The UBSan checks $MCUBERT_FUZZ_ALLOW leaves out (none by default: every check is fatal)."""
+    return [c.strip() for c in os.environ.get(ALLOW_ENV, "").split(",") if c.strip()]
+
+
 def available() -> str | None:
     """None when the fuzz targets can be built here, else why not (one line)."""
     try:
@@ -136,11 +145,12 @@ def _compile(cmd: list[str], what: str) -> None:
         raise FuzzError(f"building {what} failed:\n{res.stderr}")
 
 
-def _runtime_archive(cc: str, build: Path) -> Path:
+def _runtime_archive(cc: str, build: Path, allow: list[str]) -> Path:
     """The runtime's C files compiled for fuzzing (instrumented, not linked with libFuzzer's main)."""
     root = repo_root()
     srcs = native.c_sources(root)
-    flags = [*FUZZ_CFLAGS, "-fsanitize=fuzzer-no-link", *(f"-I{d}" for d in native.include_dirs(root))]
+    flags = [*FUZZ_CFLAGS, "-fsanitize=fuzzer-no-link", *(f"-fno-sanitize={c}" for c in allow),
+             *(f"-I{d}" for d in native.include_dirs(root))]
     key = native.tree_hash(srcs + native.header_files(root), " ".join([cc, *flags]))
     out = build / f"libmcubert-fuzz-{key}.a"
     if out.exists():
@@ -166,14 +176,17 @@ def vocab_image_header() -> str:
             f"static const uint8_t fuzz_vocab_image[{len(image)}] __attribute__((aligned(4))) = {{\n\t{body}\n}};\n")
 
 
-def build(name: str) -> Path:
-    """Compile one fuzz target (cached); returns the executable."""
+def build(name: str, allow: list[str] | None = None) -> Path:
+    """Compile one fuzz target (cached); returns the executable.
+
+    `allow`: UBSan checks left out of the runtime (default $MCUBERT_FUZZ_ALLOW, normally none).
+    """
     target = TARGETS[name]
     cc = compiler()
     root = repo_root()
     build_dir = cache_dir() / "fuzz"
     build_dir.mkdir(parents=True, exist_ok=True)
-    lib = _runtime_archive(cc, build_dir)
+    lib = _runtime_archive(cc, build_dir, allowed_checks() if allow is None else allow)
     fdir = fuzz_dir()
     srcs = [fdir / target.source, fdir / "fuzz_common.c"]
     vocab_h = vocab_image_header()
@@ -212,7 +225,21 @@ def _env() -> dict[str, str]:
 _STATUS = re.compile(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/", re.M)
 _FINAL = re.compile(r"^stat::number_of_executed_units: (\d+)", re.M)
 _ARTIFACT = re.compile(r"Test unit written to (\S+)")
+_UB_ERROR = re.compile(r"runtime error: (.*)$", re.M)
+#: UBSan's message -> the -fsanitize= check that produced it.
+UB_CHECKS = (
+    ("left shift of", "shift-base"), ("shift exponent", "shift-exponent"),
+    ("signed integer overflow", "signed-integer-overflow"), ("negation of", "signed-integer-overflow"),
+    ("division of", "signed-integer-overflow"), ("division by zero", "integer-divide-by-zero"),
+    ("misaligned", "alignment"), ("out of bounds for type", "bounds"), ("pointer overflow", "pointer-overflow"),
+    ("applying", "pointer-overflow"), ("null pointer", "null"), ("not a valid value for type", "bool,enum"),
+)
 _SUMMARY = re.compile(r"^(SUMMARY: .*|.*contract broken: .*|==\d+== ERROR: libFuzzer: .*)$", re.M)
+
+
+def _relative(line: str) -> str:
+    """A summary line with the tree's absolute paths made relative (the same in every checkout)."""
+    return re.sub(r"\S*/(?=(subsys|include|tests)/)", "", line)
 
 
 def parse_output(name: str, text: str, rc: int) -> Stats:
@@ -229,15 +256,18 @@ def parse_output(name: str, text: str, rc: int) -> Stats:
         summaries = _SUMMARY.findall(text)
         summary = next((s for s in summaries if s.startswith("SUMMARY")), summaries[0] if summaries else "")
         art = _ARTIFACT.findall(text)
+        ub = _UB_ERROR.findall(text)
+        check = next((c for msg, c in UB_CHECKS if ub and msg in ub[0]), None)
         st.findings.append(Finding(name, Path(art[-1]) if art else None,
-                                   summary.strip() or f"exit status {rc}"))
+                                   _relative(summary.strip()) or f"exit status {rc}", check))
     return st
 
 
 def run(name: str, *, seconds: float | None = None, runs: int | None = None, corpus: Path | None = None,
-        artifacts: Path | None = None, jobs: int = 1, extra: list[str] | None = None) -> Stats:
+        artifacts: Path | None = None, jobs: int = 1, extra: list[str] | None = None,
+        allow: list[str] | None = None) -> Stats:
     """Run a target once for `seconds` and/or `runs` executions over its seeds (new inputs go to `corpus`)."""
-    exe = build(name)
+    exe = build(name, allow)
     with tempfile.TemporaryDirectory(prefix=f"fuzz-{name}-") as tmp:
         work = corpus or Path(tmp) / "corpus"
         work.mkdir(parents=True, exist_ok=True)
@@ -258,7 +288,8 @@ def run(name: str, *, seconds: float | None = None, runs: int | None = None, cor
         st = parse_output(name, res.stderr, res.returncode)
         st.seconds = time.monotonic() - t0
         if res.returncode != 0:
-            log.warning("%s: %s\n%s", name, st.findings[-1].summary, res.stderr[-4000:])
+            log.warning("%s: %s", name, st.findings[-1].summary)
+            log.debug("%s", res.stderr[-4000:])
         if artifacts is None:  # keep the reproducers of a throwaway run next to the cache
             keep = cache_dir() / "fuzz" / "artifacts" / name
             for f in st.findings:
@@ -268,9 +299,9 @@ def run(name: str, *, seconds: float | None = None, runs: int | None = None, cor
         return st
 
 
-def minimize(name: str, crash: Path, out: Path, seconds: int = 60) -> Path:
+def minimize(name: str, crash: Path, out: Path, seconds: int = 60, allow: list[str] | None = None) -> Path:
     """libFuzzer's crash minimization of `crash` into `out` (the original if it does not shrink)."""
-    exe = build(name)
+    exe = build(name, allow)
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(exe), "-minimize_crash=1", f"-max_total_time={seconds}", f"-timeout={UNIT_TIMEOUT_S}",
            f"-exact_artifact_path={out}", str(crash)]
@@ -281,14 +312,17 @@ def minimize(name: str, crash: Path, out: Path, seconds: int = 60) -> Path:
 
 
 def campaign(name: str, *, seconds: float | None = None, runs: int | None = None, corpus: Path | None = None,
-             jobs: int = 1, pending: Path | None = None, max_restarts: int = 20) -> Stats:
+             jobs: int = 1, pending_dir: Path | None = None, max_restarts: int = 20,
+             allow: list[str] | None = None, allow_found: bool = False) -> Stats:
     """Fuzz until `seconds` or `runs` are spent, restarting after each finding (distinct summaries kept).
 
+    `allow_found`: after a UBSan finding, leave its check out too, so the campaign goes past it.
+
     The working corpus persists in `corpus` (default: the cache); each finding is minimized into
-    `pending` (default tests/fuzz/<target>/crashes-pending/).
+    `pending_dir` (default tests/fuzz/<target>/crashes-pending/) with its summary beside it.
     """
     corpus = corpus or cache_dir() / "fuzz" / "corpus" / name
-    pending = pending or fuzz_dir() / name / "crashes-pending"
+    pending_dir = pending_dir or fuzz_dir() / name / "crashes-pending"
     total = Stats(name)
     t_end = None if seconds is None else time.monotonic() + seconds
     seen: set[str] = set()
@@ -298,21 +332,69 @@ def campaign(name: str, *, seconds: float | None = None, runs: int | None = None
         if (left_s is not None and left_s < 1) or (left_runs is not None and left_runs <= 0):
             break
         with tempfile.TemporaryDirectory(prefix=f"fuzz-art-{name}-") as art:
-            st = run(name, seconds=left_s, runs=left_runs, corpus=corpus, artifacts=Path(art), jobs=jobs)
+            st = run(name, seconds=left_s, runs=left_runs, corpus=corpus, artifacts=Path(art), jobs=jobs,
+                     allow=allow)
             total.execs += st.execs
             total.seconds += st.seconds
             total.runs += 1
             total.cov, total.ft, total.corpus = max(total.cov, st.cov), max(total.ft, st.ft), st.corpus or total.corpus
-            for f in st.findings:
-                if f.summary in seen or f.reproducer is None or not f.reproducer.exists():
-                    continue
-                seen.add(f.summary)
-                digest = hashlib.sha1(f.reproducer.read_bytes()).hexdigest()[:12]
-                f.reproducer = minimize(name, f.reproducer, pending / f"{name}-{digest}")
-                total.findings.append(f)
+            kept = keep_findings(name, st.findings, pending_dir, seen, allow)
+            total.findings += kept
+            if allow_found:
+                allow = sorted(set(allow or []) | {c for f in kept if f.check for c in f.check.split(",")})
         if not st.findings:
             break
     return total
+
+
+def keep_findings(name: str, findings: list[Finding], pending_dir: Path, seen: set[str],
+                  allow: list[str] | None = None) -> list[Finding]:
+    """Minimize each finding whose summary is not in `seen` into `pending_dir`, its summary beside it."""
+    kept = []
+    for f in findings:
+        if f.summary in seen or f.reproducer is None or not f.reproducer.exists():
+            continue
+        seen.add(f.summary)
+        digest = hashlib.sha1(f.reproducer.read_bytes()).hexdigest()[:12]
+        f.reproducer = minimize(name, f.reproducer, pending_dir / f"{name}-{digest}", allow=allow)
+        record_pending(f)
+        kept.append(f)
+    return kept
+
+
+def triage(name: str, files: list[Path], pending_dir: Path | None = None) -> list[Finding]:
+    """Replay inputs one by one; minimize and record each distinct finding (as campaign() does)."""
+    pending_dir = pending_dir or fuzz_dir() / name / "crashes-pending"
+    seen = set(pending(name))
+    kept: list[Finding] = []
+    for f in files:
+        kept += keep_findings(name, replay(name, [f]), pending_dir, seen)
+    return kept
+
+
+def pending(name: str) -> dict[str, Finding]:
+    """Findings handed over and not yet fixed (tests/fuzz/<target>/crashes-pending/), by summary line."""
+    d = fuzz_dir() / name / "crashes-pending"
+    out: dict[str, Finding] = {}
+    for txt in sorted(d.glob("*.txt")) if d.is_dir() else []:
+        lines = txt.read_text().splitlines() + [""]
+        check = lines[1].removeprefix("check: ").strip() or None
+        out[lines[0].strip()] = Finding(name, txt.with_suffix(""), lines[0].strip(), check)
+    return out
+
+
+def pending_checks(name: str) -> list[str]:
+    """The UBSan checks of a target's pending findings (what MCUBERT_FUZZ_ALLOW would leave out)."""
+    return sorted({c for f in pending(name).values() if f.check for c in f.check.split(",")})
+
+
+def record_pending(f: Finding) -> Path:
+    """Write a finding's summary beside its reproducer (<reproducer>.txt) so pending() knows it."""
+    if f.reproducer is None:
+        raise FuzzError(f"{f.target}: a finding without a reproducer: {f.summary}")
+    txt = f.reproducer.with_name(f.reproducer.name + ".txt")
+    txt.write_text(f.summary + "\n" + (f"check: {f.check}\n" if f.check else ""))
+    return txt
 
 
 def replay(name: str, files: list[Path]) -> list[Finding]:
@@ -326,6 +408,7 @@ def replay(name: str, files: list[Path]) -> list[Finding]:
         if res.returncode != 0:
             running = re.findall(r"^Running: (\S+)", res.stderr, re.M)
             st = parse_output(name, res.stderr, res.returncode)
-            found.append(Finding(name, Path(running[-1]) if running else None, st.findings[0].summary))
-            log.warning("%s replay: %s\n%s", name, found[-1].summary, res.stderr[-4000:])
+            found.append(dataclasses.replace(st.findings[0], reproducer=Path(running[-1]) if running else None))
+            log.warning("%s replay: %s", name, found[-1].summary)
+            log.debug("%s", res.stderr[-4000:])
     return found
