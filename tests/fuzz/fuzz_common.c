@@ -70,7 +70,7 @@ void fuzz_vocab_fix_crc(uint8_t *vocab, size_t size)
 		MCUBERT_VOCAB_CRC_START);
 }
 
-static uint8_t *copy_exact(const uint8_t *data, size_t size)
+uint8_t *fuzz_copy_exact(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1);
 
@@ -164,7 +164,7 @@ static void tokenize_some(const struct mcubert_tok *tok)
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		size_t n = strlen(texts[i]);
-		char *a = (char *)copy_exact((const uint8_t *)texts[i], n);
+		char *a = (char *)fuzz_copy_exact((const uint8_t *)texts[i], n);
 		int32_t *ids = malloc(16 * sizeof(int32_t));
 		uint8_t *types = malloc(16);
 		int rc;
@@ -193,7 +193,7 @@ void fuzz_run_blob(const uint8_t *data, size_t size, int fix_crc)
 	if (size == 0 || size > FUZZ_BLOB_MAX) {
 		return;
 	}
-	blob = copy_exact(data, size);
+	blob = fuzz_copy_exact(data, size);
 	if (fix_crc) {
 		fuzz_blob_fix_crc(blob, size);
 	}
@@ -226,7 +226,7 @@ void fuzz_run_vocab(const uint8_t *data, size_t size, int fix_crc)
 	uint8_t *vocab;
 	int rc;
 
-	vocab = copy_exact(data, size);
+	vocab = fuzz_copy_exact(data, size);
 	if (fix_crc) {
 		fuzz_vocab_fix_crc(vocab, size);
 	}

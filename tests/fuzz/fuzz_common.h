@@ -39,6 +39,9 @@ void fuzz_fail(const char *file, int line, const char *what);
 /** True for 0 and the negative errno values the runtime documents. */
 int fuzz_known_errno(long rc);
 
+/** A heap copy of @p size bytes, allocated to exactly that size (so ASan sees any access past it). */
+uint8_t *fuzz_copy_exact(const uint8_t *data, size_t size);
+
 /** Store the correct CRC-32 in a blob's header (when its total_size fits in @p size). */
 void fuzz_blob_fix_crc(uint8_t *blob, size_t size);
 

@@ -21,15 +21,6 @@
 #include "fuzz_common.h"
 #include "fuzz_vocab_image.h"
 
-static uint8_t *copy_exact(const uint8_t *data, size_t size)
-{
-	uint8_t *p = malloc(size ? size : 1);
-
-	FUZZ_CHECK(p != NULL);
-	memcpy(p, data, size);
-	return p;
-}
-
 static void check_ids(const struct mcubert_tok *tok, const int32_t *ids, const uint8_t *types,
 		      long n)
 {
@@ -105,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	split = (uint16_t)(data[3] | data[4] << 8);
 	na = (data[0] & 1) ? split % (size - 5 + 1) : size - 5;
 	nb = size - 5 - na;
-	a = (char *)copy_exact(data + 5, na);
-	b = (char *)copy_exact(data + 5 + na, nb);
+	a = (char *)fuzz_copy_exact(data + 5, na);
+	b = (char *)fuzz_copy_exact(data + 5 + na, nb);
 	encode(&tok, a, na, (data[0] & 1) ? b : NULL, nb, max_len);
 	if (data[0] & 2) {
 		tokenize(&tok, a, na, max_len);
