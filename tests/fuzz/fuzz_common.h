@@ -19,7 +19,14 @@
 #define FUZZ_BLOB_MAX (256 * 1024)
 
 /** Largest arena the blob driver allocates (bytes); a plan asking for more is not run. */
-#define FUZZ_ARENA_MAX (4 * 1024 * 1024)
+#define FUZZ_ARENA_MAX (1024 * 1024)
+
+/**
+ * Most multiply-accumulates of one inference the blob driver runs (about: layers x tokens x
+ * (4 d^2 + 2 d f + 2 tokens d)); larger models are only initialised, so executions stay fast.
+ * The checks do not depend on the size, and the tiny seeds run well below this.
+ */
+#define FUZZ_INFER_MACS_MAX (1U << 21)
 
 /** A broken contract (not a sanitizer report): abort, so libFuzzer records the input. */
 #define FUZZ_CHECK(cond)                                                                           \

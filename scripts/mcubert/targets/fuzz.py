@@ -82,6 +82,12 @@ class Finding:
     summary: str
     check: str | None = None  # the UBSan check that fired (e.g. shift-base), when it is one
 
+    @property
+    def where(self) -> str:
+        """The source location the summary names (file:line:column), else the whole summary."""
+        m = re.search(r"((?:subsys|include|tests)/\S+?:\d+(?::\d+)?)", self.summary)
+        return m.group(1) if m else self.summary
+
 
 @dataclasses.dataclass
 class Stats:
@@ -223,6 +229,7 @@ def _env() -> dict[str, str]:
 
 
 _STATUS = re.compile(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)/", re.M)
+_FORK_STATUS = re.compile(r"^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec/s", re.M)
 _FINAL = re.compile(r"^stat::number_of_executed_units: (\d+)", re.M)
 _ARTIFACT = re.compile(r"Test unit written to (\S+)")
 _UB_ERROR = re.compile(r"runtime error: (.*)$", re.M)
@@ -245,7 +252,7 @@ def _relative(line: str) -> str:
 def parse_output(name: str, text: str, rc: int) -> Stats:
     """Statistics and any finding from libFuzzer's output (stderr) and exit status."""
     st = Stats(name, runs=1)
-    status = _STATUS.findall(text)
+    status = _STATUS.findall(text) or _FORK_STATUS.findall(text)
     if status:
         execs, st.cov, st.ft, st.corpus = (int(x) for x in status[-1])
         st.execs = execs
@@ -264,7 +271,7 @@ def parse_output(name: str, text: str, rc: int) -> Stats:
 
 
 def run(name: str, *, seconds: float | None = None, runs: int | None = None, corpus: Path | None = None,
-        artifacts: Path | None = None, jobs: int = 1, extra: list[str] | None = None,
+        artifacts: Path | None = None, extra: list[str] | None = None,
         allow: list[str] | None = None) -> Stats:
     """Run a target once for `seconds` and/or `runs` executions over its seeds (new inputs go to `corpus`)."""
     exe = build(name, allow)
@@ -279,8 +286,6 @@ def run(name: str, *, seconds: float | None = None, runs: int | None = None, cor
             cmd.append(f"-max_total_time={max(1, int(seconds))}")
         if runs is not None:
             cmd.append(f"-runs={runs}")
-        if jobs > 1:
-            cmd += [f"-fork={jobs}", "-ignore_crashes=0"]
         cmd += [*(extra or []), str(work), *map(str, seed_dirs(name))]
         log.info("fuzzing %s: %s", name, " ".join(cmd))
         t0 = time.monotonic()
@@ -312,49 +317,31 @@ def minimize(name: str, crash: Path, out: Path, seconds: int = 60, allow: list[s
 
 
 def campaign(name: str, *, seconds: float | None = None, runs: int | None = None, corpus: Path | None = None,
-             jobs: int = 1, pending_dir: Path | None = None, max_restarts: int = 20,
-             allow: list[str] | None = None, allow_found: bool = False) -> Stats:
-    """Fuzz until `seconds` or `runs` are spent, restarting after each finding (distinct summaries kept).
-
-    `allow_found`: after a UBSan finding, leave its check out too, so the campaign goes past it.
-
-    The working corpus persists in `corpus` (default: the cache); each finding is minimized into
+             jobs: int = 1, pending_dir: Path | None = None, allow: list[str] | None = None) -> Stats:
+    """Fuzz for `seconds` and/or `runs` in libFuzzer's fork mode, which goes on after a crash, a timeout
+    or running out of memory; then triage what it wrote: each finding at a new location is minimized into
     `pending_dir` (default tests/fuzz/<target>/crashes-pending/) with its summary beside it.
+
+    Inputs that crash do not enter the corpus: leave the checks of pending findings out (`allow`,
+    see pending_checks()) when they fire on valid inputs. The working corpus persists in `corpus`
+    (default: the cache).
     """
     corpus = corpus or cache_dir() / "fuzz" / "corpus" / name
-    pending_dir = pending_dir or fuzz_dir() / name / "crashes-pending"
-    total = Stats(name)
-    t_end = None if seconds is None else time.monotonic() + seconds
-    seen: set[str] = set()
-    for _ in range(max_restarts + 1):
-        left_s = None if t_end is None else t_end - time.monotonic()
-        left_runs = None if runs is None else runs - total.execs
-        if (left_s is not None and left_s < 1) or (left_runs is not None and left_runs <= 0):
-            break
-        with tempfile.TemporaryDirectory(prefix=f"fuzz-art-{name}-") as art:
-            st = run(name, seconds=left_s, runs=left_runs, corpus=corpus, artifacts=Path(art), jobs=jobs,
-                     allow=allow)
-            total.execs += st.execs
-            total.seconds += st.seconds
-            total.runs += 1
-            total.cov, total.ft, total.corpus = max(total.cov, st.cov), max(total.ft, st.ft), st.corpus or total.corpus
-            kept = keep_findings(name, st.findings, pending_dir, seen, allow)
-            total.findings += kept
-            if allow_found:
-                allow = sorted(set(allow or []) | {c for f in kept if f.check for c in f.check.split(",")})
-        if not st.findings:
-            break
-    return total
+    with tempfile.TemporaryDirectory(prefix=f"fuzz-art-{name}-") as art:
+        st = run(name, seconds=seconds, runs=runs, corpus=corpus, artifacts=Path(art), allow=allow,
+                 extra=[f"-fork={jobs}", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"])
+        st.findings = triage(name, sorted(p for p in Path(art).iterdir() if p.is_file()), pending_dir, allow)
+    return st
 
 
 def keep_findings(name: str, findings: list[Finding], pending_dir: Path, seen: set[str],
                   allow: list[str] | None = None) -> list[Finding]:
-    """Minimize each finding whose summary is not in `seen` into `pending_dir`, its summary beside it."""
+    """Minimize each finding whose location is not in `seen` into `pending_dir`, its summary beside it."""
     kept = []
     for f in findings:
-        if f.summary in seen or f.reproducer is None or not f.reproducer.exists():
+        if f.where in seen or f.reproducer is None or not f.reproducer.exists():
             continue
-        seen.add(f.summary)
+        seen.add(f.where)
         digest = hashlib.sha1(f.reproducer.read_bytes()).hexdigest()[:12]
         f.reproducer = minimize(name, f.reproducer, pending_dir / f"{name}-{digest}", allow=allow)
         record_pending(f)
@@ -362,30 +349,32 @@ def keep_findings(name: str, findings: list[Finding], pending_dir: Path, seen: s
     return kept
 
 
-def triage(name: str, files: list[Path], pending_dir: Path | None = None) -> list[Finding]:
-    """Replay inputs one by one; minimize and record each distinct finding (as campaign() does)."""
+def triage(name: str, files: list[Path], pending_dir: Path | None = None,
+           allow: list[str] | None = None) -> list[Finding]:
+    """Replay inputs one by one; minimize and record each finding at a location not yet pending."""
     pending_dir = pending_dir or fuzz_dir() / name / "crashes-pending"
-    seen = set(pending(name))
+    seen = set(pending())
     kept: list[Finding] = []
     for f in files:
-        kept += keep_findings(name, replay(name, [f]), pending_dir, seen)
+        kept += keep_findings(name, replay(name, [f], allow), pending_dir, seen, allow)
     return kept
 
 
-def pending(name: str) -> dict[str, Finding]:
-    """Findings handed over and not yet fixed (tests/fuzz/<target>/crashes-pending/), by summary line."""
-    d = fuzz_dir() / name / "crashes-pending"
+def pending() -> dict[str, Finding]:
+    """Findings handed over and not yet fixed (tests/fuzz/*/crashes-pending/), by location: a finding is
+    the runtime's, whichever target found it."""
     out: dict[str, Finding] = {}
-    for txt in sorted(d.glob("*.txt")) if d.is_dir() else []:
+    for txt in sorted(fuzz_dir().glob("*/crashes-pending/*.txt")):
         lines = txt.read_text().splitlines() + [""]
         check = lines[1].removeprefix("check: ").strip() or None
-        out[lines[0].strip()] = Finding(name, txt.with_suffix(""), lines[0].strip(), check)
+        f = Finding(txt.parent.parent.name, txt.with_suffix(""), lines[0].strip(), check)
+        out.setdefault(f.where, f)
     return out
 
 
-def pending_checks(name: str) -> list[str]:
-    """The UBSan checks of a target's pending findings (what MCUBERT_FUZZ_ALLOW would leave out)."""
-    return sorted({c for f in pending(name).values() if f.check for c in f.check.split(",")})
+def pending_checks() -> list[str]:
+    """The UBSan checks of the pending findings (what `allow` leaves out to go past them)."""
+    return sorted({c for f in pending().values() if f.check for c in f.check.split(",")})
 
 
 def record_pending(f: Finding) -> Path:
@@ -397,9 +386,9 @@ def record_pending(f: Finding) -> Path:
     return txt
 
 
-def replay(name: str, files: list[Path]) -> list[Finding]:
+def replay(name: str, files: list[Path], allow: list[str] | None = None) -> list[Finding]:
     """Run each input once; the findings (an empty list when every input passes)."""
-    exe = build(name)
+    exe = build(name, allow)
     found: list[Finding] = []
     for i in range(0, len(files), 200):
         batch = files[i:i + 200]
