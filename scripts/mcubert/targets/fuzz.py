@@ -70,6 +70,8 @@ ALLOW_ENV = "MCUBERT_FUZZ_ALLOW"
 # libFuzzer's timeout (s) for one input: a slower one is a finding (a hang).
 UNIT_TIMEOUT_S = 10
 FUZZ_DIR = Path("tests") / "fuzz"
+# Most crash inputs of one campaign replayed to sort them by location (most are the same finding again).
+TRIAGE_MAX = 300
 VOCAB_FIXTURE = Path("tests") / "fixtures" / "vocab-small.txt"
 
 
@@ -292,7 +294,7 @@ def run(name: str, *, seconds: float | None = None, runs: int | None = None, cor
         res = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=_env())
         st = parse_output(name, res.stderr, res.returncode)
         st.seconds = time.monotonic() - t0
-        if res.returncode != 0:
+        if res.returncode != 0 and not any("-fork=" in a for a in extra or []):
             log.warning("%s: %s", name, st.findings[-1].summary)
             log.debug("%s", res.stderr[-4000:])
         if artifacts is None:  # keep the reproducers of a throwaway run next to the cache
@@ -351,8 +353,12 @@ def keep_findings(name: str, findings: list[Finding], pending_dir: Path, seen: s
 
 def triage(name: str, files: list[Path], pending_dir: Path | None = None,
            allow: list[str] | None = None) -> list[Finding]:
-    """Replay inputs one by one; minimize and record each finding at a location not yet pending."""
+    """Replay inputs one by one (the last TRIAGE_MAX); minimize and record each finding at a location not yet
+    pending."""
     pending_dir = pending_dir or fuzz_dir() / name / "crashes-pending"
+    if len(files) > TRIAGE_MAX:
+        log.warning("%s: %d inputs to triage, replaying the last %d", name, len(files), TRIAGE_MAX)
+        files = sorted(files, key=lambda p: p.stat().st_mtime)[-TRIAGE_MAX:]
     seen = set(pending())
     kept: list[Finding] = []
     for f in files:
@@ -398,6 +404,6 @@ def replay(name: str, files: list[Path], allow: list[str] | None = None) -> list
             running = re.findall(r"^Running: (\S+)", res.stderr, re.M)
             st = parse_output(name, res.stderr, res.returncode)
             found.append(dataclasses.replace(st.findings[0], reproducer=Path(running[-1]) if running else None))
-            log.warning("%s replay: %s", name, found[-1].summary)
+            log.info("%s replay: %s", name, found[-1].summary)
             log.debug("%s", res.stderr[-4000:])
     return found
