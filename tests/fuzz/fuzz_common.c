@@ -146,7 +146,9 @@ static void infer_some(struct mcubert *mb, const uint8_t *data, size_t size)
 	}
 }
 
-/* A word over MCUBERT_TOK_MAX_WORD_CHARS characters: one unknown piece. */
+/* A word over MCUBERT_TOK_MAX_WORD_CHARS characters: one unknown piece with the stock limit (a
+ * vocabulary may set its own, so only "at least one piece" is checked).
+ */
 static void huge_word(const struct mcubert_tok *tok)
 {
 	size_t n = 3 * MCUBERT_TOK_MAX_WORD_CHARS;
@@ -155,7 +157,7 @@ static void huge_word(const struct mcubert_tok *tok)
 
 	FUZZ_CHECK(w != NULL);
 	memset(w, 'a', n);
-	FUZZ_CHECK(mcubert_tok_tokenize(tok, w, n, ids, 2) == 1);
+	FUZZ_CHECK(mcubert_tok_tokenize(tok, w, n, ids, 2) >= 1);
 	free(w);
 }
 

@@ -263,7 +263,10 @@ def parse_output(name: str, text: str, rc: int) -> Stats:
         st.execs = int(final[-1])
     if rc != 0:
         summaries = _SUMMARY.findall(text)
-        summary = next((s for s in summaries if s.startswith("SUMMARY")), summaries[0] if summaries else "")
+        # a sanitizer's summary, else a broken contract, else libFuzzer's own (deadly signal, timeout)
+        ranked = sorted(summaries, key=lambda s: (not s.startswith("SUMMARY: ") or "libFuzzer" in s,
+                                                  "contract broken" not in s))
+        summary = ranked[0] if ranked else ""
         art = _ARTIFACT.findall(text)
         ub = _UB_ERROR.findall(text)
         check = next((c for msg, c in UB_CHECKS if ub and msg in ub[0]), None)
