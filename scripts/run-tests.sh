@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Install dependencies, then run every test: Python + host C runtime, QEMU Cortex-M (bit-exact, errors),
-# and the Zephyr workspace check when a Zephyr tree is found (ZEPHYR_BASE or ~/zephyrproject/zephyr).
+# the fuzz targets for a short time each (tests/python/test_fuzz.py), the Zephyr workspace check when a
+# Zephyr tree is found (ZEPHYR_BASE or ~/zephyrproject/zephyr), and then the host suite once more with the
+# host runtime under ASan + UBSan (every report fatal; MCUBERT_SANITIZE_PASS=0 skips it).
 # Extra arguments go to pytest (e.g. -k bitexact, -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,5 +27,20 @@ fi
 
 status=0
 $PY -m pytest tests/python -q -rs "$@" || status=$?
+
+# The host suite under the sanitizers: MCUBERT_SANITIZE=1 builds the host runtime with
+# -fsanitize=address,undefined -fno-sanitize-recover=all (targets/native.py); Python needs the compiler's
+# ASan runtime preloaded. -s: a sanitizer report ends the process, and must reach the terminal.
+asan_rt="$(${CC:-cc} -print-file-name=libasan.so)"
+if [ "${MCUBERT_SANITIZE_PASS:-1}" != "1" ]; then
+	echo "== sanitizer pass SKIPPED (MCUBERT_SANITIZE_PASS=${MCUBERT_SANITIZE_PASS})"
+elif [ ! -f "$asan_rt" ]; then
+	echo "== sanitizer pass SKIPPED: ${CC:-cc} has no ASan runtime"
+else
+	echo "== host suite under ASan + UBSan (MCUBERT_SANITIZE=1)"
+	LD_PRELOAD="$asan_rt" ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 MCUBERT_SANITIZE=1 \
+		$PY -m pytest tests/python -q -s -rs -m "not qemu and not zephyr" -p no:cacheprovider \
+		--deselect tests/python/test_fuzz.py --deselect tests/python/test_style.py "$@" || status=$?
+fi
 # pytest exits 5 when nothing was collected: that is a failure of this script, not a pass
 exit $status

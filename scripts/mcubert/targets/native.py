@@ -42,7 +42,13 @@ def include_dirs(root: Path | None = None) -> list[Path]:
 
 
 
-def _tree_hash(files: list[Path], extra: str) -> str:
+def header_files(root: Path | None = None) -> list[Path]:
+    root = root or repo_root()
+    return sorted((root / "include").rglob("*.h")) + sorted((root / "subsys" / "mcubert").rglob("*.h"))
+
+
+def tree_hash(files: list[Path], extra: str) -> str:
+    """A short hash of files' names and contents and of `extra` (flags): the key of a cached build."""
     h = hashlib.sha256(extra.encode())
     for f in files:
         h.update(f.name.encode())
@@ -51,23 +57,27 @@ def _tree_hash(files: list[Path], extra: str) -> str:
 
 
 HOST_CFLAGS = ["-std=c11", "-O3", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-# MCUBERT_SANITIZE=1: build with UBSan + ASan, aborting on the first report. A Python process loading it
-# needs the ASan runtime first: LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0.
-SANITIZE_CFLAGS = ["-fsanitize=undefined,address", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+#: MCUBERT_SANITIZE=1 adds these: ASan + UBSan (shift-base included), every report fatal. The process
+#: loading the library must have the compiler's ASan runtime first: LD_PRELOAD=$(cc -print-file-name=libasan.so)
+#: and ASAN_OPTIONS=detect_leaks=0 for Python (scripts/run-tests.sh does this).
+SANITIZE_CFLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+
+
+def sanitize_cflags() -> list[str]:
+    """SANITIZE_CFLAGS when $MCUBERT_SANITIZE is 1, else none."""
+    return SANITIZE_CFLAGS if os.environ.get("MCUBERT_SANITIZE") == "1" else []
 
 
 def build_host_library(extra_cflags: list[str] | None = None) -> Path:
     """Compile the runtime into a shared library (cached); returns its path."""
     root = repo_root()
     srcs = c_sources(root)
-    headers = sorted((root / "include").rglob("*.h")) + sorted((root / "subsys" / "mcubert").rglob("*.h"))
+    headers = header_files(root)
     cc = os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RuntimeError(f"C compiler '{cc}' not found: install gcc (apt-get install gcc)")
-    flags = HOST_CFLAGS + (extra_cflags or [])
-    if os.environ.get("MCUBERT_SANITIZE") == "1":
-        flags += SANITIZE_CFLAGS
-    key = _tree_hash(srcs + headers, " ".join([cc, *flags]))
+    flags = HOST_CFLAGS + sanitize_cflags() + (extra_cflags or [])
+    key = tree_hash(srcs + headers, " ".join([cc, *flags]))
     out = cache_dir() / f"libmcubert-{key}.so"
     if out.exists():
         return out
@@ -95,7 +105,13 @@ _lib: ctypes.CDLL | None = None
 def load() -> ctypes.CDLL:
     global _lib
     if _lib is None:
-        lib = ctypes.CDLL(str(build_host_library()))
+        try:
+            lib = ctypes.CDLL(str(build_host_library()))
+        except OSError as e:
+            if sanitize_cflags():
+                raise RuntimeError(f"MCUBERT_SANITIZE=1 needs the ASan runtime preloaded "
+                                   f"(LD_PRELOAD=$(cc -print-file-name=libasan.so)): {e}") from None
+            raise
         lib.mcubert_arena_size.restype = ctypes.c_long
         lib.mcubert_arena_size.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint16]
         lib.mcubert_init.restype = ctypes.c_int
