@@ -30,8 +30,6 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parents[1]
-# benchmarks/kernels.py would shadow the `kernels` package transformers imports
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE / "benchmarks"]
 if str(HERE / "scripts") not in sys.path:
     sys.path.insert(0, str(HERE / "scripts"))
 

@@ -203,7 +203,7 @@ def mm_scratch_bytes(dsp: bool) -> int:
     return 8 * DSP_KC + 16 * DSP_CH if dsp else 0
 
 
-# Measured with `python benchmarks/kernels.py --lengths 128 --json` (stack_peak, static_ram; BERT-tiny);
+# Measured with `python benchmarks/kernel_counts.py --lengths 128 --json` (stack_peak, static_ram; BERT-tiny);
 # stack_peak = stack + scratch. Stack and statics are the same at every length and schedule measured.
 TARGET_RAM: dict[str, RamModel] = {
     "m7": RamModel(stack=2740 - mm_scratch_bytes(True), statics=2568, scratch=mm_scratch_bytes(True)),

@@ -21,7 +21,7 @@ subsys/mcubert/kernels/*.c that the linked image keeps, via pyelftools) and RAM 
 inference, which holds the DSP kernels' packing buffers; the arena is the blob's plan, the same for
 every path).
 
-  python benchmarks/kernels.py [--quick] [--targets m7,m3] [--lengths 128,512] [--json]
+  python benchmarks/kernel_counts.py [--quick] [--targets m7,m3] [--lengths 128,512] [--json]
 """
 
 from __future__ import annotations

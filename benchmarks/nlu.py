@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Intent + slots: a trained joint model in float and its int8 blob on the C runtime, on held-out utterances.
+
+Prints intent accuracy, slot F1 (a slot is right when its name and its text equal a gold slot's) and frame
+accuracy for the float model (PyTorch) and for the blob on the host C runtime (the device's bits: the
+on-device tokenizer with byte spans, the int8 forward pass, the C slot decoder's rule), then, on the
+emulated Cortex-M7, instructions and peak RAM per utterance for the first --target-count utterances
+(inference only: the C tokenizer and the slot decoder run on the host here).
+
+  python benchmarks/nlu.py --model runs/snips-tiny --blob nlu.mcub --data runs/snips-tiny/heldout.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from mcubert.formats import blob as blobmod  # noqa: E402
+from mcubert.slots import slot_records  # noqa: E402
+from mcubert.targets.native import Runtime  # noqa: E402
+from mcubert.tokenization import make_tokenizer  # noqa: E402
+from mcubert.training.evaluate import evaluate_task_model  # noqa: E402
+from mcubert.training.metrics import intent_slots  # noqa: E402
+from mcubert.training.readers import read_utterances  # noqa: E402
+
+
+def c_runtime_metrics(data: bytes, utterances: list) -> dict:
+    """Metrics of the blob on the host C runtime, tokenizing with the blob's own vocabulary."""
+    b = blobmod.unpack(data)
+    meta = b.meta()
+    intents, tags = meta["labels"], meta["tags"]
+    tok = make_tokenizer(kind="c", packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
+    rt = Runtime(data)
+    pred_intents, pred_slots = [], []
+    for u in utterances:
+        ids, types, spans = tok.encode_with_spans(u.text, None, max_len=b.cfg.max_seq_len)
+        rt.infer(ids, types)
+        pred_intents.append(intents[int(rt.logits(b.cfg.n_labels).argmax())])
+        tag_ids = [rt.token_label(t) for t in range(len(ids))]
+        pred_slots.append([(s["slot"], s["text"]) for s in slot_records(tags, tag_ids, spans, [u.text])])
+    return intent_slots(pred_intents, [u.intent for u in utterances], pred_slots,
+                        [u.slot_texts() for u in utterances])
+
+
+def target_figures(data: bytes, utterances: list, target: str) -> dict:
+    """Median and maximum instructions and peak RAM of one inference per utterance on an emulated core."""
+    from mcubert.targets import qemu
+
+    b = blobmod.unpack(data)
+    tok = make_tokenizer(kind="c", packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
+    seqs = [tok.encode(u.text, None, max_len=b.cfg.max_seq_len) for u in utterances]
+    res = qemu.run(data, seqs, target=target)
+    insns = [int(r["insns"]) for r in res]
+    ram = [int(r["arena_peak"]) + int(r["stack_peak"]) + int(r["static_ram"]) for r in res]
+    return {"target": target, "utterances": len(res), "median_instructions": int(statistics.median(insns)),
+            "max_instructions": max(insns), "peak_ram": max(ram)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, required=True, help="the trained model directory (mcubert train)")
+    ap.add_argument("--blob", type=Path, required=True, help="its blob (mcubert convert)")
+    ap.add_argument("--data", type=Path, required=True, help="held-out utterances: JSON Lines or SNIPS JSON")
+    ap.add_argument("--target", default="m7")
+    ap.add_argument("--target-count", type=int, default=20, help="utterances run on the emulated core")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    utterances = read_utterances(args.data)
+    data = args.blob.read_bytes()
+    rows = {"float": evaluate_task_model(args.model, args.data),
+            "int8 (C runtime)": c_runtime_metrics(data, utterances)}
+    emu = target_figures(data, utterances[:args.target_count], args.target) if args.target_count else None
+    if args.json:
+        print(json.dumps({"rows": rows, "target": emu, "blob_bytes": len(data)}, indent=2))
+        return 0
+    print(f"{len(utterances)} utterances of {args.data}; blob {len(data):,} B")
+    print(f"{'engine':18s} {'intent acc':>10s} {'slot F1':>8s} {'frame acc':>9s}")
+    for name, r in rows.items():
+        print(f"{name:18s} {100 * r['intent_accuracy']:9.2f}% {100 * r['slot_f1']:8.2f} "
+              f"{100 * r['frame_accuracy']:8.2f}%")
+    if emu:
+        print(f"{emu['target']}: median {emu['median_instructions']:,} instructions per utterance (max "
+              f"{emu['max_instructions']:,}, {emu['utterances']} utterances), peak RAM {emu['peak_ram']:,} B")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
