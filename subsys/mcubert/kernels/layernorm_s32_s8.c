@@ -191,8 +191,10 @@ void mcubert_layernorm_s32_s8(const int32_t *x, uint16_t d, const struct mcubert
 
 	for (uint16_t k = 0; k < d; k++) {
 		int64_t c = (int64_t)x[k] - mean;
+		/* |c| < 2^32: the square is taken unsigned, so it cannot overflow (fuzz_blob_struct) */
+		uint64_t m = (uint64_t)(c < 0 ? -c : c);
 
-		sq += (uint64_t)(c * c);
+		sq += m * m;
 	}
 	uint64_t std = isqrt_u64(sq / d);
 
