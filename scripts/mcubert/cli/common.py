@@ -28,12 +28,9 @@ def read_blob(path: str) -> bytes:
     from mcubert.formats import blob
 
     try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise CliError(f"{path}: {e.strerror}") from None
-    if data[:4] != blob.MAGIC:
-        raise CliError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
-    return data
+        return blob.read_file(path)
+    except blob.BlobError as e:
+        raise CliError(str(e)) from None
 
 
 def is_blob(path: str) -> bool:

@@ -22,6 +22,7 @@ import dataclasses
 import enum
 import struct
 import zlib
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -494,6 +495,17 @@ def check_clusters(cfg: Config, sections: Mapping[int, bytes | memoryview]) -> N
         raise BlobError("cluster tables do not match their records")
     if np.frombuffer(bytes(sections[int(Sec.EMB_PERM)]), "<u2").max() >= rows:
         raise BlobError("embedding permutation out of range")
+
+
+def read_file(path: str | Path) -> bytes:
+    """The bytes of a blob file; BlobError (one line) when it cannot be read or does not start with MAGIC."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise BlobError(f"{path}: {e.strerror}") from None
+    if data[:4] != MAGIC:
+        raise BlobError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
+    return data
 
 
 def unpack(data: bytes) -> Blob:

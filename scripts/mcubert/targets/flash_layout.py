@@ -215,12 +215,9 @@ def blob_size(path: str | Path) -> int:
     from mcubert.formats import blob
 
     try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise ZephyrError(f"{path}: {e.strerror}") from None
-    if data[:4] != blob.MAGIC:
-        raise ZephyrError(f"{path}: not an mcubert blob (convert a model first with `mcubert convert`)")
-    return len(data)
+        return len(blob.read_file(path))
+    except blob.BlobError as e:
+        raise ZephyrError(str(e)) from None
 
 
 def overlay_for(blob_path: str | Path, board: str, *, layout: Layout | None = None,
