@@ -257,8 +257,9 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 	for (uint16_t r = 0; r < rows; r++, row += d, h_in += d, h_out += d) {
 		for (uint16_t k = 0; k < d; k++) {
 			/* |h_in * res_mult| < 2^23 and the residual sums stay in the RES range on every
-			 * blob the converter writes; the addition wraps (defined) rather than overflow on
-			 * a blob whose values reach past it (found by fuzz_blob_struct) */
+			 * blob the converter writes; on a blob whose values reach past it (found by
+			 * fuzz_blob_struct) the unsigned addition wraps instead of overflowing, and the
+			 * conversion back is implementation-defined (modular in GCC and clang), not UB */
 			row[k] = (int32_t)((uint32_t)row[k] + (uint32_t)(h_in[k] * res_mult[k]));
 		}
 		mcubert_layernorm_s32_s8(row, d, ln, h_out);
