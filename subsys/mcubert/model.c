@@ -256,10 +256,10 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 {
 	for (uint16_t r = 0; r < rows; r++, row += d, h_in += d, h_out += d) {
 		for (uint16_t k = 0; k < d; k++) {
-			/* |h_in * res_mult| < 2^23 and the residual sums stay in the RES range on every
-			 * blob the converter writes; on a blob whose values reach past it (found by
-			 * fuzz_blob_struct) the unsigned addition wraps instead of overflowing, and the
-			 * conversion back is implementation-defined (modular in GCC and clang), not UB */
+			/* |h_in * res_mult| < 2^23 and row[k] is in the RES range (the projection clamps
+			 * it, and mcubert_plan_check() refuses a plan in which another buffer live at the
+			 * same time overlaps it: how fuzz_blob_struct once reached past it), so the sum
+			 * is below 2^24 in magnitude; the addition is done unsigned all the same */
 			row[k] = (int32_t)((uint32_t)row[k] + (uint32_t)(h_in[k] * res_mult[k]));
 		}
 		mcubert_layernorm_s32_s8(row, d, ln, h_out);

@@ -23,6 +23,10 @@ _Static_assert(MCUB_PLAN_ATTN_ROWS == MCUBERT_ATTN_ROWS,
 static const struct mcub_size_term buffer_terms[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS] =
 	MCUB_BUFFER_TERMS;
 
+/* buffers live at a common step (planning/buffers.py lifetimes()): they may not share bytes */
+static const uint32_t buffer_conflicts[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS] =
+	MCUB_BUFFER_CONFLICTS;
+
 size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_plan *plan,
 			   uint16_t len, enum mcub_buffer buf)
 {
@@ -47,6 +51,26 @@ size_t mcubert_buffer_size(const struct mcubert_config *cfg, const struct mcub_p
 	return A4((size_t)term->elem * dim[term->dim[0]] * dim[term->dim[1]] * dim[term->dim[2]]);
 }
 
+/*
+ * 0 when no two buffers live at a common step share a byte: [start, end) per buffer within its
+ * region (empty when unused; end <= the region's bytes, checked before). Run at init on every plan,
+ * so that a blob whose offsets would let one buffer overwrite another (the residual sums, say) is
+ * refused, not run.
+ */
+static int check_no_live_overlap(uint8_t schedule, const uint32_t *region, const uint32_t *start,
+				 const uint32_t *end)
+{
+	for (int i = 0; i < MCUB_N_PLAN_BUFFERS; i++) {
+		for (int j = i + 1; j < MCUB_N_PLAN_BUFFERS; j++) {
+			if ((buffer_conflicts[schedule][i] & (1UL << j)) != 0 &&
+			    region[i] == region[j] && start[i] < end[j] && start[j] < end[i]) {
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
 int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan *plan)
 {
 	if (plan->n_buffers != MCUB_N_PLAN_BUFFERS || plan->schedule > MCUB_SCHED_LEAN ||
@@ -62,19 +86,24 @@ int mcubert_plan_check(const struct mcubert_config *cfg, const struct mcub_plan 
 	    (plan->q_group != plan->seq_len || plan->ffn_tile != plan->seq_len)) {
 		return -EINVAL;
 	}
+	uint32_t region[MCUB_N_PLAN_BUFFERS], start[MCUB_N_PLAN_BUFFERS], end[MCUB_N_PLAN_BUFFERS];
+
 	for (int i = 0; i < MCUB_N_PLAN_BUFFERS; i++) {
 		size_t size = mcubert_buffer_size(cfg, plan, plan->seq_len, (enum mcub_buffer)i);
-		uint32_t off = plan->offsets[i];
-		uint32_t region = off >> MCUB_PLAN_REGION_BIT;
+		uint32_t off = plan->offsets[i] & ~(1U << MCUB_PLAN_REGION_BIT);
 
-		off &= ~(1U << MCUB_PLAN_REGION_BIT);
+		region[i] = plan->offsets[i] >> MCUB_PLAN_REGION_BIT;
+		start[i] = end[i] = 0;
 		if (size == 0) {
 			continue;
 		}
 		if (plan->offsets[i] == MCUB_PLAN_NONE || (off & 3U) != 0 ||
-		    off > plan->region_bytes[region] || size > plan->region_bytes[region] - off) {
+		    off > plan->region_bytes[region[i]] ||
+		    size > plan->region_bytes[region[i]] - off) {
 			return -EINVAL;
 		}
+		start[i] = off;
+		end[i] = off + (uint32_t)size;
 	}
-	return 0;
+	return check_no_live_overlap(plan->schedule, region, start, end);
 }

@@ -85,4 +85,51 @@ struct mcub_size_term {
 	}, \
 }
 
+/** Per schedule and buffer, the bit mask (1 << buffer id) of the buffers live at a common step: they
+ *  may not overlap (initialiser of uint32_t[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS]). */
+#define MCUB_BUFFER_CONFLICTS { \
+	[MCUB_SCHED_NAIVE] = { \
+		[MCUB_BUF_H] = 0xf8fcU, \
+		[MCUB_BUF_Q] = 0x0039U, \
+		[MCUB_BUF_K] = 0x0035U, \
+		[MCUB_BUF_V] = 0x00edU, \
+		[MCUB_BUF_S] = 0x005dU, \
+		[MCUB_BUF_P] = 0x00b1U, \
+		[MCUB_BUF_CTX] = 0x0851U, \
+		[MCUB_BUF_R_ATTN] = 0x0081U, \
+		[MCUB_BUF_F] = 0x2001U, \
+		[MCUB_BUF_R_FFN] = 0x1001U, \
+		[MCUB_BUF_POOL] = 0x8001U, \
+		[MCUB_BUF_LOGITS] = 0x4001U, \
+	}, \
+	[MCUB_SCHED_TILED] = { \
+		[MCUB_BUF_H] = 0xf87cU, \
+		[MCUB_BUF_Q] = 0x0879U, \
+		[MCUB_BUF_K] = 0x0875U, \
+		[MCUB_BUF_V] = 0x086dU, \
+		[MCUB_BUF_S] = 0x085dU, \
+		[MCUB_BUF_P] = 0x083dU, \
+		[MCUB_BUF_R_ATTN] = 0x007dU, \
+		[MCUB_BUF_F] = 0x2001U, \
+		[MCUB_BUF_R_FFN] = 0x1001U, \
+		[MCUB_BUF_POOL] = 0x8001U, \
+		[MCUB_BUF_LOGITS] = 0x4001U, \
+	}, \
+	[MCUB_SCHED_LEAN] = { \
+		[MCUB_BUF_H] = 0xff66U, \
+		[MCUB_BUF_H2] = 0xff65U, \
+		[MCUB_BUF_Q] = 0x0f63U, \
+		[MCUB_BUF_S] = 0x0f47U, \
+		[MCUB_BUF_P] = 0x0f27U, \
+		[MCUB_BUF_KB] = 0x0e67U, \
+		[MCUB_BUF_VB] = 0x0d67U, \
+		[MCUB_BUF_ACC] = 0x0b67U, \
+		[MCUB_BUF_R_ATTN] = 0x0767U, \
+		[MCUB_BUF_F] = 0x2003U, \
+		[MCUB_BUF_R_FFN] = 0x1003U, \
+		[MCUB_BUF_POOL] = 0x8003U, \
+		[MCUB_BUF_LOGITS] = 0x4003U, \
+	}, \
+}
+
 #endif /* MCUBERT_PLAN_SIZES_H_ */

@@ -22,6 +22,7 @@ from mcubert.formats import blob
 from mcubert.formats.blob import LayerSec, Sec, layer_sec
 from mcubert.numerics import bounds, quantize
 from mcubert.numerics.reference import Reference
+from mcubert.planning import planner
 from mcubert.targets.native import Runtime
 
 L1 = 1  # the last layer of the "odd" shape is 2; layer 1 is a middle one
@@ -253,3 +254,46 @@ def test_token_classifier_requantisation_is_bounded(blob_of):
     code = {1: "b", 2: "h", 4: "i"}[blob.REQUANT_DTYPE.fields["shift"][0].itemsize]
     refused(with_value(joint, int(blob.Sec.TOK_RQ), shift_off, size, code, 0))
     assert Runtime.init_errno(with_value(joint, int(blob.Sec.TOK_RQ), shift_off, size, code, 40)) == 0
+
+
+def with_offset(data: bytes, sched: blob.Schedule, buf: blob.Buf, offset: int) -> bytes:
+    """The blob with buffer `buf`'s offset in the plan of `sched` replaced (region bit included), CRC recomputed."""
+    start, _ = section_place(data, int(blob.PLAN_SECTIONS[sched]))
+    field = struct.calcsize("<" + "".join(c for n, c, _ in blob.PLAN_FIELDS if n != "offsets"))
+    bad = bytearray(data)
+    struct.pack_into("<I", bad, start + field + 4 * int(buf), offset)
+    return recrc(bad)
+
+
+def live_pairs(data: bytes, sched: blob.Schedule) -> list[tuple[blob.Buf, blob.Buf, int]]:
+    """Pairs (a, b) of buffers live at a common step where b moved onto a's offset still fits its region."""
+    from mcubert.planning import buffers
+
+    b_ = blob.unpack(data)
+    plan, cfg = blob.unpack_plan(b_.sections[int(blob.PLAN_SECTIONS[sched])]), b_.cfg
+    tiles = planner.Tiles(plan["q_group"], plan["ffn_tile"], plan["key_block"])
+    sizes = buffers.buffer_sizes(cfg, plan["seq_len"], sched, tiles)
+    pairs = []
+    for a, others in sorted(buffers.conflicts(sched).items()):
+        for b in sorted(others):
+            off = plan["offsets"][int(a)]
+            region = off >> planner.REGION_BIT
+            room = plan["region_bytes"][region] - (off & ~(1 << planner.REGION_BIT))
+            if a < b and sizes[a] and sizes[b] and sizes[b] <= room:
+                pairs.append((a, b, off))
+    return pairs
+
+
+@pytest.mark.parametrize("sched", list(blob.Schedule), ids=lambda s: s.name.lower())
+def test_plans_with_live_buffers_overlapping_are_refused(good, sched):
+    """A plan that puts two buffers live at the same step on common bytes (how fuzz_blob_struct made the FFN's
+    residual sums overwrite themselves through the hidden state) is refused at init: -EINVAL for the blob's
+    default schedule, -ENOENT (no usable plan) for another; the planner's own sharing is accepted."""
+    header_sched = blob.Schedule(blob.unpack(good).header["schedule"])
+    pairs = live_pairs(good, sched)
+    assert pairs
+    for a, b, off in pairs:
+        bad = with_offset(good, sched, b, off)
+        want = -errno.EINVAL if sched == header_sched else -errno.ENOENT
+        assert Runtime.init_errno(bad, schedule=int(sched)) == want, (a, b)
+    assert Runtime.init_errno(good, schedule=int(sched)) == 0

@@ -52,6 +52,43 @@ TERMS: dict[Schedule, dict[Buf, Term]] = {
 }
 
 
+# Lifetimes over the steps of one encoder layer, with embedding (step 0) and the head (last step).
+# (first step, last step) inclusive; H and H2 are live throughout. Two buffers live at a common step
+# must not overlap: the planner places them so, and the runtime refuses a plan that does not
+# (MCUB_BUFFER_CONFLICTS in plan_sizes.h, checked by mcubert_plan_check()).
+def lifetimes(sched: Schedule) -> dict[Buf, tuple[int, int]]:
+    END = 10
+    if sched == Schedule.NAIVE:
+        # 1 QKV, 2 scores, 3 softmax, 4 context, 5 out-proj, 6 residual+LN, 7 FFN in, 8 FFN out, 9 LN
+        return {Buf.H: (0, END), Buf.Q: (1, 2), Buf.K: (1, 2), Buf.V: (1, 4), Buf.S: (2, 3), Buf.P: (3, 4),
+                Buf.CTX: (4, 5), Buf.R_ATTN: (5, 6), Buf.F: (7, 8), Buf.R_FFN: (8, 9),
+                Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
+    if sched == Schedule.TILED:
+        # 1 K, V; 2 query groups (Q, S, P, R_ATTN); 3 FFN tiles (F, R_FFN)
+        return {Buf.H: (0, END), Buf.K: (1, 2), Buf.V: (1, 2), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2),
+                Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3), Buf.POOL: (END, END),
+                Buf.LOGITS: (END, END)}
+    # lean: 2 query groups (Q, S, P, KB, VB, ACC, R_ATTN); 3 FFN tiles
+    return {Buf.H: (0, END), Buf.H2: (0, END), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2), Buf.KB: (2, 2),
+            Buf.VB: (2, 2), Buf.ACC: (2, 2), Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3),
+            Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
+
+
+def conflicts(sched: Schedule) -> dict[Buf, frozenset[Buf]]:
+    """For each buffer the schedule uses, the other buffers live at a common step (which it may not overlap)."""
+    live = lifetimes(sched)
+    return {b: frozenset(o for o, (s, e) in live.items() if o != b and s <= live[b][1] and live[b][0] <= e)
+            for b in live}
+
+
+def overlapping_live_buffers(sched: Schedule, place: dict[Buf, tuple[int, int, int]]) -> list[tuple[Buf, Buf]]:
+    """Pairs of buffers live at a common step whose bytes overlap; place: buffer -> (region, offset, size)."""
+    clash = conflicts(sched)
+    return [(a, b) for a in place for b in place
+            if a < b and b in clash.get(a, ()) and place[a][0] == place[b][0] and place[a][2] and place[b][2]
+            and place[a][1] < place[b][1] + place[b][2] and place[b][1] < place[a][1] + place[a][2]]
+
+
 def _a4(n: int) -> int:
     return (n + 3) & ~3
 
@@ -88,6 +125,15 @@ def render_c_header() -> str:
         for b, (elem, x, y, z) in sorted(TERMS[s].items()):
             out.append(f"\t\t[MCUB_BUF_{b.name}] = {{ {elem}, {{ MCUB_SZ_{x.name}, MCUB_SZ_{y.name}, "
                        f"MCUB_SZ_{z.name} }} }}, \\")
+        out.append("\t}, \\")
+    out += ["}", "",
+            "/** Per schedule and buffer, the bit mask (1 << buffer id) of the buffers live at a common step: they",
+            " *  may not overlap (initialiser of uint32_t[MCUB_SCHED_LEAN + 1][MCUB_N_PLAN_BUFFERS]). */",
+            "#define MCUB_BUFFER_CONFLICTS { \\"]
+    for s in Schedule:
+        out.append(f"\t[MCUB_SCHED_{s.name}] = {{ \\")
+        out += [f"\t\t[MCUB_BUF_{b.name}] = 0x{sum(1 << int(o) for o in c):04x}U, \\"
+                for b, c in sorted(conflicts(s).items())]
         out.append("\t}, \\")
     out += ["}", "", "#endif /* MCUBERT_PLAN_SIZES_H_ */", ""]
     return "\n".join(out)

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from mcubert.formats import blob
 from mcubert.formats.blob import Buf, Config, Schedule
 from mcubert.planning import cost
-from mcubert.planning.buffers import ATTN_ROWS, buffer_sizes
+from mcubert.planning.buffers import ATTN_ROWS, buffer_sizes, lifetimes, overlapping_live_buffers
 from mcubert.planning.cost import Tiles
 
 __all__ = ["ATTN_ROWS", "Budget", "NoPlanFits", "Plan", "Tiles", "buffer_sizes", "candidate_tiles", "choose",
@@ -36,26 +36,6 @@ __all__ = ["ATTN_ROWS", "Budget", "NoPlanFits", "Plan", "Tiles", "buffer_sizes",
 
 N_BUFS = len(Buf)
 REGION_BIT = 31  # offsets carry their memory region in this bit
-
-
-# Lifetimes over the steps of one encoder layer, with embedding (step 0) and the head (last step).
-# (first step, last step) inclusive; H and H2 are live throughout.
-def lifetimes(sched: Schedule) -> dict[Buf, tuple[int, int]]:
-    END = 10
-    if sched == Schedule.NAIVE:
-        # 1 QKV, 2 scores, 3 softmax, 4 context, 5 out-proj, 6 residual+LN, 7 FFN in, 8 FFN out, 9 LN
-        return {Buf.H: (0, END), Buf.Q: (1, 2), Buf.K: (1, 2), Buf.V: (1, 4), Buf.S: (2, 3), Buf.P: (3, 4),
-                Buf.CTX: (4, 5), Buf.R_ATTN: (5, 6), Buf.F: (7, 8), Buf.R_FFN: (8, 9),
-                Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
-    if sched == Schedule.TILED:
-        # 1 K, V; 2 query groups (Q, S, P, R_ATTN); 3 FFN tiles (F, R_FFN)
-        return {Buf.H: (0, END), Buf.K: (1, 2), Buf.V: (1, 2), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2),
-                Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3), Buf.POOL: (END, END),
-                Buf.LOGITS: (END, END)}
-    # lean: 2 query groups (Q, S, P, KB, VB, ACC, R_ATTN); 3 FFN tiles
-    return {Buf.H: (0, END), Buf.H2: (0, END), Buf.Q: (2, 2), Buf.S: (2, 2), Buf.P: (2, 2), Buf.KB: (2, 2),
-            Buf.VB: (2, 2), Buf.ACC: (2, 2), Buf.R_ATTN: (2, 2), Buf.F: (3, 3), Buf.R_FFN: (3, 3),
-            Buf.POOL: (END, END), Buf.LOGITS: (END, END)}
 
 
 # Accesses per byte, roughly: which buffers deserve the fast region (DTCM) first.
@@ -244,6 +224,10 @@ def _regions_of(p: Plan, limits: Budget) -> str:
 
 
 def to_section(plan: Plan) -> bytes:
+    """The PLAN section of @plan; it never holds two live buffers that overlap (the runtime refuses those)."""
+    place = {b: (plan.regions[b], off, plan.sizes[b]) for b, off in plan.offsets.items()}
+    clash = overlapping_live_buffers(plan.schedule, place)
+    assert not clash, f"the planner overlapped live buffers {clash}"
     offs = [blob.PLAN_NONE] * blob.N_PLAN_BUFFERS
     for b, off in plan.offsets.items():
         offs[int(b)] = off | (plan.regions[b] << REGION_BIT)
