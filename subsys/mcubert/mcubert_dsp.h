@@ -175,14 +175,37 @@ static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq32_apply(const struct mcubert_rq3
 	return y < lo ? lo : (y > hi ? hi : y);
 }
 
+/** How mcubert_mm4_s16_s8() starts the 4 sums of an output. */
+enum mcubert_mm4_init {
+	MCUBERT_MM4_INIT_ACC,  /* acc[j][0..3] */
+	MCUBERT_MM4_INIT_BIAS, /* rq[j].bias in all four */
+	MCUBERT_MM4_INIT_ZERO, /* 0 */
+};
+
+/** What mcubert_mm4_s16_s8() does with the 4 sums of an output (the epilogue). */
+enum mcubert_mm4_end {
+	MCUBERT_MM4_END_ACC, /* acc[j][0..3] = the sums */
+	MCUBERT_MM4_END_S8,  /* requant by rq[j] (mult, shift), SSAT 8, int8 */
+	MCUBERT_MM4_END_S16, /* ... SSAT 16, int16 */
+	MCUBERT_MM4_END_S24, /* ... SSAT 24 (the residual range), int32 */
+	MCUBERT_MM4_END_RAW, /* the int32 sums, no requantisation */
+};
+
 /**
- * @brief The matrix-multiply inner loop: 4 packed rows times @p n_out int8 weight rows.
+ * @brief The matrix-multiply kernel: 4 packed rows times @p n_out int8 weight rows, with the
+ *        accumulator initialisation and the requantisation-and-store epilogue of each output.
  *
- * acc[j][t] += sum_{k < 4*nq} x[t][k] * w[j][k] for j < n_out, t < 4, where x is packed by
- * mcubert_pack4() (nq groups of 4 columns). Weight row j starts at
- * w + j * (4 * nq + w_skip) bytes; rows need no alignment. acc is (n_out, 4) int32, 4-byte
- * aligned. nq >= 1 and n_out >= 1. Products are exact (|x| <= 32767, int8 w) and the sums
- * wrap modulo 2^32 like the portable kernels'.
+ * For output j < n_out: s[t] = init + sum_{k < 4*nq} x[t][k] * w[j][k] for t < 4, where x is
+ * packed by mcubert_pack4() (nq groups of 4 columns, 1 <= nq <= MCUBERT_DSP_KC / 4) and weight
+ * row j starts at w + j * (4 * nq + w_skip) bytes (rows need no alignment); init is acc[j][t],
+ * rq[j].bias or 0 (@p init). Then (@p end) s is stored to acc[j] (acc is (n_out, 4) int32, 4-byte
+ * aligned), or stored raw / requantised to y + j * y_cs + t * y_rs (byte offsets, the element
+ * type of @p end), requant(s, rq[j].mult, rq[j].shift) by the exact 32-bit forms above and
+ * saturated (shift <= 31: on R * 2^(33 - shift) with shift 33, see mm4_s16_s8.c); an output whose
+ * shift is below 32 and mult below 2^27 is instead stored to acc[j] and @p slow set to 1, for the
+ * caller to finish. rq[j] is at rq + j * rq_step bytes (rq_step 0: one requantisation
+ * for all outputs). Products are exact (|x| <= 32767, int8 w) and the sums wrap modulo 2^32 like
+ * the portable kernels'.
  */
 struct mcubert_mm4 {
 	const int32_t *x;
@@ -191,6 +214,12 @@ struct mcubert_mm4 {
 	uint32_t nq;
 	uint32_t n_out;
 	int32_t *acc;
+	const struct mcub_requant *rq;
+	int32_t rq_step;
+	void *y;
+	int32_t y_rs, y_cs;
+	uint8_t init, end; /* enum mcubert_mm4_init, enum mcubert_mm4_end */
+	uint8_t slow;      /* out */
 };
 
 void mcubert_mm4_s16_s8(const struct mcubert_mm4 *a);
