@@ -141,6 +141,16 @@ def norm_cases(rng):
             gamma, beta = np.full(d, g, np.int32), np.full(d, b, np.int32)
             out.append((Case("layernorm_s32_s8", [x, d, gamma, beta, np.zeros(d, np.int8)], out=4),
                         arith.layernorm(x, gamma, beta)))
+    # a sweep of row scales (std from below the DSP path's 2^15 bound to ~2^25) and widths: every 32-bit
+    # long-division step of the DSP path (var = css / d, inv = 2^46 / std) on many divisors
+    for i in range(48):
+        d = int(rng.integers(2, 400))
+        scale = int(2 ** (14 + 11 * i / 47))
+        x = rng.integers(-scale, scale + 1, size=d).astype(np.int32)
+        gamma = rng.integers(-(1 << 14), 1 << 14, size=d).astype(np.int32)
+        beta = rng.integers(-(1 << 18), 1 << 18, size=d).astype(np.int32)
+        out.append((Case("layernorm_s32_s8", [x, d, gamma, beta, np.zeros(d, np.int8)], out=4),
+                    arith.layernorm(x, gamma, beta)))
     lut = np.sort(rng.integers(-2047, 2048, size=arith.ACT_LUT_SIZE)).astype(np.int16)
     for n in (1, 5, 512):
         x = rng.integers(-32768, 32768, size=n).astype(np.int16)

@@ -78,6 +78,56 @@ static uint32_t isqrt_u62(uint64_t v)
 	return (uint32_t)isqrt_from(v, (uint64_t)1 << (b & ~1));
 }
 
+/*
+ * floor(v / d) for 1 <= d < 2^16, by three 32-bit UDIVs (no 64-bit division): long division in
+ * digits of 32, 16 and 16 bits; each partial dividend (r << 16 | next digit) is below d * 2^16 <=
+ * 2^32 because the remainder r < d, so each digit of the quotient is exact.
+ */
+static MCUBERT_ALWAYS_INLINE uint64_t div64_small(uint64_t v, uint32_t d)
+{
+	const uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+	const uint32_t q2 = hi / d;
+	const uint32_t n1 = ((hi - q2 * d) << 16) | (lo >> 16);
+	const uint32_t q1 = n1 / d;
+	const uint32_t n0 = ((n1 - q1 * d) << 16) | (lo & 0xffffU);
+
+	return ((uint64_t)q2 << 32) | (q1 << 16 | n0 / d);
+}
+
+/*
+ * floor(2^46 / v) for 2^15 < v < 2^32 (quotient < 2^31), by two 32-bit UDIVs: Hacker's Delight's
+ * divlu (Knuth's algorithm D with 16-bit digits) on the normalised divisor; each estimated digit
+ * is corrected (at most twice) to the exact one.
+ */
+static uint32_t div_2p46(uint32_t v)
+{
+	const int s = __builtin_clz(v); /* <= 16 */
+	const uint32_t vn = v << s, vn1 = vn >> 16, vn0 = vn & 0xffffU;
+	const uint32_t un32 = (uint32_t)1
+			      << (MCUBERT_LN_INV_BITS - 32 + s); /* 2^46 << s, high word */
+	uint32_t q1 = un32 / vn1, rhat = un32 - q1 * vn1;
+
+	while (q1 >= 0x10000U || q1 * vn0 > (rhat << 16)) {
+		q1--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	const uint32_t un21 = (un32 << 16) - q1 * vn; /* the low word of 2^46 << s is 0 */
+	uint32_t q0 = un21 / vn1;
+
+	rhat = un21 - q0 * vn1;
+	while (q0 >= 0x10000U || q0 * vn0 > (rhat << 16)) {
+		q0--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	return (q1 << 16) + q0;
+}
+
 /* (hi:lo) += a * b, signed 32 x 32 -> 64 */
 /* clang-format off */
 #define SMLAL(lo, hi, a, b) __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b))
@@ -142,14 +192,14 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 	/* |x|, |mean| <= 2^25, d < 2^11: sq, 2 mean sum, d mean^2 < 2^62, sum (x - mean)^2 < 2^63 */
 	uint64_t css =
 		(uint64_t)(sq - 2 * (int64_t)mean * sum + (int64_t)d * ((int64_t)mean * mean));
-	uint64_t var = css / d;
+	uint64_t var = div64_small(css, d);
 
 	if (var < (((uint64_t)1 << 15) + 1) * (((uint64_t)1 << 15) + 1)) {
 		return 0; /* std <= 2^15: 2^46 / std would not fit 31 bits */
 	}
 	uint32_t std = isqrt_u62(var); /* > 2^15 */
 
-	const int32_t inv = (int32_t)(((uint64_t)1 << MCUBERT_LN_INV_BITS) / std);
+	const int32_t inv = (int32_t)div_2p46(std);
 	const int32_t mean4 = mean * 4;
 	/* 16 a: beta * 2^(32 - BETA_FRAC) and the rounding 2^31 = 2^(BETA_FRAC - 1) of those */
 	const int32_t c65536 = 1 << (32 - MCUBERT_LN_BETA_FRAC);
