@@ -177,9 +177,8 @@ static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq32_apply(const struct mcubert_rq3
 
 /** How mcubert_mm4_s16_s8() starts the 4 sums of an output. */
 enum mcubert_mm4_init {
+	MCUBERT_MM4_INIT_BIAS, /* rq[j].bias in all four (0: a record of bias 0, rq_step 0) */
 	MCUBERT_MM4_INIT_ACC,  /* acc[j][0..3] */
-	MCUBERT_MM4_INIT_BIAS, /* rq[j].bias in all four */
-	MCUBERT_MM4_INIT_ZERO, /* 0 */
 };
 
 /** What mcubert_mm4_s16_s8() does with the 4 sums of an output (the epilogue). */
@@ -198,7 +197,7 @@ enum mcubert_mm4_end {
  * For output j < n_out: s[t] = init + sum_{k < 4*nq} x[t][k] * w[j][k] for t < 4, where x is
  * packed by mcubert_pack4() (nq groups of 4 columns, 1 <= nq <= MCUBERT_DSP_KC / 4) and weight
  * row j starts at w + j * (4 * nq + w_skip) bytes (rows need no alignment); init is acc[j][t],
- * rq[j].bias or 0 (@p init). Then (@p end) s is stored to acc[j] (acc is (n_out, 4) int32, 4-byte
+ * or rq[j].bias (@p init). Then (@p end) s is stored to acc[j] (acc is (n_out, 4) int32, 4-byte
  * aligned), or stored raw / requantised to y + j * y_cs + t * y_rs (byte offsets, the element
  * type of @p end), requant(s, rq[j].mult, rq[j].shift) by the exact 32-bit forms above and
  * saturated (shift <= 31: on R * 2^(33 - shift) with shift 33, see mm4_s16_s8.c); an output whose

@@ -159,7 +159,8 @@ static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p
 						      uint16_t j0, uint16_t nj, int32_t *xp,
 						      int32_t *acc)
 {
-	const int per_ch = p->rq != NULL;
+	/* per-channel records, or one of bias 0 (no bias: shared requantisation, MCUBERT_MM_RAW) */
+	const int rq_ch = p->rq != NULL && out != MCUBERT_MM_RAW;
 	const size_t esz = x16 ? 2 : 1;
 	const size_t ysz = out == MCUBERT_MM_S8 ? 1 : (out == MCUBERT_MM_S16 ? 2 : 4);
 	const int res24 =
@@ -194,15 +195,14 @@ static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p
 				.nq = nq,
 				.n_out = nj,
 				.acc = acc,
-				.rq = per_ch ? p->rq + j0 : &one,
-				.rq_step = per_ch ? (int32_t)sizeof(*p->rq) : 0,
+				.rq = rq_ch ? p->rq + j0 : &one,
+				.rq_step = rq_ch ? (int32_t)sizeof(*p->rq) : 0,
 				.y = (uint8_t *)p->y +
 				     ((size_t)r0 * p->y_rs + (size_t)j0 * p->y_cs) * ysz,
 				.y_rs = (int32_t)(p->y_rs * ysz),
 				.y_cs = (int32_t)(p->y_cs * ysz),
-				.init = (k0 > 0 || out == MCUBERT_MM_ACC)   ? MCUBERT_MM4_INIT_ACC
-					: (per_ch && out != MCUBERT_MM_RAW) ? MCUBERT_MM4_INIT_BIAS
-									    : MCUBERT_MM4_INIT_ZERO,
+				.init = (k0 > 0 || out == MCUBERT_MM_ACC) ? MCUBERT_MM4_INIT_ACC
+									  : MCUBERT_MM4_INIT_BIAS,
 				.end = MCUBERT_MM4_END_ACC,
 			};
 

@@ -222,13 +222,16 @@ def ram_model(target: str) -> RamModel:
 
 # Cycles per instruction class, per target, for `cycle_estimate()`. Assumptions (no cycle-accurate model
 # exists for these QEMU machines): scalar instructions take 1 cycle (single issue on the M3/M33/M55; the
-# M7 can dual-issue, so its figure is an upper bound); on the Cortex-M55, whose MVE unit is dual-beat
+# M7 can dual-issue, so its figure is an upper bound), plus, on the Cortex-M7, `extra_cycles` from the
+# executed instructions' classes (targets.qemu.harness.m7_extra_cycles(): LDM/STM/PUSH/POP 1 + ceil(n/2),
+# UDIV/SDIV 8, writes to the PC other than B/BL 6); on the Cortex-M55, whose MVE unit is dual-beat
 # (64 bits a cycle), every 128-bit vector instruction (every mnemonic starting with "v": MVE and FP) takes
 # 2 cycles. Ignored: the overlap of consecutive vector instructions' beats that the M55 allows (so
 # VLDR/VMLADAV chains cost less than counted), load-use and branch stalls, wait states of the memories.
 CYCLES_PER_VECTOR_INSN: dict[str, int] = {"m55": 2, "m55d": 2}
 
 
-def cycle_estimate(target: str, insns: int, vector_insns: int = 0) -> int:
-    """Estimated cycles of @insns executed instructions of which @vector_insns were vector instructions."""
-    return insns + (CYCLES_PER_VECTOR_INSN.get(target, 1) - 1) * vector_insns
+def cycle_estimate(target: str, insns: int, vector_insns: int = 0, extra_cycles: int = 0) -> int:
+    """Estimated cycles of @insns executed instructions of which @vector_insns were vector instructions,
+    @extra_cycles the cycles beyond one of the others (the M7's multi-cycle instructions)."""
+    return insns + (CYCLES_PER_VECTOR_INSN.get(target, 1) - 1) * vector_insns + extra_cycles

@@ -60,9 +60,7 @@ _Static_assert(offsetof(struct mcubert_mm4, end) == MM4_END, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, slow) == MM4_SLOW, "mm4 layout");
 _Static_assert(offsetof(struct mcub_requant, mult) == 4 && sizeof(struct mcub_requant) == 12,
 	       "requant layout");
-_Static_assert(MCUBERT_MM4_INIT_ACC == 0 && MCUBERT_MM4_INIT_BIAS == 1 &&
-		       MCUBERT_MM4_INIT_ZERO == 2,
-	       "init table");
+_Static_assert(MCUBERT_MM4_INIT_BIAS == 0 && MCUBERT_MM4_INIT_ACC == 1, "init flag");
 _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM4_END_S16 == 2 &&
 		       MCUBERT_MM4_END_S24 == 3 && MCUBERT_MM4_END_RAW == 4,
 	       "end table");
@@ -86,7 +84,7 @@ _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM
 #define F_Y      24 /* F_Y, F_YRS: one LDRD */
 #define F_YRS    28
 #define F_YCS    32
-#define F_INIT   36
+#define F_INIT   36 /* enum mcubert_mm4_init: 0 bias, 1 accumulators */
 #define F_ENTRY  40
 #define F_AFTER  44
 #define F_END    48
@@ -209,15 +207,11 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	str	r4, [sp, #" STR(F_NQ) "]\n"
 	"	add	r1, sp, #" STR(F_ACC) "\n"
 	"	stm	r1, {r6, r7, r8, r9, r11, r12}\n"
-	/* the init and the epilogue by their tables */
-	"	adr.w	r5, .Lmm4_tab\n"
+	/* the init (a flag) and the epilogue (an address, by the table) */
 	"	ldrb	r6, [r0, #" STR(MM4_INIT) "]\n"
-	"	ldr	r6, [r5, r6, lsl #2]\n"
-	"	add	r6, r6, r5\n"
-	"	orr	r6, r6, #1\n"
 	"	str	r6, [sp, #" STR(F_INIT) "]\n"
+	"	adr.w	r5, .Lmm4_tab\n"
 	"	ldrb	r6, [r0, #" STR(MM4_END) "]\n"
-	"	add	r6, r6, #3\n"
 	"	ldr	r6, [r5, r6, lsl #2]\n"
 	"	add	r6, r6, r5\n"
 	"	orr	r6, r6, #1\n"
@@ -248,23 +242,17 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	str	r8, [sp, #" STR(F_ENTRY) "]\n"
 	/* per output: init, the chain, the epilogue, the next output */
 	".Lmm4_out:\n"
-	"	ldr	pc, [sp, #" STR(F_INIT) "]\n"
-	".Lmm4_i_zero:\n"
-	"	movs	r0, #0\n"
-	"	movs	r1, #0\n"
-	"	movs	r2, #0\n"
-	"	movs	r3, #0\n"
-	"	b	.Lmm4_go\n"
-	".Lmm4_i_acc:\n"
-	"	ldr	lr, [sp, #" STR(F_ACC) "]\n"
-	"	ldm	lr, {r0, r1, r2, r3}\n"
-	"	b	.Lmm4_go\n"
-	".Lmm4_i_bias:\n"
+	"	ldr	r4, [sp, #" STR(F_INIT) "]\n"
+	"	cbnz	r4, .Lmm4_i_acc\n"
 	"	ldr	lr, [sp, #" STR(F_RQ) "]\n"
 	"	ldr	r0, [lr]\n"
 	"	mov	r1, r0\n"
 	"	mov	r2, r0\n"
 	"	mov	r3, r0\n"
+	"	b	.Lmm4_go\n"
+	".Lmm4_i_acc:\n"
+	"	ldr	lr, [sp, #" STR(F_ACC) "]\n"
+	"	ldm	lr, {r0, r1, r2, r3}\n"
 	".Lmm4_go:\n"
 	"	ldr	r11, [sp, #" STR(F_X) "]\n"
 	"	ldr	pc, [sp, #" STR(F_ENTRY) "]\n"
@@ -325,12 +313,9 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	bne	.Lmm4_out\n"
 	"	add	sp, sp, #" STR(F_SIZE) "\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
-	/* code offsets from the table: init (enum mcubert_mm4_init), then end (mcubert_mm4_end) */
+	/* code offsets from the table, by enum mcubert_mm4_end */
 	".p2align 2\n"
 	".Lmm4_tab:\n"
-	"	.word	.Lmm4_i_acc - .Lmm4_tab\n"
-	"	.word	.Lmm4_i_bias - .Lmm4_tab\n"
-	"	.word	.Lmm4_i_zero - .Lmm4_tab\n"
 	"	.word	.Lmm4_e_acc - .Lmm4_tab\n"
 	"	.word	.Lmm4_e8 - .Lmm4_tab\n"
 	"	.word	.Lmm4_e16 - .Lmm4_tab\n"
