@@ -222,9 +222,9 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	orr	r7, r7, r10\n"
 	"	tst	r7, #3\n"
 	"	bne	1f\n"
-	/* entry = chain end - (nq / 2) units of 100 bytes; odd nq: one LDR group after it */
+	/* entry = chain end - (nq / 2) units (100 bytes each); odd nq: one LDR group after it */
 	"	lsrs	r7, r4, #1\n"
-	"	movs	r8, #100\n"
+	"	ldr	r8, [r5, #20]\n"
 	"	mul	r7, r7, r8\n"
 	"	adr.w	r8, .Lmm4_chain_end\n"
 	"	sub	r8, r8, r7\n"
@@ -258,13 +258,12 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	ldr	pc, [sp, #" STR(F_ENTRY) "]\n"
 	".p2align 2\n"
 	".Lmm4_chain:\n"
-	".rept (" STR(MCUBERT_DSP_KC) ") / 8\n"
+	MM4_GROUP2
+	".Lmm4_unit_end:\n"
+	".rept (" STR(MCUBERT_DSP_KC) ") / 8 - 1\n"
 	MM4_GROUP2
 	".endr\n"
 	".Lmm4_chain_end:\n"
-	".if .Lmm4_chain_end - .Lmm4_chain != ((" STR(MCUBERT_DSP_KC) ") / 8) * 100\n"
-	".error \"mcubert_mm4_s16_s8: a unit of the chain is not 100 bytes\"\n"
-	".endif\n"
 	"	ldr	pc, [sp, #" STR(F_AFTER) "]\n"
 	".Lmm4_odd:\n"
 	MM4_GROUP
@@ -321,6 +320,7 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	.word	.Lmm4_e16 - .Lmm4_tab\n"
 	"	.word	.Lmm4_e24 - .Lmm4_tab\n"
 	"	.word	.Lmm4_e_raw - .Lmm4_tab\n"
+	"	.word	.Lmm4_unit_end - .Lmm4_chain\n" /* [r5, #20]: bytes of one unit */
 	".size mcubert_mm4_s16_s8, . - mcubert_mm4_s16_s8\n"
 	".popsection\n");
 /* clang-format on */
