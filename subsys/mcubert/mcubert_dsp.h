@@ -18,10 +18,11 @@
  * "packed" to int16 (mcubert_pack4(): per group of 4 columns k..k+3 and per row, the words
  * (x[k], x[k+2]) and (x[k+1], x[k+3])), so that one SXTB16 pair turns a word of 4 int8 weights
  * into the matching halfword pairs (w[k], w[k+2]) and (w[k+1], w[k+3]) and 8 SMLADs do 16
- * multiply-accumulates: 4 rows share every weight load and sign extension. The inner loop
- * (mcubert_mm4_s16_s8, hand-scheduled assembly) costs 102 instructions per 128 MACs (0.80 per
- * MAC: 8 groups per iteration, two groups per LDRD of word-aligned weight rows) plus about 13
- * per output row; the packing about 2 per activation element, once per block of rows.
+ * multiply-accumulates: 4 rows share every weight load and sign extension. The kernel
+ * (mcubert_mm4_s16_s8, hand-scheduled assembly) runs a fully unrolled chain of two-group units
+ * (100 instructions per 128 MACs, 0.78 per MAC) per output row of the weights, then its epilogue:
+ * the requantisation and stores of the 4 rows (about 47 instructions per output besides the
+ * chain); the packing costs about 2 instructions per activation element, once per block of rows.
  * Sums are reordered, which is exact in two's complement
  * int32 arithmetic: the result is the same int32 as the portable kernels' (and as
  * mcubert.arith's int64 sums, under the documented range limits).
@@ -29,10 +30,10 @@
  * Requantisation uses exact 32-bit forms of requant(x, m, s) = (x*m + 2^(s-1)) >> s:
  *   s >= 33: (SMMLA(x, m, 2^(s-33))) >> (s-32)   [= (floor(x*m / 2^32) + 2^(s-33)) >> (s-32)]
  *   s == 32: SMMULR(x, m)                         [= (x*m + 2^31) >> 32]
- *   s <= 31: P = x*m + 2^(s-1) by SMLAL; the low word of P >> s is (lo >> s) | (hi << (32-s)),
- *            its high word hi >> s; when that is not the low word's sign extension the value
- *            is outside int32 and the clamp gives lo or hi by its sign (the residual-sum layers:
- *            factors >= 1/2).
+ *   s <= 31, m >= 2^27 (the kernel's epilogue): the s = 33 form on x * 2^(33-s), the same value;
+ *            when that overflows int32, |x| >= 2^(s-2) and |x*m / 2^s| >= 2^25, saturated for
+ *            every output type, as is the result of +-2^30 (x's sign) used instead;
+ *   otherwise (mcubert_mm_store_one()): the int64 expression, mcubert_requant().
  */
 
 #ifndef MCUBERT_DSP_H_

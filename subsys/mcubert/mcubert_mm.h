@@ -244,7 +244,9 @@ void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *a
  * one shared requantisation and for MCUBERT_MM_RAW), or y itself for MCUBERT_MM_ACC.
  *
  * DSP path: 4 rows per pass over the weights, MCUBERT_DSP_KC columns packed at a time and
- * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size()).
+ * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size());
+ * mcubert_mm4_s16_s8() initialises, multiplies, requantises and stores (mcubert_mm_dsp_block()),
+ * mcubert_mm_store() the uncommon cases.
  * MVE path (mcubert_mve.h): the same blocks and accumulators, no packing, the sums by
  * mcubert_mm4_mve_s8() / _s16(), the same requantisation and stores.
  * Portable path: one output at a time, int32 sums, mcubert_requant(); @p p->buf unused.
