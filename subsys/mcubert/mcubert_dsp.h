@@ -76,8 +76,8 @@
 #define MCUBERT_DSP_CH 64
 #endif
 
-#if (MCUBERT_DSP_KC % 4) != 0 || MCUBERT_DSP_KC < 4 || MCUBERT_DSP_CH < 1
-#error "MCUBERT_DSP_KC must be a positive multiple of 4 and MCUBERT_DSP_CH positive"
+#if (MCUBERT_DSP_KC % 4) != 0 || MCUBERT_DSP_KC < 8 || MCUBERT_DSP_CH < 1
+#error "MCUBERT_DSP_KC must be a multiple of 4, at least 8, and MCUBERT_DSP_CH positive"
 #endif
 
 /** Most scratch bytes one matrix kernel call needs: mcubert_mm_get_buffer_size() of large shapes. */
