@@ -109,18 +109,21 @@ def measure(data: bytes, target: str, L: int) -> dict:
     if r["rc"] != 0:
         raise SystemExit(f"inference failed on {target}: {r['err']}")
     groups = dict.fromkeys((*GROUPS, "other"), 0)
+    group_cycles = dict.fromkeys((*GROUPS, "other"), 0)
     for fn, n in r["per_op"].items():
         groups[group_of(fn)] += int(n)
+        group_cycles[group_of(fn)] += int(n) + int(r.get("per_op_extra_cycles", {}).get(fn, 0))
     # per_op sums to insns_raw (the marker pair's calibration included): report it against insns
     groups["other"] -= int(r["insns_raw"]) - int(r["insns"])
     macs = cost.macs(cfg, L)
     scores = cfg.n_layers * cfg.n_heads * L * L
     path = "mve" if target in MVE_TARGETS else ("dsp" if target in DSP_TARGETS else "portable")
-    vec = int(r["vector_insns"] * int(r["insns"]) / max(1, int(r["insns_raw"])))
+    scale = int(r["insns"]) / max(1, int(r["insns_raw"]))  # less the marker pair's calibration
+    vec, extra = int(r["vector_insns"] * scale), int(r.get("extra_cycles", 0) * scale)
     row = {"target": target, "path": path, "seq_len": L,
            "insns": int(r["insns"]), "vector_insns": vec,
-           "cycles_est": cost.cycle_estimate(target, int(r["insns"]), vec),
-           "per_group": groups, "per_op": r["per_op"], "macs": macs,
+           "cycles_est": cost.cycle_estimate(target, int(r["insns"]), vec, extra),
+           "per_group": groups, "per_group_cycles_est": group_cycles, "per_op": r["per_op"], "macs": macs,
            "smlad_bound": macs // 2, "matmul_per_mac": groups["matmul"] / macs,
            "insns_per_mac": int(r["insns"]) / macs, "softmax_per_score": groups["softmax"] / scores,
            "stack_peak": int(r["stack_peak"]), "arena_peak": int(r["arena_peak"]),

@@ -18,10 +18,11 @@
  * "packed" to int16 (mcubert_pack4(): per group of 4 columns k..k+3 and per row, the words
  * (x[k], x[k+2]) and (x[k+1], x[k+3])), so that one SXTB16 pair turns a word of 4 int8 weights
  * into the matching halfword pairs (w[k], w[k+2]) and (w[k+1], w[k+3]) and 8 SMLADs do 16
- * multiply-accumulates: 4 rows share every weight load and sign extension. The inner loop
- * (mcubert_mm4_s16_s8, hand-scheduled assembly) costs 102 instructions per 128 MACs (0.80 per
- * MAC: 8 groups per iteration, two groups per LDRD of word-aligned weight rows) plus about 13
- * per output row; the packing about 2 per activation element, once per block of rows.
+ * multiply-accumulates: 4 rows share every weight load and sign extension. The kernel
+ * (mcubert_mm4_s16_s8, hand-scheduled assembly) runs a fully unrolled chain of two-group units
+ * (100 instructions per 128 MACs, 0.78 per MAC) per output row of the weights, then its epilogue:
+ * the requantisation and stores of the 4 rows (about 47 instructions per output besides the
+ * chain); the packing costs about 2 instructions per activation element, once per block of rows.
  * Sums are reordered, which is exact in two's complement
  * int32 arithmetic: the result is the same int32 as the portable kernels' (and as
  * mcubert.arith's int64 sums, under the documented range limits).
@@ -29,10 +30,10 @@
  * Requantisation uses exact 32-bit forms of requant(x, m, s) = (x*m + 2^(s-1)) >> s:
  *   s >= 33: (SMMLA(x, m, 2^(s-33))) >> (s-32)   [= (floor(x*m / 2^32) + 2^(s-33)) >> (s-32)]
  *   s == 32: SMMULR(x, m)                         [= (x*m + 2^31) >> 32]
- *   s <= 31: P = x*m + 2^(s-1) by SMLAL; the low word of P >> s is (lo >> s) | (hi << (32-s)),
- *            its high word hi >> s; when that is not the low word's sign extension the value
- *            is outside int32 and the clamp gives lo or hi by its sign (the residual-sum layers:
- *            factors >= 1/2).
+ *   s <= 31, m >= 2^27 (the kernel's epilogue): the s = 33 form on x * 2^(33-s), the same value;
+ *            when that overflows int32, |x| >= 2^(s-2) and |x*m / 2^s| >= 2^25, saturated for
+ *            every output type, as is the result of +-2^30 (x's sign) used instead;
+ *   otherwise (mcubert_mm_store_one()): the int64 expression, mcubert_requant().
  */
 
 #ifndef MCUBERT_DSP_H_
@@ -75,8 +76,8 @@
 #define MCUBERT_DSP_CH 64
 #endif
 
-#if (MCUBERT_DSP_KC % 4) != 0 || MCUBERT_DSP_KC < 4 || MCUBERT_DSP_CH < 1
-#error "MCUBERT_DSP_KC must be a positive multiple of 4 and MCUBERT_DSP_CH positive"
+#if (MCUBERT_DSP_KC % 4) != 0 || MCUBERT_DSP_KC < 8 || MCUBERT_DSP_CH < 1
+#error "MCUBERT_DSP_KC must be a multiple of 4, at least 8, and MCUBERT_DSP_CH positive"
 #endif
 
 /** Most scratch bytes one matrix kernel call needs: mcubert_mm_get_buffer_size() of large shapes. */
@@ -175,14 +176,36 @@ static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq32_apply(const struct mcubert_rq3
 	return y < lo ? lo : (y > hi ? hi : y);
 }
 
+/** How mcubert_mm4_s16_s8() starts the 4 sums of an output. */
+enum mcubert_mm4_init {
+	MCUBERT_MM4_INIT_BIAS, /* rq[j].bias in all four (0: a record of bias 0, rq_step 0) */
+	MCUBERT_MM4_INIT_ACC,  /* acc[j][0..3] */
+};
+
+/** What mcubert_mm4_s16_s8() does with the 4 sums of an output (the epilogue). */
+enum mcubert_mm4_end {
+	MCUBERT_MM4_END_ACC, /* acc[j][0..3] = the sums */
+	MCUBERT_MM4_END_S8,  /* requant by rq[j] (mult, shift), SSAT 8, int8 */
+	MCUBERT_MM4_END_S16, /* ... SSAT 16, int16 */
+	MCUBERT_MM4_END_S24, /* ... SSAT 24 (the residual range), int32 */
+	MCUBERT_MM4_END_RAW, /* the int32 sums, no requantisation */
+};
+
 /**
- * @brief The matrix-multiply inner loop: 4 packed rows times @p n_out int8 weight rows.
+ * @brief The matrix-multiply kernel: 4 packed rows times @p n_out int8 weight rows, with the
+ *        accumulator initialisation and the requantisation-and-store epilogue of each output.
  *
- * acc[j][t] += sum_{k < 4*nq} x[t][k] * w[j][k] for j < n_out, t < 4, where x is packed by
- * mcubert_pack4() (nq groups of 4 columns). Weight row j starts at
- * w + j * (4 * nq + w_skip) bytes; rows need no alignment. acc is (n_out, 4) int32, 4-byte
- * aligned. nq >= 1 and n_out >= 1. Products are exact (|x| <= 32767, int8 w) and the sums
- * wrap modulo 2^32 like the portable kernels'.
+ * For output j < n_out: s[t] = init + sum_{k < 4*nq} x[t][k] * w[j][k] for t < 4, where x is
+ * packed by mcubert_pack4() (nq groups of 4 columns, 1 <= nq <= MCUBERT_DSP_KC / 4) and weight
+ * row j starts at w + j * (4 * nq + w_skip) bytes (rows need no alignment); init is acc[j][t],
+ * or rq[j].bias (@p init). Then (@p end) s is stored to acc[j] (acc is (n_out, 4) int32, 4-byte
+ * aligned), or stored raw / requantised to y + j * y_cs + t * y_rs (byte offsets, the element
+ * type of @p end), requant(s, rq[j].mult, rq[j].shift) by the exact 32-bit forms above and
+ * saturated (shift <= 31: on R * 2^(33 - shift) with shift 33, see mm4_s16_s8.c); an output whose
+ * shift is below 32 and mult below 2^27 is instead stored to acc[j] and @p slow set to 1, for the
+ * caller to finish. rq[j] is at rq + j * rq_step bytes (rq_step 0: one requantisation
+ * for all outputs). Products are exact (|x| <= 32767, int8 w) and the sums wrap modulo 2^32 like
+ * the portable kernels'.
  */
 struct mcubert_mm4 {
 	const int32_t *x;
@@ -191,6 +214,12 @@ struct mcubert_mm4 {
 	uint32_t nq;
 	uint32_t n_out;
 	int32_t *acc;
+	const struct mcub_requant *rq;
+	int32_t rq_step;
+	void *y;
+	int32_t y_rs, y_cs;
+	uint8_t init, end; /* enum mcubert_mm4_init, enum mcubert_mm4_end */
+	uint8_t slow;      /* out */
 };
 
 void mcubert_mm4_s16_s8(const struct mcubert_mm4 *a);

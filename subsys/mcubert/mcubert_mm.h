@@ -86,132 +86,144 @@ void mcubert_mm_tail(const int32_t *xq, const int8_t *w, uint32_t w_stride, uint
 
 /**
  * @brief Requantise and store one output channel of nr <= 4 rows, any shift (mm_store_one.c): the
- *        general case behind the inlined fast path of mcubert_mm_store() (4 rows, shift >= 32).
+ *        cases that mcubert_mm4_s16_s8()'s epilogue leaves (see mcubert_mm_store()).
  */
 void mcubert_mm_store_one(const struct mcubert_mm *p, int out, const int32_t *acc, size_t i,
 			  uint16_t nr, int32_t m, int32_t s);
 
-/* saturate to the output type: SSAT for int8/int16 and the residual range, else a clamp */
-static MCUBERT_ALWAYS_INLINE int32_t mcubert_mm_sat(int out, int res24, int32_t v, int32_t lo,
-						    int32_t hi)
-{
-	if (out == MCUBERT_MM_S8) {
-		return __ssat(v, 8);
-	}
-	if (out == MCUBERT_MM_S16) {
-		return __ssat(v, 16);
-	}
-	if (res24) {
-		return __ssat(v, 24);
-	}
-	return v < lo ? lo : (v > hi ? hi : v);
-}
-
-/* requant(x, m, s) for 1 <= s <= 31 (r = 2^(s-1), k = 32 - s), clamped for the output type */
-static MCUBERT_ALWAYS_INLINE int32_t mcubert_rq_small(int out, int res24, int32_t x, int32_t m,
-						      int32_t r, int32_t s, int32_t k, int32_t lo,
-						      int32_t hi)
-{
-	int64_t p = (int64_t)x * m + r;
-	uint32_t pl = (uint32_t)p;
-	int32_t ph = (int32_t)(p >> 32);
-	int32_t v = (int32_t)((pl >> s) | ((uint32_t)ph << k)); /* low word of p >> s */
-
-	if ((ph >> s) != (v >> 31)) { /* p >> s is outside int32: saturated either way */
-		if (out == MCUBERT_MM_S8) {
-			return ph < 0 ? INT8_MIN : INT8_MAX;
-		}
-		if (out == MCUBERT_MM_S16) {
-			return ph < 0 ? INT16_MIN : INT16_MAX;
-		}
-		return ph < 0 ? lo : hi;
-	}
-	return mcubert_mm_sat(out, res24, v, lo, hi);
-}
-
-static MCUBERT_ALWAYS_INLINE void mcubert_mm_put(int out, void *y, size_t i, int32_t v)
-{
-	if (out == MCUBERT_MM_S8) {
-		((int8_t *)y)[i] = (int8_t)v;
-	} else if (out == MCUBERT_MM_S16) {
-		((int16_t *)y)[i] = (int16_t)v;
-	} else {
-		((int32_t *)y)[i] = v;
-	}
-}
-
-/* requantise and store nj output channels of nr <= 4 rows from acc (nj, 4) */
-static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, int out, int per_ch,
+/*
+ * Store nj output channels of nr <= 4 rows from acc (nj, 4): the int32 sums, or requantised one
+ * channel at a time by mcubert_mm_store_one(); with @p slow only the channels that the kernel's
+ * epilogue leaves (shift below 32 and mult below 2^27). The DSP path's uncommon cases: partial
+ * blocks of rows, column tails, clamps other than the residual range, MCUBERT_MM_ACC.
+ */
+static MCUBERT_ALWAYS_INLINE void mcubert_mm_store(const struct mcubert_mm *p, int out, int slow,
 						   const int32_t *acc, uint16_t j0, uint16_t nj,
 						   uint16_t r0, uint16_t nr)
 {
 	const size_t rs = p->y_rs;
-	const int32_t lo = p->lo, hi = p->hi;
-	const int res24 = out == MCUBERT_MM_S32 && lo == MCUBERT_RES_MIN && hi == MCUBERT_RES_MAX;
-	uint8_t *y = (uint8_t *)p->y;
 	size_t i = (size_t)r0 * rs + (size_t)j0 * p->y_cs;
-	int32_t m = p->mult, s = p->shift;
 
-	if ((out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) && nr == 4) {
-		int32_t *y0 = (int32_t *)y + i, *y1 = y0 + rs, *y2 = y1 + rs, *y3 = y2 + rs;
-
-		for (uint16_t j = 0; j < nj; j++, acc += 4) {
-			const size_t o = (size_t)j * p->y_cs;
-
-			y0[o] = acc[0];
-			y1[o] = acc[1];
-			y2[o] = acc[2];
-			y3[o] = acc[3];
-		}
-		return;
-	}
 	for (uint16_t j = 0; j < nj; j++, acc += 4, i += p->y_cs) {
+		const int32_t m = p->rq != NULL ? p->rq[j0 + j].mult : p->mult;
+		const int32_t s = p->rq != NULL ? p->rq[j0 + j].shift : p->shift;
+
 		if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {
 			for (uint16_t t = 0; t < nr; t++) {
-				((int32_t *)y)[i + t * rs] = acc[t];
+				((int32_t *)p->y)[i + t * rs] = acc[t];
 			}
-			continue;
-		}
-		if (per_ch) {
-			m = p->rq[j0 + j].mult;
-			s = p->rq[j0 + j].shift;
-		}
-		if (s >= 32 && nr == 4) {
-			/* s >= 33: (a + floor(x*m / 2^32)) >> k; s == 32: SMMULR, i.e. a = k = 0 and
-			 * the rounding in the multiply (both exact forms of requant(), see above)
-			 */
-			const int32_t a = s > 32 ? (int32_t)(1UL << (s - 33)) : 0;
-			const int32_t k = s - 32;
-#define MCUBERT_MM_RQ(x) (s > 32 ? mcubert_smmla((x), m, a) >> k : mcubert_smmulr((x), m))
-			int32_t v0 = MCUBERT_MM_RQ(acc[0]);
-			int32_t v1 = MCUBERT_MM_RQ(acc[1]);
-			int32_t v2 = MCUBERT_MM_RQ(acc[2]);
-			int32_t v3 = MCUBERT_MM_RQ(acc[3]);
-#undef MCUBERT_MM_RQ
-
-			mcubert_mm_put(out, y, i, mcubert_mm_sat(out, res24, v0, lo, hi));
-			mcubert_mm_put(out, y, i + rs, mcubert_mm_sat(out, res24, v1, lo, hi));
-			mcubert_mm_put(out, y, i + 2 * rs, mcubert_mm_sat(out, res24, v2, lo, hi));
-			mcubert_mm_put(out, y, i + 3 * rs, mcubert_mm_sat(out, res24, v3, lo, hi));
-		} else if (s >= 1 && nr == 4) {
-			const int32_t r = 1 << (s - 1);
-			const int32_t k = 32 - s;
-#define MCUBERT_MM_RQ(x) mcubert_rq_small(out, res24, (x), m, r, s, k, lo, hi)
-			int32_t v0 = MCUBERT_MM_RQ(acc[0]);
-			int32_t v1 = MCUBERT_MM_RQ(acc[1]);
-			int32_t v2 = MCUBERT_MM_RQ(acc[2]);
-			int32_t v3 = MCUBERT_MM_RQ(acc[3]);
-#undef MCUBERT_MM_RQ
-
-			mcubert_mm_put(out, y, i, v0);
-			mcubert_mm_put(out, y, i + rs, v1);
-			mcubert_mm_put(out, y, i + 2 * rs, v2);
-			mcubert_mm_put(out, y, i + 3 * rs, v3);
-		} else {
+		} else if (!slow || (s < 32 && m < (1L << 27))) {
 			mcubert_mm_store_one(p, out, acc, i, nr, m, s);
 		}
 	}
 }
+
+/*
+ * The accumulators (nj, 4) of outputs j0.. of the block of rows at r0 before the sums: the bias
+ * (or 0), or y itself for MCUBERT_MM_ACC (0 in rows past nr).
+ */
+static MCUBERT_ALWAYS_INLINE void mcubert_mm_init_acc(const struct mcubert_mm *p, int out,
+						      int32_t *acc, uint16_t r0, uint16_t nr,
+						      uint16_t j0, uint16_t nj)
+{
+	const int per_ch = p->rq != NULL;
+
+	for (uint16_t j = 0; j < nj; j++) {
+		int32_t b = (per_ch && out != MCUBERT_MM_RAW) ? p->rq[j0 + j].bias : 0;
+
+		if (out == MCUBERT_MM_ACC) {
+			const int32_t *y = (const int32_t *)p->y + (size_t)r0 * p->y_rs +
+					   (size_t)(j0 + j) * p->y_cs;
+
+			for (uint16_t t = 0; t < 4; t++) {
+				acc[4 * j + t] = t < nr ? y[t * p->y_rs] : 0;
+			}
+			continue;
+		}
+		acc[4 * j] = b;
+		acc[4 * j + 1] = b;
+		acc[4 * j + 2] = b;
+		acc[4 * j + 3] = b;
+	}
+}
+
+#if !MCUBERT_MVE
+/*
+ * Outputs j0..j0+nj-1 of the block of nr rows at r0 (x rows at xr), column chunk by column chunk:
+ * the kernel initialises the sums (bias, zero, or the accumulators of the chunk before) and, on
+ * the last chunk of a full block without a column tail, requantises and stores them itself
+ * (returns 1); otherwise they are left in acc for mcubert_mm_store() (returns 0).
+ */
+static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p, int x16, int out,
+						      const uint8_t *xr, uint16_t r0, uint16_t nr,
+						      uint16_t j0, uint16_t nj, int32_t *xp,
+						      int32_t *acc)
+{
+	/* per-channel records, or one of bias 0 (no bias: shared requantisation, MCUBERT_MM_RAW) */
+	const int rq_ch = p->rq != NULL && out != MCUBERT_MM_RAW;
+	const size_t esz = x16 ? 2 : 1;
+	const size_t ysz = out == MCUBERT_MM_S8 ? 1 : (out == MCUBERT_MM_S16 ? 2 : 4);
+	const int res24 =
+		out == MCUBERT_MM_S32 && p->lo == MCUBERT_RES_MIN && p->hi == MCUBERT_RES_MAX;
+	const uint8_t end = out == MCUBERT_MM_S8    ? MCUBERT_MM4_END_S8
+			    : out == MCUBERT_MM_S16 ? MCUBERT_MM4_END_S16
+			    : out == MCUBERT_MM_RAW ? MCUBERT_MM4_END_RAW
+			    : res24                 ? MCUBERT_MM4_END_S24
+						    : MCUBERT_MM4_END_ACC;
+	const struct mcub_requant one = {.bias = 0, .mult = p->mult, .shift = p->shift};
+	const int can_fuse = nr == 4 && end != MCUBERT_MM4_END_ACC;
+	int fused = 0;
+
+	if (out == MCUBERT_MM_ACC) {
+		mcubert_mm_init_acc(p, out, acc, r0, nr, j0, nj);
+	}
+	for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
+		const uint16_t nk =
+			(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0 : MCUBERT_DSP_KC);
+		const uint16_t nq = nk / 4;
+		const int8_t *w = p->w + (size_t)j0 * p->w_stride + k0;
+
+		/* a single column chunk is packed once per block of rows */
+		if (p->n > MCUBERT_DSP_KC || j0 == 0) {
+			mcubert_pack4(xr + (size_t)k0 * esz, x16, nr, p->x_stride, nk, xp);
+		}
+		if (nq > 0) {
+			struct mcubert_mm4 a = {
+				.x = xp,
+				.w = w,
+				.w_skip = (int32_t)p->w_stride - 4 * nq,
+				.nq = nq,
+				.n_out = nj,
+				.acc = acc,
+				.rq = rq_ch ? p->rq + j0 : &one,
+				.rq_step = rq_ch ? (int32_t)sizeof(*p->rq) : 0,
+				.y = (uint8_t *)p->y +
+				     ((size_t)r0 * p->y_rs + (size_t)j0 * p->y_cs) * ysz,
+				.y_rs = (int32_t)(p->y_rs * ysz),
+				.y_cs = (int32_t)(p->y_cs * ysz),
+				.init = (k0 > 0 || out == MCUBERT_MM_ACC) ? MCUBERT_MM4_INIT_ACC
+									  : MCUBERT_MM4_INIT_BIAS,
+				.end = MCUBERT_MM4_END_ACC,
+			};
+
+			fused = can_fuse && k0 + nk == p->n && (nk & 3) == 0;
+			if (fused) {
+				a.end = end;
+			}
+			mcubert_mm4_s16_s8(&a);
+			if (a.slow) {
+				mcubert_mm_store(p, out, 1, acc, j0, nj, r0, nr);
+			}
+		} else if (k0 == 0 && out != MCUBERT_MM_ACC) {
+			mcubert_mm_init_acc(p, out, acc, r0, nr, j0, nj);
+		}
+		if (nk & 3) {
+			mcubert_mm_tail(xp + 8 * nq, w + 4 * nq, p->w_stride, nk & 3, nj, acc);
+		}
+	}
+	return fused;
+}
+#endif /* !MCUBERT_MVE */
 
 #endif /* MCUBERT_DSP */
 
@@ -232,7 +244,9 @@ void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *a
  * one shared requantisation and for MCUBERT_MM_RAW), or y itself for MCUBERT_MM_ACC.
  *
  * DSP path: 4 rows per pass over the weights, MCUBERT_DSP_KC columns packed at a time and
- * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size()).
+ * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size());
+ * mcubert_mm4_s16_s8() initialises, multiplies, requantises and stores (mcubert_mm_dsp_block()),
+ * mcubert_mm_store() the uncommon cases.
  * MVE path (mcubert_mve.h): the same blocks and accumulators, no packing, the sums by
  * mcubert_mm4_mve_s8() / _s16(), the same requantisation and stores.
  * Portable path: one output at a time, int32 sums, mcubert_requant(); @p p->buf unused.
@@ -244,8 +258,6 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 	int32_t *const xp = (int32_t *)__builtin_assume_aligned(p->buf, 8);
 	int32_t *const acc = (int32_t *)__builtin_assume_aligned(
 		xp + 8 * (((p->n < MCUBERT_DSP_KC ? p->n : MCUBERT_DSP_KC) + 3) / 4), 8);
-	const int per_ch = p->rq != NULL;
-	const uint16_t nkc = (uint16_t)((p->n + MCUBERT_DSP_KC - 1) / MCUBERT_DSP_KC);
 	const size_t esz = x16 ? 2 : 1;
 
 	for (uint16_t r0 = 0; r0 < p->rows; r0 += 4) {
@@ -257,26 +269,9 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 				(uint16_t)(p->n_out - j0 < MCUBERT_DSP_CH ? p->n_out - j0
 									  : MCUBERT_DSP_CH);
 
-			for (uint16_t j = 0; j < nj; j++) {
-				int32_t b =
-					(per_ch && out != MCUBERT_MM_RAW) ? p->rq[j0 + j].bias : 0;
-
-				if (out == MCUBERT_MM_ACC) {
-					const int32_t *y = (const int32_t *)p->y +
-							   (size_t)r0 * p->y_rs +
-							   (size_t)(j0 + j) * p->y_cs;
-
-					for (uint16_t t = 0; t < 4; t++) {
-						acc[4 * j + t] = t < nr ? y[t * p->y_rs] : 0;
-					}
-					continue;
-				}
-				acc[4 * j] = b;
-				acc[4 * j + 1] = b;
-				acc[4 * j + 2] = b;
-				acc[4 * j + 3] = b;
-			}
 #if MCUBERT_MVE
+			mcubert_mm_init_acc(p, out, acc, r0, nr, j0, nj);
+
 			const struct mcubert_mm4v v = {
 				.x = xr,
 				.x_stride = p->x_stride,
@@ -293,44 +288,17 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 			} else {
 				mcubert_mm4_mve_s8(&v);
 			}
-			(void)nkc;
 			(void)xp;
 			if (nr == 4) {
 				mcubert_mm_store4_mve(p, out, acc, j0, nj, r0);
 				continue;
 			}
 #else
-			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
-				const uint16_t nk =
-					(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0
-									      : MCUBERT_DSP_KC);
-				const uint16_t nq = nk / 4;
-				const int8_t *w = p->w + (size_t)j0 * p->w_stride + k0;
-
-				/* a single column chunk is packed once per block of rows */
-				if (nkc > 1 || j0 == 0) {
-					mcubert_pack4(xr + (size_t)k0 * esz, x16, nr, p->x_stride,
-						      nk, xp);
-				}
-				if (nq > 0) {
-					struct mcubert_mm4 a = {
-						.x = xp,
-						.w = w,
-						.w_skip = (int32_t)p->w_stride - 4 * nq,
-						.nq = nq,
-						.n_out = nj,
-						.acc = acc,
-					};
-
-					mcubert_mm4_s16_s8(&a);
-				}
-				if (nk & 3) {
-					mcubert_mm_tail(xp + 8 * nq, w + 4 * nq, p->w_stride,
-							nk & 3, nj, acc);
-				}
+			if (mcubert_mm_dsp_block(p, x16, out, xr, r0, nr, j0, nj, xp, acc)) {
+				continue; /* stored by the kernel's epilogue */
 			}
 #endif /* MCUBERT_MVE */
-			mcubert_mm_store(p, out, per_ch, acc, j0, nj, r0, nr);
+			mcubert_mm_store(p, out, 0, acc, j0, nj, r0, nr);
 		}
 	}
 #else

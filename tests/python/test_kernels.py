@@ -132,6 +132,25 @@ def norm_cases(rng):
         gamma[:3] = [2**31 - 1, -2**31, 0][:min(3, d)]  # extreme scales saturate
         out.append((Case("layernorm_s32_s8", [x, d, gamma, beta, np.zeros(d, np.int8)], out=4),
                     arith.layernorm(x, gamma, beta)))
+    # the DSP path's largest |norm| (|c| / std up to sqrt(d - 1): one outlier) against the extreme gamma and
+    # beta (+-2^30) and the largest |x| it takes (2^25 - 1), both signs, and d up to the bound (2^11 - 1)
+    for d, big in ((2047, (1 << 25) - 1), (1024, -(1 << 25) + 1), (2, 1 << 24), (3, -(1 << 20))):
+        x = np.zeros(d, np.int32)
+        x[d // 2] = big
+        for g, b in ((1 << 30, -(1 << 30)), (-(1 << 30), 1 << 30), (1 << 12, 0), (-(1 << 12), 1 << 16)):
+            gamma, beta = np.full(d, g, np.int32), np.full(d, b, np.int32)
+            out.append((Case("layernorm_s32_s8", [x, d, gamma, beta, np.zeros(d, np.int8)], out=4),
+                        arith.layernorm(x, gamma, beta)))
+    # a sweep of row scales (std from below the DSP path's 2^15 bound to ~2^25) and widths: every 32-bit
+    # long-division step of the DSP path (var = css / d, inv = 2^46 / std) on many divisors
+    for i in range(48):
+        d = int(rng.integers(2, 400))
+        scale = int(2 ** (14 + 11 * i / 47))
+        x = rng.integers(-scale, scale + 1, size=d).astype(np.int32)
+        gamma = rng.integers(-(1 << 14), 1 << 14, size=d).astype(np.int32)
+        beta = rng.integers(-(1 << 18), 1 << 18, size=d).astype(np.int32)
+        out.append((Case("layernorm_s32_s8", [x, d, gamma, beta, np.zeros(d, np.int8)], out=4),
+                    arith.layernorm(x, gamma, beta)))
     lut = np.sort(rng.integers(-2047, 2048, size=arith.ACT_LUT_SIZE)).astype(np.int16)
     for n in (1, 5, 512):
         x = rng.integers(-32768, 32768, size=n).astype(np.int16)

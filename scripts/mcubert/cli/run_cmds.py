@@ -261,9 +261,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if res.get("rc", 0) != 0:
         raise CliError(f"inference failed on {args.target}: {res.get('err') or res['rc']}")
     macs = cost.macs(cfg, args.seq_len)
-    vec = int(res.get("vector_insns", 0) * res["insns"] / max(1, res["insns_raw"]))
+    scale = res["insns"] / max(1, res["insns_raw"])
+    vec, extra = int(res.get("vector_insns", 0) * scale), int(res.get("extra_cycles", 0) * scale)
     result = {"target": args.target, "seq_len": args.seq_len, "instructions": int(res["insns"]),
-              "vector_instructions": vec, "cycles_est": cost.cycle_estimate(args.target, int(res["insns"]), vec),
+              "vector_instructions": vec,
+              "cycles_est": cost.cycle_estimate(args.target, int(res["insns"]), vec, extra),
               "macs": macs, "insns_per_mac": res["insns"] / macs, "smlad_bound": macs // 2, **_ram(res),
               "label": res.get("label"), "logits": res.get("logits")}
     if args.per_op and "per_op" in res:

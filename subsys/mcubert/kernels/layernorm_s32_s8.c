@@ -78,6 +78,56 @@ static uint32_t isqrt_u62(uint64_t v)
 	return (uint32_t)isqrt_from(v, (uint64_t)1 << (b & ~1));
 }
 
+/*
+ * floor(v / d) for 1 <= d < 2^16, by three 32-bit UDIVs (no 64-bit division): long division in
+ * digits of 32, 16 and 16 bits; each partial dividend (r << 16 | next digit) is below d * 2^16 <=
+ * 2^32 because the remainder r < d, so each digit of the quotient is exact.
+ */
+static MCUBERT_ALWAYS_INLINE uint64_t div64_small(uint64_t v, uint32_t d)
+{
+	const uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
+	const uint32_t q2 = hi / d;
+	const uint32_t n1 = ((hi - q2 * d) << 16) | (lo >> 16);
+	const uint32_t q1 = n1 / d;
+	const uint32_t n0 = ((n1 - q1 * d) << 16) | (lo & 0xffffU);
+
+	return ((uint64_t)q2 << 32) | (q1 << 16 | n0 / d);
+}
+
+/*
+ * floor(2^46 / v) for 2^15 < v < 2^32 (quotient < 2^31), by two 32-bit UDIVs: Hacker's Delight's
+ * divlu (Knuth's algorithm D with 16-bit digits) on the normalised divisor; each estimated digit
+ * is corrected (at most twice) to the exact one.
+ */
+static uint32_t div_2p46(uint32_t v)
+{
+	const int s = __builtin_clz(v); /* <= 16 */
+	const uint32_t vn = v << s, vn1 = vn >> 16, vn0 = vn & 0xffffU;
+	const uint32_t un32 = (uint32_t)1
+			      << (MCUBERT_LN_INV_BITS - 32 + s); /* 2^46 << s, high word */
+	uint32_t q1 = un32 / vn1, rhat = un32 - q1 * vn1;
+
+	while (q1 >= 0x10000U || q1 * vn0 > (rhat << 16)) {
+		q1--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	const uint32_t un21 = (un32 << 16) - q1 * vn; /* the low word of 2^46 << s is 0 */
+	uint32_t q0 = un21 / vn1;
+
+	rhat = un21 - q0 * vn1;
+	while (q0 >= 0x10000U || q0 * vn0 > (rhat << 16)) {
+		q0--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	return (q1 << 16) + q0;
+}
+
 /* (hi:lo) += a * b, signed 32 x 32 -> 64 */
 /* clang-format off */
 #define SMLAL(lo, hi, a, b) __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b))
@@ -142,29 +192,44 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 	/* |x|, |mean| <= 2^25, d < 2^11: sq, 2 mean sum, d mean^2 < 2^62, sum (x - mean)^2 < 2^63 */
 	uint64_t css =
 		(uint64_t)(sq - 2 * (int64_t)mean * sum + (int64_t)d * ((int64_t)mean * mean));
-	uint64_t var = css / d;
+	uint64_t var = div64_small(css, d);
 
 	if (var < (((uint64_t)1 << 15) + 1) * (((uint64_t)1 << 15) + 1)) {
 		return 0; /* std <= 2^15: 2^46 / std would not fit 31 bits */
 	}
 	uint32_t std = isqrt_u62(var); /* > 2^15 */
 
-	const int32_t inv = (int32_t)(((uint64_t)1 << MCUBERT_LN_INV_BITS) / std);
+	const int32_t inv = (int32_t)div_2p46(std);
 	const int32_t mean4 = mean * 4;
-	const int32_t c4096 =
-		1 << (MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC - MCUBERT_LN_BETA_FRAC);
+	/* 16 a: beta * 2^(32 - BETA_FRAC) and the rounding 2^31 = 2^(BETA_FRAC - 1) of those */
+	const int32_t c65536 = 1 << (32 - MCUBERT_LN_BETA_FRAC);
+	const int32_t half = 1 << (MCUBERT_LN_BETA_FRAC - 1);
+
+	_Static_assert(MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC == 28, "a >> 28 = 16 a >> 32");
 
 	for (uint16_t k = 0; k < d; k++) {
 		/* norm = floor((c * inv + 2^29) / 2^30) = floor((4c * inv + 2^31) / 2^32) */
-		int32_t norm = mcubert_smmulr(x[k] * 4 - mean4, inv);
-		/* a = 2^27 + beta * 2^12 + norm * gamma (int64), then y = sat8(a >> 28) */
-		uint32_t lo = 1U << 27;
-		int32_t hi = 0;
+		int32_t c4; /* 4x - 4 mean: one RSB */
 
-		SMLAL(lo, hi, beta[k], c4096);
-		SMLAL(lo, hi, norm, gamma[k]);
-		hi = __ssat(hi, 5); /* [-16, 15]: a >> 28 saturates the same way */
-		y[k] = (int8_t)__ssat((int32_t)(((uint32_t)hi << 4) | (lo >> 28)), 8);
+		__asm__("rsb %0, %1, %2, lsl #2" : "=r"(c4) : "r"(mean4), "r"(x[k]));
+		const int32_t norm = mcubert_smmulr(c4, inv);
+		/*
+		 * a = norm * gamma + beta * 2^12 + 2^27 and y = sat8(a >> 28), as the high word of
+		 * 16 a = (16 norm) * gamma + (beta + 2^15) * 2^16 (one SMULL, one SMLAL, no shifts of
+		 * the 64-bit sum). Exact: |c| < sqrt(d) (std + 1) (c^2 <= sum (x - mean)^2 < d (var + 1)
+		 * < d (std + 1)^2), so |norm| <= |c| 2^16 / std + 1 < 2^21.6 for d < 2^11 and 16 norm
+		 * fits int32; beta + 2^15 fits int32 (|beta| <= 2^30); |a| < 2^52, a >> 28 fits int32.
+		 */
+		const int32_t n16 = (int32_t)((uint32_t)norm << 4);
+		uint32_t lo;
+		int32_t hi;
+
+		/* clang-format off */
+		__asm__("smull	%0, %1, %2, %3\n\tsmlal	%0, %1, %4, %5"
+			: "=&r"(lo), "=&r"(hi)
+			: "r"(beta[k] + half), "r"(c65536), "r"(n16), "r"(gamma[k]));
+		/* clang-format on */
+		y[k] = (int8_t)__ssat(hi, 8);
 	}
 	return 1;
 }

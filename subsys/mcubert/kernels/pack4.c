@@ -34,20 +34,43 @@ void mcubert_pack4(const void *x, int x16, uint16_t nr, uint32_t stride, uint16_
 		}
 		const uint8_t *xt = (const uint8_t *)x + (size_t)t * stride * esz;
 
+		const uint8_t *const xe = xt + (size_t)nq * 4 * esz;
+
+		/* two groups per iteration (unaligned LDRs; the output words are 8-byte aligned pairs) */
 		if (x16) {
-			for (uint16_t q = 0; q < nq; q++, xt += 8, o += 8) {
-				uint32_t a = mcubert_rd32(xt);
-				uint32_t b = mcubert_rd32(xt + 4);
+			for (; xt + 16 <= xe; xt += 16, o += 16) {
+				const uint32_t a = mcubert_rd32(xt), b = mcubert_rd32(xt + 4);
+				const uint32_t c = mcubert_rd32(xt + 8), d = mcubert_rd32(xt + 12);
 
 				o[0] = (int32_t)mcubert_pkhbt16(a, b);
 				o[1] = (int32_t)mcubert_pkhtb16(a, b);
+				o[8] = (int32_t)mcubert_pkhbt16(c, d);
+				o[9] = (int32_t)mcubert_pkhtb16(c, d);
+			}
+			if (xt != xe) {
+				const uint32_t a = mcubert_rd32(xt), b = mcubert_rd32(xt + 4);
+
+				o[0] = (int32_t)mcubert_pkhbt16(a, b);
+				o[1] = (int32_t)mcubert_pkhtb16(a, b);
+				xt += 8;
+				o += 8;
 			}
 		} else {
-			for (uint16_t q = 0; q < nq; q++, xt += 4, o += 8) {
-				uint32_t w = mcubert_rd32(xt);
+			for (; xt + 8 <= xe; xt += 8, o += 16) {
+				const uint32_t w = mcubert_rd32(xt), v = mcubert_rd32(xt + 4);
 
 				o[0] = __sxtb16(w);
 				o[1] = mcubert_sxtb16_ror8(w);
+				o[8] = __sxtb16(v);
+				o[9] = mcubert_sxtb16_ror8(v);
+			}
+			if (xt != xe) {
+				const uint32_t w = mcubert_rd32(xt);
+
+				o[0] = __sxtb16(w);
+				o[1] = mcubert_sxtb16_ror8(w);
+				xt += 4;
+				o += 8;
 			}
 		}
 		if (rem) {

@@ -131,28 +131,33 @@ void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_p
 		const int32_t k = lp->score_shift - 32;
 		const int32_t c = (int32_t)((1UL << k) - 1 - (1UL << (k - 1)));
 		const uint16_t *lut = mcubert_exp2_lut;
-		const int32_t *end2 = s + (len & ~1U);
+		const int32_t *const end4 = s + (len & ~3U);
+		int32_t *const end2 = s + (len & ~1U);
 		const int32_t *sp;
-		uint32_t *ep;
-		int16_t *pp;
+		int32_t *ep;
 
-		for (sp = s; sp != end2; sp += 2) {
-			int32_t a = sp[0], b = sp[1];
+		/* the max: 4 scores per iteration (two LDRDs) */
+		for (sp = s; sp != end4; sp += 4) {
+			int32_t a = sp[0], b = sp[1], c2 = sp[2], d = sp[3];
 
+			a = a > b ? a : b;
+			c2 = c2 > d ? c2 : d;
+			a = a > c2 ? a : c2;
 			smax = a > smax ? a : smax;
-			smax = b > smax ? b : smax;
 		}
-		if (len & 1) {
-			smax = s[len - 1] > smax ? s[len - 1] : smax;
+		for (; sp != s + len; sp++) {
+			smax = *sp > smax ? *sp : smax;
 		}
-		for (sp = s, ep = e; sp != end2; sp += 2, ep += 2) {
-			uint32_t u0 = (uint32_t)__usat((c - smmul(sp[0] - smax, m)) >> k, 13);
-			uint32_t u1 = (uint32_t)__usat((c - smmul(sp[1] - smax, m)) >> k, 13);
-			uint32_t e0 = (uint32_t)lut[u0 & 255] >> (u0 >> 8);
-			uint32_t e1 = (uint32_t)lut[u1 & 255] >> (u1 >> 8);
+		/* e in place of the scores, two per iteration (one LDRD, one STRD) */
+		for (ep = s; ep != end2; ep += 2) {
+			const int32_t a = ep[0], b = ep[1];
+			const uint32_t u0 = (uint32_t)__usat((c - smmul(a - smax, m)) >> k, 13);
+			const uint32_t u1 = (uint32_t)__usat((c - smmul(b - smax, m)) >> k, 13);
+			const uint32_t e0 = (uint32_t)lut[u0 & 255] >> (u0 >> 8);
+			const uint32_t e1 = (uint32_t)lut[u1 & 255] >> (u1 >> 8);
 
-			ep[0] = e0;
-			ep[1] = e1;
+			ep[0] = (int32_t)e0;
+			ep[1] = (int32_t)e1;
 			sum += e0 + e1;
 		}
 		if (len & 1) {
@@ -162,17 +167,21 @@ void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_p
 			sum += e[len - 1];
 		}
 		const uint32_t sum2 = 2 * sum;
-		const uint32_t *eend = e + (len & ~1U);
+		const uint32_t *const eend = e + (len & ~1U);
 		uint32_t two_max = 2 * MCUBERT_PROB_MAX;
+		int16_t *pp = p;
 
 		/* clang-format off */
 		__asm__("" : "+r"(two_max)); /* one MLA, not two shifted adds */
-		for (ep = e, pp = p; ep != eend; ep += 2, pp += 2) {
-			/* clang-format on */
-			uint32_t a = ep[0], b = ep[1];
+		/* clang-format on */
+		/* two probabilities per iteration: one LDRD, one word store (PKHBT) */
+		for (const uint32_t *eq = e; eq != eend; eq += 2, pp += 2) {
+			const uint32_t a = eq[0], b = eq[1];
+			const uint32_t pa = (a * two_max + sum) / sum2;
+			const uint32_t pb = (b * two_max + sum) / sum2;
+			const uint32_t pw = mcubert_pkhbt16(pa, pb);
 
-			pp[0] = (int16_t)((a * two_max + sum) / sum2);
-			pp[1] = (int16_t)((b * two_max + sum) / sum2);
+			memcpy(pp, &pw, sizeof(pw));
 		}
 		if (len & 1) {
 			p[len - 1] = (int16_t)((e[len - 1] * (2 * MCUBERT_PROB_MAX) + sum) / sum2);

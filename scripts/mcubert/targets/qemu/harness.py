@@ -149,6 +149,44 @@ def vector_pcs(elf: Path) -> frozenset[int]:
     return frozenset(pcs)
 
 
+# Cortex-M7 cycles beyond one per executed instruction, for planning.cost.cycle_estimate() (assumptions in
+# docs/qemu-harness.md, "Cycle estimate"): LDM/STM/PUSH/POP move 64 bits a cycle after one address cycle
+# (1 + ceil(n/2) cycles for n registers); UDIV/SDIV take 2-12 cycles by their operands (8 assumed); a write
+# to the PC other than B/BL (LDR PC, POP {..., PC}, BX/BLX register) is taken as unpredicted: a refill of
+# the 6-stage pipeline (5 more). All else
+# 1 cycle (LDRD included: one 64-bit access); dual issue, stalls and wait states are not modelled.
+M7_MACHINES = frozenset({"mps2-an500"})
+M7_DIV_EXTRA = 7
+M7_PC_WRITE_EXTRA = 5
+
+
+def m7_extra_cycles(mnemonic: str, operands: str) -> int:
+    """Cycles beyond one of one instruction on the Cortex-M7 (see M7_MACHINES)."""
+    m = mnemonic.split(".")[0]
+    if m in ("udiv", "sdiv"):
+        return M7_DIV_EXTRA
+    extra = 0
+    listed = operands[operands.index("{") + 1:operands.index("}")].split(",") if "{" in operands else []
+    if m.startswith(("ldm", "stm", "push", "pop")):
+        extra += (len(listed) + 1) // 2  # objdump lists every register
+    writes_pc = m in ("bx", "blx") or (m.startswith(("ldm", "pop")) and "pc" in (r.strip() for r in listed)) \
+        or (m in ("ldr", "mov", "add") and operands.split(",")[0].strip() == "pc")
+    return extra + (M7_PC_WRITE_EXTRA if writes_pc else 0)
+
+
+def m7_extra_cycle_pcs(elf: Path) -> dict[int, int]:
+    """Address -> m7_extra_cycles() of each of the ELF's instructions that costs more than one cycle."""
+    out = run_tool([CROSS_OBJDUMP, "-d", "-M", "force-thumb", str(elf)], f"disassembling {elf.name}").stdout
+    extra: dict[int, int] = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0].strip().endswith(":"):
+            n = m7_extra_cycles(parts[2].strip(), parts[3].strip() if len(parts) > 3 else "")
+            if n:
+                extra[int(parts[0].strip()[:-1], 16)] = n
+    return extra
+
+
 def build_harness(target: str = "m7", root: Path | None = None,
                   extra_cflags: Sequence[str] = (), program: str = "harness") -> Harness:
     """Build the bare-metal harness ELF for @target (cached by a hash of all inputs).

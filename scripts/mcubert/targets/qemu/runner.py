@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from mcubert.targets.qemu.harness import Harness, build_harness, function_table, vector_pcs
+from mcubert.targets.qemu.harness import (
+    M7_MACHINES,
+    Harness,
+    build_harness,
+    function_table,
+    m7_extra_cycle_pcs,
+    vector_pcs,
+)
 from mcubert.targets.qemu.machines import (
     DUMP_FLAGS,
     EXIT_STATUS,
@@ -253,6 +260,11 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
                 s["per_op"] = _attribute(hist.get(k, {}), table)
                 vec = vector_pcs(h.elf)
                 s["vector_insns"] = sum(n for pc, n in hist.get(k, {}).items() if pc in vec)
+                if h.target.machine in M7_MACHINES:
+                    ex = m7_extra_cycle_pcs(h.elf)
+                    weighted = {pc: n * ex[pc] for pc, n in hist.get(k, {}).items() if pc in ex}
+                    s["extra_cycles"] = sum(weighted.values())
+                    s["per_op_extra_cycles"] = _attribute(weighted, table)
             seqs[i] = s
         elif kind == "harness":
             if int(f.get("version", 0)) != HARNESS_OUTPUT_VERSION:
@@ -321,6 +333,9 @@ def run(blob: bytes | Path | str, sequences: Sequence[SeqLike], target: str = "m
       static_ram  .data + .bss of the whole image; runtime_static: of the runtime
       per_op      with per_op=True: instructions per function (sums to insns_raw)
       vector_insns  with per_op=True: how many of insns_raw were vector (MVE/FP) instructions
+      extra_cycles  with per_op=True on a Cortex-M7 machine: cycles beyond one per instruction of insns_raw
+                    (harness.m7_extra_cycles(): LDM/STM, divisions, writes to the PC), and per_op_extra_cycles
+                    the same per function
     Raises QemuError if mcubert_init() fails (use init_errno() for that), if the
     blob or inputs do not fit the machine, or if QEMU fails or times out.
     """
