@@ -16,14 +16,17 @@
  * __ARM_FEATURE_MVE only with -mfloat-abi=hard or softfp. CONFIG_MCUBERT_KERNELS_MVE (Zephyr)
  * requires it.
  *
- * How the matrix products work: no packing. For a block of 4 activation rows and one weight row,
- * VLDRB.8 loads 16 int8 of each (VLDRB.S16 / VLDRH.16: 8 of int16 activations and the int8
- * weights widened) and VMLADAVA adds the 16 (8) products to a scalar int32 accumulator: 4 rows
- * share every weight load, 9 instructions per 64 MACs (int8). The last n % 16 columns use
- * tail-predicated loads (lanes past the end read as 0, nothing past the end is accessed). The
- * sums are the same int32 as the other paths' (exact products, wrapping int32 sums in any order).
- * The accumulators are the DSP path's (nj, 4) layout, so its requantisation and stores
- * (mcubert_mm_store()) serve both.
+ * How the matrix products work: per block of 4 activation rows and MCUBERT_DSP_KC columns, the
+ * rows are copied interleaved (mcubert_pack4_mve(): 16 bytes of each row in turn), then every
+ * pair of weight rows runs over them: VLDRB.8 loads 16 int8 of each weight row and of each
+ * activation row (VLDRB.S16 / VLDRH.16: 8 int8 weights widened and 8 int16 activations) and
+ * VMLADAVA adds the 16 (8) products to a scalar int32 accumulator: 4 rows share every weight
+ * load and 2 weight rows every activation load, 14 instructions per 128 MACs (int8). The last
+ * n % 16 columns load the weights under a tail predicate (lanes past the end read as 0, nothing
+ * past the end is accessed). The sums are the same int32 as the other paths' (exact products,
+ * wrapping int32 sums in any order). The accumulators are the DSP path's (nj, 4) layout; the
+ * requantisation and stores of full blocks are mcubert_mm_store4_mve() (4 outputs x 4 rows per
+ * step), the others mcubert_mm_store().
  */
 
 #ifndef MCUBERT_MVE_H_
@@ -47,18 +50,27 @@
 #if MCUBERT_MVE
 
 /**
- * @brief The MVE matrix inner loop: up to 4 activation rows times @p n_out int8 weight rows.
+ * @brief Copy @p nr <= 4 rows of @p n int8 (@p x16 = 0) or int16 (@p x16 = 1) elements, row t
+ *        at t * @p x_stride elements after @p x, interleaved into @p xp: 16 bytes of row t of
+ *        vector v at byte 64 v + 16 t.
  *
- * acc[j][t] += sum_{k < n} x[t][k] * w[j][k] for j < n_out, t < nr, where row t of x starts
- * t * x_stride elements after @p x (int8, or int16 for mcubert_mm4_mve_s16()) and weight row j
- * j * w_stride bytes after @p w; no alignment needed. acc is (n_out, 4) int32; acc[j][t] for
- * t >= nr is left undefined. 1 <= nr <= 4, n >= 1, n_out >= 1. Exact int32 sums (wrapping like
- * the portable kernels').
+ * @p xp holds 64 * ceil(n * (1 + x16) / 16) bytes (MCUBERT_MM_XP_WORDS(n) words); the bytes of
+ * rows >= nr and past the end of a row in the last vector are left as they were.
+ */
+void mcubert_pack4_mve(const void *x, int x16, uint16_t nr, uint32_t x_stride, uint16_t n,
+		       void *xp);
+
+/**
+ * @brief The MVE matrix inner loop: 4 packed activation rows times @p n_out int8 weight rows.
+ *
+ * acc[j][t] += sum_{k < n} x[t][k] * w[j][k] for j < n_out, t < 4, where the rows x are packed
+ * by mcubert_pack4_mve() (int8 for mcubert_mm4_mve_s8(), int16 for mcubert_mm4_mve_s16()) and
+ * weight row j starts j * w_stride bytes after @p w; no alignment needed. acc is (n_out, 4)
+ * int32; acc[j][t] for rows t the packing left out is undefined. n >= 1, n_out >= 1. Exact
+ * int32 sums (wrapping like the portable kernels').
  */
 struct mcubert_mm4v {
 	const void *x;
-	uint32_t x_stride;
-	uint16_t nr;
 	uint16_t n;
 	const int8_t *w;
 	uint32_t w_stride;
