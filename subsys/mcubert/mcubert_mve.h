@@ -82,6 +82,34 @@ void mcubert_mm4_mve_s8(const struct mcubert_mm4v *a);
 void mcubert_mm4_mve_s16(const struct mcubert_mm4v *a);
 
 /**
+ * @brief Requantise and store groups of 4 outputs of a full block of 4 rows (mm_rq4_mve.c).
+ *
+ * Group g: the accumulators of its 4 outputs at @p acc + 16 g words ((4 outputs, 4 rows)
+ * int32), their records (bias unused: already in the sums) at @p rq + 4 g @p rq_step bytes
+ * (rq_step 12: one per output; 0: one shared), row t's outputs at @p y + t y_rs + (4 g + i) y_cs
+ * bytes. Stops at the first group with a shift <= 31 (or after @p groups).
+ *
+ * @return the groups stored.
+ */
+struct mcubert_rq4v {
+	const int32_t *acc;
+	const struct mcub_requant *rq;
+	uint32_t rq_step;
+	void *y;
+	uint32_t y_rs, y_cs; /* bytes */
+	uint32_t groups;
+};
+
+/** int8 outputs (saturated) */
+uint32_t mcubert_mm_rq4_mve_s8(const struct mcubert_rq4v *f);
+/** int16 outputs (saturated) */
+uint32_t mcubert_mm_rq4_mve_s16(const struct mcubert_rq4v *f);
+/** int32 outputs saturated to the 24-bit residual range [MCUBERT_RES_MIN, MCUBERT_RES_MAX] */
+uint32_t mcubert_mm_rq4_mve_s24(const struct mcubert_rq4v *f);
+/** the int32 sums as they are (no requantisation: @p rq unused); every group */
+uint32_t mcubert_mm_rq4_mve_raw(const struct mcubert_rq4v *f);
+
+/**
  * @brief The statistics pass of the Helium LayerNorm (layernorm_mve.c): sum(x), sum(x^2) and
  *        max |x| of @p d int32, exact for |x| < 2^25 and d < 2^11.
  */
