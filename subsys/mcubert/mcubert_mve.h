@@ -110,6 +110,12 @@ uint32_t mcubert_mm_rq4_mve_s24(const struct mcubert_rq4v *f);
 uint32_t mcubert_mm_rq4_mve_raw(const struct mcubert_rq4v *f);
 
 /**
+ * @brief The residual add on Helium (residual_mve.c): row[k] += h[k] * res_mult[k] (modulo 2^32,
+ *        as model.c's portable loop) for k < @p d.
+ */
+void mcubert_residual_mve(int32_t *row, const int8_t *h, const int32_t *res_mult, uint16_t d);
+
+/**
  * @brief The statistics pass of the Helium LayerNorm (layernorm_mve.c): sum(x), sum(x^2) and
  *        max |x| of @p d int32, exact for |x| < 2^25 and d < 2^11.
  */
