@@ -129,7 +129,9 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 	"	" LDW "	q0, [r3], #" WS "\n"                                                \
 	"	" LDW "	q1, [r5], #" WS "\n"                                                \
 	MM4V_ROWS(LDX, MAC)
-#define MM4V(NAME, LDW, WS, LDX, LDWT, VC, MAC)                                                     \
+#define MM4V_ON(x)  x
+#define MM4V_OFF(x)
+#define MM4V(NAME, LDW, WS, LDX, LDWT, VC, MAC, EDGES)                                                     \
 	__asm__(".pushsection .text." NAME ",\"ax\",%progbits\n"                                   \
 		".syntax unified\n"                                                                \
 		".thumb\n"                                                                         \
@@ -155,13 +157,15 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 		"	ldrd	r8, r10, [r9, #16]\n"                                              \
 		"	ldrd	r12, lr, [r9, #24]\n"                                              \
 		/* an odd whole vector first, then two at a time */                                \
+		EDGES(                                                                             \
 		"	ldr	r7, [r11, #" STR(F_ODD) "]\n"                                      \
 		"	cbz	r7, 2f\n"                                                          \
-		MM4V_STEP(LDW, WS, LDX, MAC) \
+		MM4V_STEP(LDW, WS, LDX, MAC))                                                      \
 		"2:\n"                                                                             \
 		"	ldr	r7, [r11, #" STR(F_XEND) "]\n"                                     \
+		EDGES( /* without the edges, at least two whole vectors */                          \
 		"	cmp	r1, r7\n"                                                          \
-		"	beq	4f\n"                                                              \
+		"	beq	4f\n")                                                             \
 		"3:\n"                                                                             \
 		MM4V_STEP(LDW, WS, LDX, MAC) \
 		MM4V_STEP(LDW, WS, LDX, MAC) \
@@ -169,13 +173,14 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 		"	bne	3b\n"                                                              \
 		/* the tail: weights under the predicate, the packed rows as they are */          \
 		"4:\n"                                                                             \
+		EDGES(                                                                             \
 		"	ldr	r7, [r11, #" STR(F_REM) "]\n"                                      \
 		"	cbz	r7, 5f\n"                                                          \
 		"	" VC "	r7\n"                                                              \
 		"	vpstt\n"                                                                   \
 		"	" LDWT "	q0, [r3]\n"                                                \
 		"	" LDWT "	q1, [r5]\n"                                                \
-		MM4V_ROWS(LDX, MAC) \
+		MM4V_ROWS(LDX, MAC))                                                               \
 		"5:\n"                                                                             \
 		"	strd	r4, r6, [r9, #8]\n"                                                \
 		"	strd	r8, r10, [r9, #16]\n"                                              \
@@ -191,14 +196,25 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 
 void mcubert_mm4v_s8(struct mm4v_frame *f);
 void mcubert_mm4v_s16(struct mm4v_frame *f);
+void mcubert_mm4v_s8_even(struct mm4v_frame *f);
+void mcubert_mm4v_s16_even(struct mm4v_frame *f);
 
 /* 16 int8 per vector: the weights step by 16 */
-MM4V("mcubert_mm4v_s8", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vctp.8", "vmladava.s8");
+MM4V("mcubert_mm4v_s8", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vctp.8", "vmladava.s8", MM4V_ON);
 /* 8 int16 activations, 8 int8 weights widened: the weights step by 8 */
-MM4V("mcubert_mm4v_s16", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vctp.16", "vmladava.s16");
+MM4V("mcubert_mm4v_s16", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vctp.16", "vmladava.s16",
+     MM4V_ON);
+/* the same for an even number of whole vectors and no tail (n a multiple of 32 / 16: n >= 1
+ * makes it at least two)
+ */
+MM4V("mcubert_mm4v_s8_even", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vctp.8", "vmladava.s8",
+     MM4V_OFF);
+MM4V("mcubert_mm4v_s16_even", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vctp.16",
+     "vmladava.s16", MM4V_OFF);
 /* clang-format on */
 
-static void mm4v(const struct mcubert_mm4v *a, uint32_t lanes, void (*fn)(struct mm4v_frame *))
+static void mm4v(const struct mcubert_mm4v *a, uint32_t lanes, void (*fn)(struct mm4v_frame *),
+		 void (*even)(struct mm4v_frame *))
 {
 	const uint32_t nv = a->n / lanes;
 	struct mm4v_frame f = {
@@ -212,6 +228,9 @@ static void mm4v(const struct mcubert_mm4v *a, uint32_t lanes, void (*fn)(struct
 		.acc_end = a->acc + 8 * (size_t)(a->n_out / 2),
 	};
 
+	if (f.odd == 0 && f.rem == 0) {
+		fn = even;
+	}
 	if (a->n_out >= 2) {
 		fn(&f);
 	}
@@ -231,12 +250,12 @@ static void mm4v(const struct mcubert_mm4v *a, uint32_t lanes, void (*fn)(struct
 
 void mcubert_mm4_mve_s8(const struct mcubert_mm4v *a)
 {
-	mm4v(a, 16, mcubert_mm4v_s8);
+	mm4v(a, 16, mcubert_mm4v_s8, mcubert_mm4v_s8_even);
 }
 
 void mcubert_mm4_mve_s16(const struct mcubert_mm4v *a)
 {
-	mm4v(a, 8, mcubert_mm4v_s16);
+	mm4v(a, 8, mcubert_mm4v_s16, mcubert_mm4v_s16_even);
 }
 
 #else
