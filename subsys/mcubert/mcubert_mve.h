@@ -119,15 +119,16 @@ void mcubert_residual_mve(int32_t *row, const int8_t *h, const int32_t *res_mult
  * @brief The statistics pass of the Helium LayerNorm (layernorm_mve.c): sum(x), sum(x^2) and
  *        max |x| of @p d int32, exact for |x| < 2^25 and d < 2^11.
  */
-void mcubert_ln_stats_mve(const int32_t *x, uint16_t d, int64_t *sum, int64_t *sq, uint32_t *mag);
+void mcubert_layernorm_stats_mve(const int32_t *x, uint16_t d, int64_t *sum, int64_t *sq,
+				 uint32_t *mag);
 
 /**
  * @brief The output pass of the Helium LayerNorm (layernorm_mve.c): y[k] = sat8((norm * gamma[k]
  *        + beta[k] * 2^12 + 2^27) >> 28), norm = SMMULR(4 x[k] - @p mean4, @p inv), for
  *        |x| <= 2^25, |mean4| <= 2^27, 0 <= inv < 2^31, gamma and beta in [-2^30, 2^30].
  */
-void mcubert_ln_out_mve(const int32_t *x, uint16_t d, int32_t mean4, int32_t inv,
-			const int32_t *gamma, const int32_t *beta, int8_t *y);
+void mcubert_layernorm_out_mve(const int32_t *x, uint16_t d, int32_t mean4, int32_t inv,
+			       const int32_t *gamma, const int32_t *beta, int8_t *y);
 
 #endif /* MCUBERT_MVE */
 

@@ -159,7 +159,8 @@ COEFFICIENTS: dict[str, dict[str, float]] = {
     "portable": {"mm4": 5.2652, "mm1": 5.2652, "mm2": 5.2652, "mm3": 5.2652, "kv_lean": 5.3695, "outputs": 0.0768,
             "softmax": 58.1562, "layernorm": 66.9132, "act": 14.0078, "token": 0.0031},
 }
-TARGET_PATH = {"m7": "dsp", "m7p": "dsp", "m33dsp": "dsp", "m3": "portable", "m33": "portable"}
+TARGET_PATH = {"m7": "dsp", "m7p": "dsp", "m33dsp": "dsp", "m3": "portable", "m33": "portable", "m55": "mve",
+               "m55d": "dsp"}
 
 
 class UnknownTarget(ValueError):

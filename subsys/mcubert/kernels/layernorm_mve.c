@@ -5,7 +5,7 @@
  */
 
 /*
- * mcubert_ln_stats_mve(), mcubert_ln_out_mve(): the two passes over a row of the Helium
+ * mcubert_layernorm_stats_mve(), mcubert_layernorm_out_mve(): the two passes over a row of the Helium
  * LayerNorm, inside the DSP path of mcubert_layernorm_s32_s8() (layernorm_s32_s8.c: the same
  * statistics, checks and scalar steps in between). Contract: mcubert_mve.h.
  *
@@ -44,7 +44,8 @@ static MCUBERT_ALWAYS_INLINE void stats4(const int32_t *x, int32_t n, int64_t *s
 	*m = vmaxavq_s32(*m, v);
 }
 
-void mcubert_ln_stats_mve(const int32_t *x, uint16_t d, int64_t *sum, int64_t *sq, uint32_t *mag)
+void mcubert_layernorm_stats_mve(const int32_t *x, uint16_t d, int64_t *sum, int64_t *sq,
+				 uint32_t *mag)
 {
 	const int32_t *const end = x + (d & ~3U);
 	int64_t s = 0, q = 0;
@@ -82,8 +83,8 @@ static MCUBERT_ALWAYS_INLINE void out4(const int32_t *x, int32_t n, int32_t mean
 	}
 }
 
-void mcubert_ln_out_mve(const int32_t *x, uint16_t d, int32_t mean4, int32_t inv,
-			const int32_t *gamma, const int32_t *beta, int8_t *y)
+void mcubert_layernorm_out_mve(const int32_t *x, uint16_t d, int32_t mean4, int32_t inv,
+			       const int32_t *gamma, const int32_t *beta, int8_t *y)
 {
 	const int32x4_t vinv = vdupq_n_s32(inv);
 	const int32_t *const end = x + (d & ~3U);

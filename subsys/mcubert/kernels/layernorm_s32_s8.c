@@ -137,7 +137,7 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 	uint32_t mag;
 
 #if MCUBERT_MVE
-	mcubert_ln_stats_mve(x, d, &sum, &sq, &mag);
+	mcubert_layernorm_stats_mve(x, d, &sum, &sq, &mag);
 #else
 	layernorm_stats_dsp(x, d, &sum, &sq, &mag);
 #endif
@@ -168,7 +168,7 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 	const int32_t inv = (int32_t)(((uint64_t)1 << MCUBERT_LN_INV_BITS) / std);
 	const int32_t mean4 = mean * 4;
 #if MCUBERT_MVE
-	mcubert_ln_out_mve(x, d, mean4, inv, gamma, beta, y);
+	mcubert_layernorm_out_mve(x, d, mean4, inv, gamma, beta, y);
 #else
 	const int32_t c4096 =
 		1 << (MCUBERT_LN_NORM_FRAC + MCUBERT_LN_GAMMA_FRAC - MCUBERT_LN_BETA_FRAC);
