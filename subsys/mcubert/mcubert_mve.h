@@ -49,6 +49,14 @@
 
 #if MCUBERT_MVE
 
+/* The assembly kernels' pieces: a constant as a string, a function's opening and closing lines. */
+#define MCUBERT_ASM_STR_(x) #x
+#define MCUBERT_ASM_STR(x)  MCUBERT_ASM_STR_(x)
+#define MCUBERT_ASM_BEGIN(NAME)                                                                    \
+	".pushsection .text." NAME ",\"ax\",%progbits\n.syntax unified\n.thumb\n.p2align 2\n"      \
+	".global " NAME "\n.type " NAME ", %function\n.thumb_func\n" NAME ":\n"
+#define MCUBERT_ASM_END(NAME) ".size " NAME ", . - " NAME "\n.popsection\n"
+
 /**
  * @brief Copy @p nr <= 4 rows of @p n int8 (@p x16 = 0) or int16 (@p x16 = 1) elements, row t
  *        at t * @p x_stride elements after @p x, interleaved into @p xp: 16 bytes of row t of

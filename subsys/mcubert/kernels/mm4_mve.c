@@ -37,14 +37,7 @@
 /* mcubert_pack4v(src, dst, bytes): bytes of src to 16 bytes at dst, dst + 64, ... (a
  * tail-predicated loop: the last vector loads and stores only the bytes left)
  */
-__asm__(".pushsection .text.mcubert_pack4v,\"ax\",%progbits\n"
-	".syntax unified\n"
-	".thumb\n"
-	".p2align 2\n"
-	".global mcubert_pack4v\n"
-	".type mcubert_pack4v, %function\n"
-	".thumb_func\n"
-	"mcubert_pack4v:\n"
+__asm__(MCUBERT_ASM_BEGIN("mcubert_pack4v")
 	"	push	{r7, lr}\n"
 	"	wlstp.8	lr, r2, 2f\n"
 	"1:\n"
@@ -53,8 +46,7 @@ __asm__(".pushsection .text.mcubert_pack4v,\"ax\",%progbits\n"
 	"	letp	lr, 1b\n"
 	"2:\n"
 	"	pop	{r7, pc}\n"
-	".size mcubert_pack4v, . - mcubert_pack4v\n"
-	".popsection\n");
+	MCUBERT_ASM_END("mcubert_pack4v"));
 /* clang-format on */
 
 void mcubert_pack4v(const void *src, void *dst, uint32_t bytes);
@@ -101,8 +93,7 @@ _Static_assert(offsetof(struct mm4v_frame, rem) == F_REM, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, acc) == F_ACC, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 
-#define STR_(x) #x
-#define STR(x)  STR_(x)
+#define STR(x) MCUBERT_ASM_STR(x)
 
 /*
  * Registers: r0, r2, r4, r6 the accumulators of output a (rows 0-3), r8, r10, r12, lr those of
@@ -132,14 +123,7 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 #define MM4V_ON(x)  x
 #define MM4V_OFF(x)
 #define MM4V(NAME, LDW, WS, LDX, LDWT, VC, MAC, EDGES)                                                     \
-	__asm__(".pushsection .text." NAME ",\"ax\",%progbits\n"                                   \
-		".syntax unified\n"                                                                \
-		".thumb\n"                                                                         \
-		".p2align 2\n"                                                                     \
-		".global " NAME "\n"                                                               \
-		".type " NAME ", %function\n"                                                      \
-		".thumb_func\n"                                                                    \
-		NAME ":\n"                                                                         \
+	__asm__(MCUBERT_ASM_BEGIN(NAME)                                                   \
 		"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                          \
 		"	sub	sp, sp, #4\n"                                                      \
 		"	mov	r11, r0\n"                                                         \
@@ -191,8 +175,7 @@ _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 		"	bne	1b\n"                                                              \
 		"	add	sp, sp, #4\n"                                                      \
 		"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                          \
-		".size " NAME ", . - " NAME "\n"                                                   \
-		".popsection\n")
+		MCUBERT_ASM_END(NAME))
 
 void mcubert_mm4v_s8(struct mm4v_frame *f);
 void mcubert_mm4v_s16(struct mm4v_frame *f);

@@ -55,8 +55,7 @@ _Static_assert(offsetof(struct mcubert_rq4v, y_rs) == F_YRS, "rq4v layout");
 _Static_assert(offsetof(struct mcubert_rq4v, y_cs) == F_YCS, "rq4v layout");
 _Static_assert(offsetof(struct mcubert_rq4v, groups) == F_NG, "rq4v layout");
 
-#define STR_(x) #x
-#define STR(x)  STR_(x)
+#define STR(x) MCUBERT_ASM_STR(x)
 
 /*
  * Registers: r4-r7 the output rows 0-3, r8 the groups, r9 the groups done, r10 4 cs, r11 4 rq_step,
@@ -97,14 +96,7 @@ _Static_assert(offsetof(struct mcubert_rq4v, groups) == F_NG, "rq4v layout");
 	RQ4_ROW("8", "r6", SAT, ST, MID) \
 	RQ4_ROW("12", "r7", SAT, ST, MID)
 #define RQ4(NAME, SAT, ST)                                                                          \
-	__asm__(".pushsection .text." NAME ",\"ax\",%progbits\n"                                   \
-		".syntax unified\n"                                                                \
-		".thumb\n"                                                                         \
-		".p2align 2\n"                                                                     \
-		".global " NAME "\n"                                                               \
-		".type " NAME ", %function\n"                                                      \
-		".thumb_func\n"                                                                    \
-		NAME ":\n"                                                                         \
+	__asm__(MCUBERT_ASM_BEGIN(NAME)                                                   \
 		"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                          \
 		"	vpush	{d8-d15}\n"                                                        \
 		"	mov	r12, r0\n"                                                         \
@@ -180,8 +172,7 @@ _Static_assert(offsetof(struct mcubert_rq4v, groups) == F_NG, "rq4v layout");
 		"	mov	r0, r9\n"                                                          \
 		"	vpop	{d8-d15}\n"                                                        \
 		"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                          \
-		".size " NAME ", . - " NAME "\n"                                                   \
-		".popsection\n")
+		MCUBERT_ASM_END(NAME))
 
 RQ4("mcubert_mm_rq4_mve_s8", "24", "vstrb.32");
 RQ4("mcubert_mm_rq4_mve_s16", "16", "vstrh.32");
@@ -189,87 +180,45 @@ RQ4("mcubert_mm_rq4_mve_s24", "8", "vstrw.32");
 /* clang-format on */
 
 /* no requantisation: the sums as they are, one gather and one scatter per row */
-__asm__(".pushsection .text.mcubert_mm_rq4_mve_raw,\"ax\",%progbits\n"
-	".syntax unified\n"
-	".thumb\n"
-	".p2align 2\n"
-	".global mcubert_mm_rq4_mve_raw\n"
-	".type mcubert_mm_rq4_mve_raw, %function\n"
-	".thumb_func\n"
-	"mcubert_mm_rq4_mve_raw:\n"
+/* clang-format off */
+__asm__(MCUBERT_ASM_BEGIN("mcubert_mm_rq4_mve_raw")
 	"	push	{r4, r5, r6, r7, r8, r9, r10, lr}\n"
 	"	vpush	{d8-d13}\n"
 	"	mov	r12, r0\n"
 	"	movs	r2, #0\n"
 	"	vidup.u32	q0, r2, #1\n"
-	"	ldr	r1, [r12, #" STR(
-		F_ACC) "]\n"
-		       "	vshl.i32	q4, q0, #4\n"
-		       "	vadd.i32	q4, q4, r1\n"
-		       "	ldr	r1, [r12, #" STR(
-			       F_YCS) "]\n"
-				      "	lsl	r10, r1, #2\n"
-				      "	vmul.i32	q6, q0, r1\n"
-				      "	ldr	r4, [r12, #" STR(
-					      F_Y) "]\n"
-						   "	ldr	r1, [r12, #" STR(
-							   F_YRS) "]\n"
-								  "	add	r5, r4, r1\n"
-								  "	add	r6, r5, r1\n"
-								  "	add	r7, r6, r1\n"
-								  "	ldr	r8, [r12, #" STR(
-									  F_NG) "]\n"
-										"	movs	"
-										"r0, #64\n"
-										"	wls	"
-										"lr, r8, 9f\n"
-										"1:\n"
-										"	vldrw."
-										"u32	q0, [q4, "
-										"#0]\n"
-										"	vldrw."
-										"u32	q1, [q4, "
-										"#4]\n"
-										"	vstrw."
-										"32	q0, [r4, "
-										"q6]\n"
-										"	vldrw."
-										"u32	q0, [q4, "
-										"#8]\n"
-										"	vstrw."
-										"32	q1, [r5, "
-										"q6]\n"
-										"	vldrw."
-										"u32	q1, [q4, "
-										"#12]\n"
-										"	vstrw."
-										"32	q0, [r6, "
-										"q6]\n"
-										"	vstrw."
-										"32	q1, [r7, "
-										"q6]\n"
-										"	vadd."
-										"i32	q4, q4, "
-										"r0\n"
-										"	vadd."
-										"i32	q6, q6, "
-										"r10\n"
-										"	le	"
-										"lr, 1b\n"
-										"9:\n"
-										"	mov	"
-										"r0, r8\n"
-										"	vpop	"
-										"{d8-d13}\n"
-										"	pop	"
-										"{r4, r5, r6, r7, "
-										"r8, r9, r10, pc}\n"
-										".size "
-										"mcubert_mm_rq4_"
-										"mve_raw, . - "
-										"mcubert_mm_rq4_"
-										"mve_raw\n"
-										".popsection\n");
+	"	ldr	r1, [r12, #" STR(F_ACC) "]\n"
+	"	vshl.i32	q4, q0, #4\n"
+	"	vadd.i32	q4, q4, r1\n"
+	"	ldr	r1, [r12, #" STR(F_YCS) "]\n"
+	"	lsl	r10, r1, #2\n"
+	"	vmul.i32	q6, q0, r1\n"
+	"	ldr	r4, [r12, #" STR(F_Y) "]\n"
+	"	ldr	r1, [r12, #" STR(F_YRS) "]\n"
+	"	add	r5, r4, r1\n"
+	"	add	r6, r5, r1\n"
+	"	add	r7, r6, r1\n"
+	"	ldr	r8, [r12, #" STR(F_NG) "]\n"
+	"	movs	r0, #64\n"
+	"	wls	lr, r8, 9f\n"
+	"1:\n"
+	"	vldrw.u32	q0, [q4, #0]\n"
+	"	vldrw.u32	q1, [q4, #4]\n"
+	"	vstrw.32	q0, [r4, q6]\n"
+	"	vldrw.u32	q0, [q4, #8]\n"
+	"	vstrw.32	q1, [r5, q6]\n"
+	"	vldrw.u32	q1, [q4, #12]\n"
+	"	vstrw.32	q0, [r6, q6]\n"
+	"	vstrw.32	q1, [r7, q6]\n"
+	"	vadd.i32	q4, q4, r0\n"
+	"	vadd.i32	q6, q6, r10\n"
+	"	le	lr, 1b\n"
+	"9:\n"
+	"	mov	r0, r8\n"
+	"	vpop	{d8-d13}\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, pc}\n"
+	MCUBERT_ASM_END("mcubert_mm_rq4_mve_raw"));
+/* clang-format on */
 
 #else
 
