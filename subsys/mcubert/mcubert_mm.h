@@ -78,6 +78,20 @@ struct mcubert_mm {
 #if MCUBERT_DSP
 
 /**
+ * int32 words of the packed rows of a block of kc columns in the scratch: DSP, ceil(kc / 4)
+ * groups of 8 (mcubert_pack4()); MVE, 16 bytes of 4 rows per 8 columns (mcubert_pack4_mve():
+ * 16 int8 or 8 int16 per row and vector). Both are 8 kc for kc a multiple of 8.
+ */
+#if MCUBERT_MVE
+#define MCUBERT_MM_XP_WORDS(kc) (16 * (((size_t)(kc) + 7) / 8))
+#if (MCUBERT_DSP_KC % 8) != 0
+#error "the MVE path needs MCUBERT_DSP_KC to be a multiple of 8"
+#endif
+#else
+#define MCUBERT_MM_XP_WORDS(kc) (8 * (((size_t)(kc) + 3) / 4))
+#endif
+
+/**
  * @brief The last r < 4 columns of a chunk: acc[j][t] += sum_i x[t][i] * w[j][i], with xq their
  *        zero-padded packed group (mm_tail.c: shared, not inlined into every kernel).
  */
@@ -247,8 +261,8 @@ void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *a
  * MCUBERT_DSP_CH outputs accumulated at a time, in @p p->buf (mcubert_mm_get_buffer_size());
  * mcubert_mm4_s16_s8() initialises, multiplies, requantises and stores (mcubert_mm_dsp_block()),
  * mcubert_mm_store() the uncommon cases.
- * MVE path (mcubert_mve.h): the same blocks and accumulators, no packing, the sums by
- * mcubert_mm4_mve_s8() / _s16(), the same requantisation and stores.
+ * MVE path (mcubert_mve.h): the same blocks, column chunks and accumulators, the rows packed
+ * by mcubert_pack4_mve(), the sums by mcubert_mm4_mve_s8() / _s16(), the same requantisation.
  * Portable path: one output at a time, int32 sums, mcubert_requant(); @p p->buf unused.
  */
 static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int x16, int out)
@@ -257,7 +271,7 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 	/* scratch: the packed rows, then the accumulators (nj, 4) (mcubert_mm_get_buffer_size()) */
 	int32_t *const xp = (int32_t *)__builtin_assume_aligned(p->buf, 8);
 	int32_t *const acc = (int32_t *)__builtin_assume_aligned(
-		xp + 8 * (((p->n < MCUBERT_DSP_KC ? p->n : MCUBERT_DSP_KC) + 3) / 4), 8);
+		xp + MCUBERT_MM_XP_WORDS(p->n < MCUBERT_DSP_KC ? p->n : MCUBERT_DSP_KC), 8);
 	const size_t esz = x16 ? 2 : 1;
 
 	for (uint16_t r0 = 0; r0 < p->rows; r0 += 4) {
@@ -271,24 +285,30 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 
 #if MCUBERT_MVE
 			mcubert_mm_init_acc(p, out, acc, r0, nr, j0, nj);
+			for (uint16_t k0 = 0; k0 < p->n; k0 += MCUBERT_DSP_KC) {
+				const uint16_t nk =
+					(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0
+									      : MCUBERT_DSP_KC);
+				const struct mcubert_mm4v v = {
+					.x = xp,
+					.n = nk,
+					.w = p->w + (size_t)j0 * p->w_stride + k0,
+					.w_stride = p->w_stride,
+					.n_out = nj,
+					.acc = acc,
+				};
 
-			const struct mcubert_mm4v v = {
-				.x = xr,
-				.x_stride = p->x_stride,
-				.nr = nr,
-				.n = p->n,
-				.w = p->w + (size_t)j0 * p->w_stride,
-				.w_stride = p->w_stride,
-				.n_out = nj,
-				.acc = acc,
-			};
-
-			if (x16) {
-				mcubert_mm4_mve_s16(&v);
-			} else {
-				mcubert_mm4_mve_s8(&v);
+				/* a single column chunk is packed once per block of rows */
+				if (p->n > MCUBERT_DSP_KC || j0 == 0) {
+					mcubert_pack4_mve(xr + (size_t)k0 * esz, x16, nr,
+							  p->x_stride, nk, xp);
+				}
+				if (x16) {
+					mcubert_mm4_mve_s16(&v);
+				} else {
+					mcubert_mm4_mve_s8(&v);
+				}
 			}
-			(void)xp;
 			if (nr == 4) {
 				mcubert_mm_store4_mve(p, out, acc, j0, nj, r0);
 				continue;

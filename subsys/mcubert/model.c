@@ -20,6 +20,7 @@
 
 #include "mcubert_internal.h"
 #include "mcubert_dsp.h"
+#include "mcubert_mve.h"
 
 #define IS_ALIGNED4(p) ((((uintptr_t)(p)) & 3U) == 0)
 #define MIN(a, b)      ((a) < (b) ? (a) : (b))
@@ -255,6 +256,9 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 			int32_t *row, uint16_t rows, const int8_t *h_in, int8_t *h_out)
 {
 	for (uint16_t r = 0; r < rows; r++, row += d, h_in += d, h_out += d) {
+#if MCUBERT_MVE
+		mcubert_residual_mve(row, h_in, res_mult, d);
+#else
 		for (uint16_t k = 0; k < d; k++) {
 			/* |h_in * res_mult| < 2^23 and row[k] is in the RES range (the projection clamps
 			 * it, and mcubert_plan_check() refuses a plan in which another buffer live at the
@@ -262,6 +266,7 @@ static void residual_ln(const int32_t *res_mult, uint16_t d, const struct mcuber
 			 * is below 2^24 in magnitude; the addition is done unsigned all the same */
 			row[k] = (int32_t)((uint32_t)row[k] + (uint32_t)(h_in[k] * res_mult[k]));
 		}
+#endif
 		mcubert_layernorm_s32_s8(row, d, ln, h_out);
 	}
 }

@@ -35,31 +35,42 @@ def _i8(rng, *shape):
     return rng.integers(-128, 128, size=shape).astype(np.int8)
 
 
+def _linear_kernels(rng, rows: int, n_in: int, n_out: int, shifts=None) -> list:
+    """(case, expected) pairs of the four linear kernels and the transposed one on one shape."""
+    out = []
+    x = _i8(rng, rows, n_in)
+    w = _i8(rng, n_out, n_in)
+    rq = _rq(rng, n_out) if shifts is None else _rq(rng, n_out, shifts)
+    args = [w, rq, n_in, n_out, x, rows]
+    out.append((Case("linear_s8", args + [np.zeros((rows, n_out), np.int8)], out=6),
+                arith.linear(x, w, rq, -128, 127)))
+    out.append((Case("linear_s8_s16", args + [np.zeros((rows, n_out), np.int16)], out=6),
+                arith.linear(x, w, rq, arith.PRE_MIN, arith.PRE_MAX)))
+    for lo, hi in ((RES_MIN, RES_MAX), (arith.INT32_MIN, arith.INT32_MAX), (-1000, 70000)):
+        out.append((Case("linear_s8_s32", args + [np.zeros((rows, n_out), np.int32), lo, hi], out=6),
+                    arith.linear(x, w, rq, lo, hi)))
+    x16 = rng.integers(-2047, 2048, size=(rows, n_in)).astype(np.int16)
+    out.append((Case("linear_s16_s32", [w, rq, n_in, n_out, x16, rows, np.zeros((rows, n_out), np.int32),
+                                        RES_MIN, RES_MAX], out=6),
+                arith.linear(x16, w, rq, RES_MIN, RES_MAX)))
+    stride = rows + 3
+    exp_t = np.zeros((n_out, stride), np.int64)
+    exp_t[:, :rows] = arith.linear(x, w, rq, -128, 127).T
+    out.append((Case("linear_s8_t", args + [np.zeros((n_out, stride), np.int8), stride], out=6), exp_t))
+    return out
+
+
 def linear_cases(rng):
     """(case, expected) pairs for the four linear kernels and the transposed one."""
     out = []
     shapes = [(1, 4, 1), (3, 7, 5), (4, 32, 64), (5, 128, 70), (9, 200, 33), (4, 260, 16), (6, 512, 8),
               (8, 36, 12), (2, 20, 3)]
     for rows, n_in, n_out in shapes:
-        x = _i8(rng, rows, n_in)
-        w = _i8(rng, n_out, n_in)
-        rq = _rq(rng, n_out)
-        args = [w, rq, n_in, n_out, x, rows]
-        out.append((Case("linear_s8", args + [np.zeros((rows, n_out), np.int8)], out=6),
-                    arith.linear(x, w, rq, -128, 127)))
-        out.append((Case("linear_s8_s16", args + [np.zeros((rows, n_out), np.int16)], out=6),
-                    arith.linear(x, w, rq, arith.PRE_MIN, arith.PRE_MAX)))
-        for lo, hi in ((RES_MIN, RES_MAX), (arith.INT32_MIN, arith.INT32_MAX), (-1000, 70000)):
-            out.append((Case("linear_s8_s32", args + [np.zeros((rows, n_out), np.int32), lo, hi], out=6),
-                        arith.linear(x, w, rq, lo, hi)))
-        x16 = rng.integers(-2047, 2048, size=(rows, n_in)).astype(np.int16)
-        out.append((Case("linear_s16_s32", [w, rq, n_in, n_out, x16, rows, np.zeros((rows, n_out), np.int32),
-                                            RES_MIN, RES_MAX], out=6),
-                    arith.linear(x16, w, rq, RES_MIN, RES_MAX)))
-        stride = rows + 3
-        exp_t = np.zeros((n_out, stride), np.int64)
-        exp_t[:, :rows] = arith.linear(x, w, rq, -128, 127).T
-        out.append((Case("linear_s8_t", args + [np.zeros((n_out, stride), np.int8), stride], out=6), exp_t))
+        out += _linear_kernels(rng, rows, n_in, n_out)
+    # groups of 4 outputs in one shift class (the MVE path requantises them together): all in [2, 32]
+    # (saturating with small shifts), all >= 32, all >= 33, and shifts of 1
+    for shifts in ((2, 3, 20, 31, 32), (32, 33, 40), (33, 62), (1, 2)):
+        out += _linear_kernels(rng, 8, 64, 16, shifts)
     # saturating sums: all-extreme inputs
     x = np.full((4, 64), -128, np.int8)
     w = np.full((6, 64), -128, np.int8)

@@ -6,9 +6,11 @@ board) run everywhere, some only when a Zephyr tree is found (ZEPHYR_BASE, or ~/
 a VERSION file). With MCUBERT_ZEPHYR_FULL=1 and a tree (and `west` importable; skips with the reason
 otherwise) one focused Twister run (module scope) covers:
 
-* tests/zephyr (kernels, blob, e2e) on qemu_cortex_m3, native_sim, mps2/an521/cpu0 and this module's
-  QEMU Cortex-M7 board mps2_an500 (portable and DSP kernels);
-* samples/sst2 on the same QEMU boards, and built only for nucleo_f767zi;
+* tests/zephyr (kernels, blob, e2e) on qemu_cortex_m3, native_sim, mps2/an521/cpu0, this module's
+  QEMU Cortex-M7 board mps2_an500 (portable and DSP kernels) and the Cortex-M55 mps3/corstone300/an547
+  (kernels and e2e; the Helium kernels);
+* samples/sst2 on the same QEMU boards (on the an547 the model in a DDR partition, the Helium kernels by
+  the Kconfig default), and built only for nucleo_f767zi;
 
 then checks that every configuration passed, that the labels the sample prints on the QEMU boards equal
 the host runtime's for the same blob and sentences, that `mcubert classify` answers in the M7's shell, that
@@ -17,8 +19,9 @@ The module's boards (mps2_an500) are visible to Twister only when mcubert is a p
 workspace (Twister does not read ZEPHYR_EXTRA_MODULES): the test uses such a workspace when it finds
 one ($MCUBERT_ZEPHYR_WORKSPACE, the workspace of ZEPHYR_BASE, or ~/mcubert-ws) and otherwise runs
 without mps2_an500 (and says so). MCUBERT_ZEPHYR_PLATFORMS (comma-separated) narrows the platforms.
-The Twister part: 20 builds (19 run on QEMU/native_sim, 1 built only), about 13 minutes on a 2-core machine
-with ccache warm (measured: 756 s for this file, Twister's QEMU run 465 s);
+The Twister part: 27 builds (26 run on QEMU/native_sim, 1 built only); before the 7 an547 builds (kernels
+and e2e portable / DSP / MVE, the sample) were added, about 13 minutes on a 2-core machine with ccache warm
+(measured: 756 s for this file, Twister's QEMU run 465 s);
 the output directory is fixed (build/zephyr-tests under the repository, or $MCUBERT_ZEPHYR_OUT) so that a
 rerun finds ccache warm; MCUBERT_ZEPHYR_REUSE=1 checks the last run's results again without Twister.
 """
@@ -39,7 +42,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 M7 = "mps2_an500/mcubert_an500"
-QEMU_PLATFORMS = ["qemu_cortex_m3/ti_lm3s6965", "native_sim/native", "mps2/an521/cpu0", M7]
+M55 = "mps3/corstone300/an547"
+QEMU_PLATFORMS = ["qemu_cortex_m3/ti_lm3s6965", "native_sim/native", "mps2/an521/cpu0", M7, M55]
 BUILD_ONLY = ["nucleo_f767zi/stm32f767xx"]
 OUT = Path(os.environ.get("MCUBERT_ZEPHYR_OUT") or ROOT / "build" / "zephyr-tests")
 SENTENCES = [
@@ -129,6 +133,17 @@ def test_overlay_qemu_psram_and_errors(tmp_path, capsys):
     bad.write_bytes(b"nope")
     with pytest.raises(zephyr.ZephyrError, match="not an mcubert blob"):
         zephyr.overlay_for(bad, "mps2_an500")
+
+
+def test_overlay_an547_declares_its_ddr(tmp_path):
+    """The an547's devicetree has no node for QEMU's DDR: the overlay declares it (secure alias 0x70000000)
+    and puts the partition at its start; the sample's auto placement picks it."""
+    from mcubert.targets import flash_layout, zephyr
+
+    text, p = zephyr.overlay_for(_fake_blob(tmp_path, 957_616), M55)
+    assert (p.address, p.offset, p.size) == (0x70000000, 0, 234 * 4096)
+    assert "ddr: memory@70000000 {" in text and "reg = <0x70000000 0x1000000>;" in text and "&ddr {" in text
+    assert flash_layout.find_layout("mps3_corstone300_an547") is flash_layout.find_layout(M55)
 
 
 def test_overlay_cli(tmp_path, capsys):
@@ -511,7 +526,7 @@ def _host_labels(blob: Path) -> list[str]:
 
 
 @pytest.mark.zephyr
-@pytest.mark.parametrize("platform", [M7, "native_sim/native", "mps2/an521/cpu0"])
+@pytest.mark.parametrize("platform", [M7, "native_sim/native", "mps2/an521/cpu0", M55])
 def test_sample_labels_equal_host(twister, platform):
     build = _sample_build(twister, platform)
     log = (build / "handler.log").read_text(errors="replace")

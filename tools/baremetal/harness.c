@@ -150,16 +150,24 @@ extern uint8_t __scratch_start__[], __scratch_max__[];
 
 static struct mcubert mb;
 
-/* Interval markers for the insn_count plugin: must stay real calls. */
+/* Interval markers for the insn_count plugin: must stay real calls (clang has no noipa; optnone
+ * keeps it from deleting the calls).
+ */
 void bench_start(void);
 void bench_stop(void);
 
-__attribute__((noipa, used)) void bench_start(void)
+#if defined(__clang__)
+#define BENCH_MARKER __attribute__((noinline, optnone, used))
+#else
+#define BENCH_MARKER __attribute__((noipa, used))
+#endif
+
+BENCH_MARKER void bench_start(void)
 {
 	__asm__ volatile("" : : : "memory");
 }
 
-__attribute__((noipa, used)) void bench_stop(void)
+BENCH_MARKER void bench_stop(void)
 {
 	__asm__ volatile("" : : : "memory");
 }

@@ -235,7 +235,7 @@ def _print_plan(r: dict[str, Any]) -> None:
 def add_budget_args(p: argparse.ArgumentParser) -> None:
     """--arena-only and --target: what --sram budgets (see planning.cost.ram_model)."""
     p.add_argument("--arena-only", action="store_true", help="--sram budgets the arena alone")
-    p.add_argument("--target", choices=("m7", "m7p", "m3", "m33", "m33dsp"), default="m7",
+    p.add_argument("--target", choices=("m7", "m7p", "m3", "m33", "m33dsp", "m55", "m55d"), default="m7",
                    help="core whose stack, statics and instruction model the planner uses (default m7)")
 
 

@@ -52,6 +52,7 @@ class Layout:
     has_partitions: bool = False
     note: str = ""
     code_partition: str = ""  # the partition the board's chosen zephyr,code-partition names, if any
+    declare: bool = False  # the board's devicetree lacks the node: the overlay declares it (memory@base)
 
     def sector_list(self) -> list[tuple[int, int]]:
         """(offset, size) of every erase sector."""
@@ -85,8 +86,16 @@ BOARDS: dict[str, Layout] = {
     "mps2/an521/cpu0": Layout(
         board="mps2/an521/cpu0", node="psram", base=0x80000000, size=16 * MiB, sectors=((4096, 4 * KiB),),
         place="start", note="QEMU mps2-an521 PSRAM (the image is in the 4 MiB SSRAM at 0x10000000)"),
+    # boards/arm/mps3 (Zephyr v4.0), mps3_corstone300_an547.dts: the image runs from the 512 KiB ITCM, too small
+    # for the compressed SST-2 model; QEMU's mps3-an547 has DDR at 0x60000000 (secure alias 0x70000000, the
+    # one the Secure image uses), which its ELF loader fills. The board's devicetree has no node for it.
+    "mps3/corstone300/an547": Layout(
+        board="mps3/corstone300/an547", node="ddr", base=0x70000000, size=16 * MiB, sectors=((4096, 4 * KiB),),
+        place="start", declare=True,
+        note="QEMU mps3-an547 DDR, secure alias (the image is in the 512 KiB ITCM at 0x10000000)"),
 }
 BOARDS["mps2_an521_cpu0"] = BOARDS["mps2/an521/cpu0"]
+BOARDS["mps3_corstone300_an547"] = BOARDS["mps3/corstone300/an547"]
 
 
 def find_layout(board: str) -> Layout | None:
@@ -187,6 +196,9 @@ def render_overlay(p: Placement, layout: Layout, source: str = "") -> str:
     if p.deleted:
         lines.append("")
     chosen = ["/ {", "\tchosen {", f"\t\t{CHOSEN} = &{PARTITION_LABEL};"]
+    if layout.declare:
+        chosen[1:1] = [f"\t{p.node}: memory@{layout.base:x} {{", '\t\tdevice_type = "memory";',
+                       f"\t\treg = <0x{layout.base:x} 0x{layout.size:x}>;", "\t};", ""]
     if layout.code_partition and layout.code_partition in p.deleted:
         # the application links from the start of flash (no MCUboot: there is no room for its slots);
         # the build checks that it ends below the model partition

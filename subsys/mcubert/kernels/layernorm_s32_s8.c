@@ -25,6 +25,7 @@
  */
 
 #include "mcubert_dsp.h"
+#include "mcubert_mve.h"
 
 /* floor(a / b) for b > 0 */
 static int64_t div_floor(int64_t a, int64_t b)
@@ -133,19 +134,17 @@ static uint32_t div_2p46(uint32_t v)
 #define SMLAL(lo, hi, a, b) __asm__("smlal %0, %1, %2, %3" : "+r"(lo), "+r"(hi) : "r"(a), "r"(b))
 /* clang-format on */
 
-/* The DSP path; 0 when the row's statistics are outside its exact range (nothing written). */
-static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln,
-			 int8_t *y)
+#if !MCUBERT_MVE
+/* sum(x), sum(x^2) (64-bit), and OR of |x| (or |x| - 1) of a row: 11 instructions per 2 elements */
+static void layernorm_stats_dsp(const int32_t *x, uint16_t d, int64_t *sum, int64_t *sq,
+				uint32_t *mag_out)
 {
-	const int32_t *gamma = ln->gamma;
-	const int32_t *beta = ln->beta;
 	const int32_t one = 1;
 	uint32_t s_lo = 0, q_lo = 0, mag = 0;
 	int32_t s_hi = 0, q_hi = 0;
 	const int32_t *px = x;
 	int32_t t0, t1;
 
-	/* sum(x), sum(x^2) (64-bit), and OR of |x| (or |x| - 1): 11 instructions per 2 elements */
 	if (d >= 2) {
 		/* clang-format off */
 		__asm__ volatile("1:	ldrd	%[t0], %[t1], [%[p]], #8\n"
@@ -172,9 +171,26 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 		SMLAL(q_lo, q_hi, xk, xk);
 		mag |= (uint32_t)(xk ^ (xk >> 31));
 	}
-	const int64_t sum = (int64_t)(((uint64_t)(uint32_t)s_hi << 32) | s_lo);
-	const int64_t sq = (int64_t)(((uint64_t)(uint32_t)q_hi << 32) | q_lo);
+	*sum = (int64_t)(((uint64_t)(uint32_t)s_hi << 32) | s_lo);
+	*sq = (int64_t)(((uint64_t)(uint32_t)q_hi << 32) | q_lo);
+	*mag_out = mag;
+}
+#endif
 
+/* The DSP path; 0 when the row's statistics are outside its exact range (nothing written). */
+static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_layernorm *ln,
+			 int8_t *y)
+{
+	const int32_t *gamma = ln->gamma;
+	const int32_t *beta = ln->beta;
+	int64_t sum, sq;
+	uint32_t mag;
+
+#if MCUBERT_MVE
+	mcubert_layernorm_stats_mve(x, d, &sum, &sq, &mag);
+#else
+	layernorm_stats_dsp(x, d, &sum, &sq, &mag);
+#endif
 	if (mag >= (1U << 25) || d >= (1U << 11)) {
 		return 0;
 	}
@@ -201,6 +217,9 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 
 	const int32_t inv = (int32_t)div_2p46(std);
 	const int32_t mean4 = mean * 4;
+#if MCUBERT_MVE
+	mcubert_layernorm_out_mve(x, d, mean4, inv, gamma, beta, y);
+#else
 	/* 16 a: beta * 2^(32 - BETA_FRAC) and the rounding 2^31 = 2^(BETA_FRAC - 1) of those */
 	const int32_t c65536 = 1 << (32 - MCUBERT_LN_BETA_FRAC);
 	const int32_t half = 1 << (MCUBERT_LN_BETA_FRAC - 1);
@@ -231,6 +250,7 @@ static int layernorm_dsp(const int32_t *x, uint16_t d, const struct mcubert_laye
 		/* clang-format on */
 		y[k] = (int8_t)__ssat(hi, 8);
 	}
+#endif
 	return 1;
 }
 #undef SMLAL

@@ -5,192 +5,240 @@
  */
 
 /*
- * mcubert_mm4_mve_s8(), mcubert_mm4_mve_s16(): the matrix-multiply inner loops of the Helium path
- * (see mcubert_mve.h), in assembly so that the count does not depend on the compiler (GCC 12's
- * intrinsics spill the row pointers). Contract: mcubert_mve.h.
+ * mcubert_pack4_mve(), mcubert_mm4_mve_s8(), mcubert_mm4_mve_s16(): the packing and the
+ * matrix-multiply inner loops of the Helium path (see mcubert_mve.h). The inner loops are in
+ * assembly so that the count does not depend on the compiler (GCC 12's intrinsics spill the
+ * pointers). Contract: mcubert_mve.h.
  *
- * Per 16 int8 columns (8 int16 ones): one VLDRB of the weight row, one VLDRB (VLDRH) per row,
- * one VMLADAVA per row and the LE of the low-overhead loop: 10 instructions per 64 (32) MACs;
- * about 17 more per output (pointers, accumulators, the predicated tail of n % 16 columns).
+ * A block is 4 activation rows times 2 weight rows (outputs): per vector of 16 int8 columns
+ * (8 int16 ones) one VLDRB of each weight row, one VLDRB (VLDRH) of each packed row from one
+ * pointer (immediate offsets 16, 32, 48: the rows are interleaved by mcubert_pack4_mve()) and
+ * 8 VMLADAVA into 8 scalar accumulators (r0-r12 even and lr: VMLADAVA wants even registers, so
+ * the loop is counted by CMP/BNE on the row pointer, unrolled twice): 29 instructions per 256
+ * (128) MACs. About 25 more per pair of outputs (pointers, accumulators, the predicated tail).
  *
  * Bit-exactness: VMLADAVA.S8 (.S16) adds the exact products of its lanes to a 32-bit
- * accumulator modulo 2^32, the same int32 sums as the portable kernels' in any order. Lanes past
- * the end are loaded as 0 under a VCTP predicate (and not accessed).
+ * accumulator modulo 2^32, the same int32 sums as the portable kernels' in any order. The tail
+ * of n % 16 (% 8) columns loads the weights under a VCTP predicate (lanes past the end read as
+ * 0 and are not accessed), so the packed rows' lanes past the end (whatever the buffer holds)
+ * add 0.
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "mcubert_mve.h"
 
 #if MCUBERT_MVE
 
-/* What the assembly reads: the 4 row pointers (rows >= nr repeat the last one), the weight row,
- * its stride, the full vectors and the remainder of a row, the accumulators and their end.
+#include <arm_mve.h>
+
+/* clang-format off */
+/* mcubert_pack4v(src, dst, bytes): bytes of src to 16 bytes at dst, dst + 64, ... (a
+ * tail-predicated loop: the last vector loads and stores only the bytes left)
+ */
+__asm__(MCUBERT_ASM_BEGIN("mcubert_pack4v")
+	"	push	{r7, lr}\n"
+	"	wlstp.8	lr, r2, 2f\n"
+	"1:\n"
+	"	vldrb.8	q0, [r0], #16\n"
+	"	vstrb.8	q0, [r1], #64\n"
+	"	letp	lr, 1b\n"
+	"2:\n"
+	"	pop	{r7, pc}\n"
+	MCUBERT_ASM_END("mcubert_pack4v"));
+/* clang-format on */
+
+void mcubert_pack4v(const void *src, void *dst, uint32_t bytes);
+
+void mcubert_pack4_mve(const void *x, int x16, uint16_t nr, uint32_t x_stride, uint16_t n, void *xp)
+{
+	const uint32_t bytes = (uint32_t)n << (x16 ? 1 : 0);
+	const uint32_t rs = x_stride << (x16 ? 1 : 0);
+
+	for (uint16_t t = 0; t < nr; t++) {
+		mcubert_pack4v((const uint8_t *)x + (size_t)t * rs, (uint8_t *)xp + 16 * t, bytes);
+	}
+}
+
+/* What the assembly reads: the packed rows and the end of their whole vectors, the first weight
+ * row (updated per pair), the stride, whether the count of whole vectors is odd, the lanes of
+ * the tail (0: none), the accumulators and their end.
  */
 struct mm4v_frame {
-	const void *x[4];
+	const void *x;
+	const void *x_end;
 	const int8_t *w;
 	uint32_t w_stride;
-	uint32_t nv;
+	uint32_t odd;
 	uint32_t rem;
 	int32_t *acc;
 	int32_t *acc_end;
 };
 
 #define F_X    0
-#define F_W    16
-#define F_WS   20
-#define F_NV   24
-#define F_REM  28
-#define F_ACC  32
-#define F_AEND 36
+#define F_XEND 4
+#define F_W    8
+#define F_WS   12
+#define F_ODD  16
+#define F_REM  20
+#define F_ACC  24
+#define F_AEND 28
 
+_Static_assert(offsetof(struct mm4v_frame, x_end) == F_XEND, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, w) == F_W, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, w_stride) == F_WS, "mm4v layout");
-_Static_assert(offsetof(struct mm4v_frame, nv) == F_NV, "mm4v layout");
+_Static_assert(offsetof(struct mm4v_frame, odd) == F_ODD, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, rem) == F_REM, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, acc) == F_ACC, "mm4v layout");
 _Static_assert(offsetof(struct mm4v_frame, acc_end) == F_AEND, "mm4v layout");
 
-#define STR_(x) #x
-#define STR(x)  STR_(x)
+#define STR(x) MCUBERT_ASM_STR(x)
 
 /*
- * Registers: r0, r2, r4, r6 the accumulators of rows 0-3 (VMLADAVA wants even registers), r1 the
- * weight pointer, r3, r5, r7, r9 the row pointers, r8 the weight row, r10 the accumulators of
- * this output, r11 the frame, r12 scratch, lr the loop count; q0 weights, q1-q3 activations.
- * LDW / LDX load one vector of weights / activations and step (the weights by WS bytes, the
- * activations by 16); LDWT / LDXT the tail's predicated loads, VC the VCTP of its size; MAC the
- * VMLADAVA.
+ * Registers: r0, r2, r4, r6 the accumulators of output a (rows 0-3), r8, r10, r12, lr those of
+ * output b; r1 the packed rows, r3 / r5 the weight rows a / b, r7 the end of the whole vectors
+ * (scratch before), r9 the accumulators of this pair, r11 the frame; q0 / q1 weights a / b,
+ * q2, q3 rows. LDW loads one vector of a weight row and steps WS bytes, LDX one row vector.
  */
 /* clang-format off */
-/* load the row pointers and the accumulators of the next output, and the loop count */
-#define MM4V_OUT_BEGIN \
-	"	mov	r1, r8\n"                                                          \
-	"	ldrd	r3, r5, [r11, #" STR(F_X) "]\n"                                    \
-	"	ldrd	r7, r9, [r11, #" STR(F_X) " + 8]\n"                                \
-	"	ldrd	r0, r2, [r10]\n"                                                   \
-	"	ldrd	r4, r6, [r10, #8]\n"                                               \
-	"	ldr	r12, [r11, #" STR(F_NV) "]\n"
-/* one vector of columns: the weights, then each row and its VMLADAVA */
-#define MM4V_STEP(LDW, WS, LDX, MAC) \
-	"	" LDW "	q0, [r1], #" WS "\n"                                                        \
-	"	" LDX "	q1, [r3], #16\n"                                                        \
-	"	" LDX "	q2, [r5], #16\n"                                                        \
-	"	" MAC "	r0, q1, q0\n"                                                      \
-	"	" LDX "	q3, [r7], #16\n"                                                        \
+/* the rows of one vector of columns (after its weights) and their 8 VMLADAVA; steps the rows */
+#define MM4V_ROWS(LDX, MAC) \
+	"	" LDX "	q2, [r1, #16]\n"                                                   \
+	"	" LDX "	q3, [r1, #32]\n"                                                   \
 	"	" MAC "	r2, q2, q0\n"                                                      \
-	"	" LDX "	q1, [r9], #16\n"                                                        \
+	"	" MAC "	r10, q2, q1\n"                                                     \
+	"	" LDX "	q2, [r1, #48]\n"                                                   \
 	"	" MAC "	r4, q3, q0\n"                                                      \
-	"	" MAC "	r6, q1, q0\n"
-/* store the accumulators, step to the next weight row, compare with the end */
-#define MM4V_OUT_END \
-	"	strd	r4, r6, [r10, #8]\n"                                               \
-	"	strd	r0, r2, [r10], #16\n"                                              \
-	"	ldr	r12, [r11, #" STR(F_WS) "]\n"                                      \
-	"	add	r8, r8, r12\n"                                                     \
-	"	ldr	r12, [r11, #" STR(F_AEND) "]\n"
-#define MM4V(NAME, LDW, WS, LDX, LDWT, LDXT, VC, MAC)                                                \
-	__asm__(".pushsection .text." NAME ",\"ax\",%progbits\n"                                   \
-		".syntax unified\n"                                                                \
-		".thumb\n"                                                                         \
-		".p2align 2\n"                                                                     \
-		".global " NAME "\n"                                                               \
-		".type " NAME ", %function\n"                                                      \
-		".thumb_func\n"                                                                    \
-		NAME ":\n"                                                                         \
+	"	" MAC "	r12, q3, q1\n"                                                     \
+	"	" LDX "	q3, [r1], #64\n"                                                   \
+	"	" MAC "	r6, q2, q0\n"                                                      \
+	"	" MAC "	lr, q2, q1\n"                                                      \
+	"	" MAC "	r0, q3, q0\n"                                                      \
+	"	" MAC "	r8, q3, q1\n"
+#define MM4V_STEP(LDW, WS, LDX, MAC) \
+	"	" LDW "	q0, [r3], #" WS "\n"                                                \
+	"	" LDW "	q1, [r5], #" WS "\n"                                                \
+	MM4V_ROWS(LDX, MAC)
+#define MM4V_ON(x)  x
+#define MM4V_OFF(x)
+#define MM4V(NAME, LDW, WS, LDX, LDWT, VC, MAC, EDGES)                                                     \
+	__asm__(MCUBERT_ASM_BEGIN(NAME)                                                   \
 		"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"                          \
 		"	sub	sp, sp, #4\n"                                                      \
 		"	mov	r11, r0\n"                                                         \
-		"	ldr	r8, [r11, #" STR(F_W) "]\n"                                        \
-		"	ldr	r10, [r11, #" STR(F_ACC) "]\n"                                     \
-		"	ldr	r12, [r11, #" STR(F_REM) "]\n"                                     \
-		"	" VC "	r12\n"                                                             \
-		"	cmp	r12, #0\n"                                                         \
-		"	bne	5f\n"                                                              \
-		/* no tail: whole vectors only */                                                  \
+		"	ldr	r9, [r11, #" STR(F_ACC) "]\n"                                      \
+		/* per pair of outputs: the pointers and the accumulators */                       \
 		"1:\n"                                                                             \
-		MM4V_OUT_BEGIN \
-		"	dls	lr, r12\n"                                                         \
+		"	ldr	r1, [r11, #" STR(F_X) "]\n"                                        \
+		"	ldr	r3, [r11, #" STR(F_W) "]\n"                                        \
+		"	ldr	r7, [r11, #" STR(F_WS) "]\n"                                       \
+		"	add	r5, r3, r7\n"                                                      \
+		"	add	r7, r5, r7\n"                                                      \
+		"	str	r7, [r11, #" STR(F_W) "]\n"                                        \
+		"	ldrd	r0, r2, [r9]\n"                                                    \
+		"	ldrd	r4, r6, [r9, #8]\n"                                                \
+		"	ldrd	r8, r10, [r9, #16]\n"                                              \
+		"	ldrd	r12, lr, [r9, #24]\n"                                              \
+		/* an odd whole vector first, then two at a time */                                \
+		EDGES(                                                                             \
+		"	ldr	r7, [r11, #" STR(F_ODD) "]\n"                                      \
+		"	cbz	r7, 2f\n"                                                          \
+		MM4V_STEP(LDW, WS, LDX, MAC))                                                      \
 		"2:\n"                                                                             \
+		"	ldr	r7, [r11, #" STR(F_XEND) "]\n"                                     \
+		EDGES( /* without the edges, at least two whole vectors */                          \
+		"	cmp	r1, r7\n"                                                          \
+		"	beq	4f\n")                                                             \
+		"3:\n"                                                                             \
 		MM4V_STEP(LDW, WS, LDX, MAC) \
-		"	le	lr, 2b\n"                                                          \
-		MM4V_OUT_END \
-		"	cmp	r10, r12\n"                                                        \
-		"	bne	1b\n"                                                              \
-		"	b	9f\n"                                                              \
-		/* whole vectors (maybe none), then the predicated tail */                         \
+		MM4V_STEP(LDW, WS, LDX, MAC) \
+		"	cmp	r1, r7\n"                                                          \
+		"	bne	3b\n"                                                              \
+		/* the tail: weights under the predicate, the packed rows as they are */          \
+		"4:\n"                                                                             \
+		EDGES(                                                                             \
+		"	ldr	r7, [r11, #" STR(F_REM) "]\n"                                      \
+		"	cbz	r7, 5f\n"                                                          \
+		"	" VC "	r7\n"                                                              \
+		"	vpstt\n"                                                                   \
+		"	" LDWT "	q0, [r3]\n"                                                \
+		"	" LDWT "	q1, [r5]\n"                                                \
+		MM4V_ROWS(LDX, MAC))                                                               \
 		"5:\n"                                                                             \
-		MM4V_OUT_BEGIN \
-		"	wls	lr, r12, 7f\n"                                                     \
-		"6:\n"                                                                             \
-		MM4V_STEP(LDW, WS, LDX, MAC) \
-		"	le	lr, 6b\n"                                                          \
-		"7:\n"                                                                             \
-		"	vpstttt\n"                                                                 \
-		"	" LDWT "	q0, [r1]\n"                                                \
-		"	" LDXT "	q1, [r3]\n"                                                \
-		"	" LDXT "	q2, [r5]\n"                                                \
-		"	" LDXT "	q3, [r7]\n"                                                \
-		"	" MAC "	r0, q1, q0\n"                                                      \
-		"	" MAC "	r2, q2, q0\n"                                                      \
-		"	" MAC "	r4, q3, q0\n"                                                      \
-		"	vpst\n"                                                                    \
-		"	" LDXT "	q1, [r9]\n"                                                \
-		"	" MAC "	r6, q1, q0\n"                                                      \
-		MM4V_OUT_END \
-		"	cmp	r10, r12\n"                                                        \
-		"	bne	5b\n"                                                              \
-		"9:\n"                                                                             \
+		"	strd	r4, r6, [r9, #8]\n"                                                \
+		"	strd	r8, r10, [r9, #16]\n"                                              \
+		"	strd	r12, lr, [r9, #24]\n"                                              \
+		"	strd	r0, r2, [r9], #32\n"                                               \
+		"	ldr	r7, [r11, #" STR(F_AEND) "]\n"                                     \
+		"	cmp	r9, r7\n"                                                          \
+		"	bne	1b\n"                                                              \
 		"	add	sp, sp, #4\n"                                                      \
 		"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"                          \
-		".size " NAME ", . - " NAME "\n"                                                   \
-		".popsection\n")
+		MCUBERT_ASM_END(NAME))
 
 void mcubert_mm4v_s8(struct mm4v_frame *f);
 void mcubert_mm4v_s16(struct mm4v_frame *f);
+void mcubert_mm4v_s8_even(struct mm4v_frame *f);
+void mcubert_mm4v_s16_even(struct mm4v_frame *f);
 
-/* 16 int8 per vector: the pointers step by 16 */
-MM4V("mcubert_mm4v_s8", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vldrbt.8", "vctp.8",
-     "vmladava.s8");
-/* 8 int16 activations, 8 int8 weights widened: weights step by 8, activations by 16 */
-MM4V("mcubert_mm4v_s16", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vldrht.16", "vctp.16",
-     "vmladava.s16");
+/* 16 int8 per vector: the weights step by 16 */
+MM4V("mcubert_mm4v_s8", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vctp.8", "vmladava.s8", MM4V_ON);
+/* 8 int16 activations, 8 int8 weights widened: the weights step by 8 */
+MM4V("mcubert_mm4v_s16", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vctp.16", "vmladava.s16",
+     MM4V_ON);
+/* the same for an even number of whole vectors and no tail (n a multiple of 32 / 16: n >= 1
+ * makes it at least two)
+ */
+MM4V("mcubert_mm4v_s8_even", "vldrb.8", "16", "vldrb.8", "vldrbt.8", "vctp.8", "vmladava.s8",
+     MM4V_OFF);
+MM4V("mcubert_mm4v_s16_even", "vldrb.s16", "8", "vldrh.16", "vldrbt.s16", "vctp.16",
+     "vmladava.s16", MM4V_OFF);
 /* clang-format on */
 
-static void mm4v_frame_init(struct mm4v_frame *f, const struct mcubert_mm4v *a, size_t esz,
-			    uint32_t lanes)
+static void mm4v(const struct mcubert_mm4v *a, uint32_t lanes, void (*fn)(struct mm4v_frame *),
+		 void (*even)(struct mm4v_frame *))
 {
-	const uint8_t *x = (const uint8_t *)a->x;
+	const uint32_t nv = a->n / lanes;
+	struct mm4v_frame f = {
+		.x = a->x,
+		.x_end = (const uint8_t *)a->x + 64 * (size_t)nv,
+		.w = a->w,
+		.w_stride = a->w_stride,
+		.odd = nv & 1,
+		.rem = a->n % lanes,
+		.acc = a->acc,
+		.acc_end = a->acc + 8 * (size_t)(a->n_out / 2),
+	};
 
-	for (uint16_t t = 0; t < 4; t++) {
-		f->x[t] = x;
-		if (t + 1 < a->nr) {
-			x += (size_t)a->x_stride * esz;
-		}
+	if (f.odd == 0 && f.rem == 0) {
+		fn = even;
 	}
-	f->w = a->w;
-	f->w_stride = a->w_stride;
-	f->nv = a->n / lanes;
-	f->rem = a->n % lanes;
-	f->acc = a->acc;
-	f->acc_end = a->acc + 4 * (size_t)a->n_out;
+	if (a->n_out >= 2) {
+		fn(&f);
+	}
+	if (a->n_out & 1) {
+		/* the last output alone: paired with itself, into a copy of its accumulators */
+		int32_t acc[8];
+
+		memcpy(acc, a->acc + 4 * (size_t)(a->n_out - 1), 16);
+		f.w = a->w + (size_t)(a->n_out - 1) * a->w_stride;
+		f.w_stride = 0;
+		f.acc = acc;
+		f.acc_end = acc + 8;
+		fn(&f);
+		memcpy(a->acc + 4 * (size_t)(a->n_out - 1), acc, 16);
+	}
 }
 
 void mcubert_mm4_mve_s8(const struct mcubert_mm4v *a)
 {
-	struct mm4v_frame f;
-
-	mm4v_frame_init(&f, a, 1, 16);
-	mcubert_mm4v_s8(&f);
+	mm4v(a, 16, mcubert_mm4v_s8, mcubert_mm4v_s8_even);
 }
 
 void mcubert_mm4_mve_s16(const struct mcubert_mm4v *a)
 {
-	struct mm4v_frame f;
-
-	mm4v_frame_init(&f, a, 2, 8);
-	mcubert_mm4v_s16(&f);
+	mm4v(a, 8, mcubert_mm4v_s16, mcubert_mm4v_s16_even);
 }
 
 #else

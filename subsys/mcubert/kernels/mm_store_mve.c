@@ -85,8 +85,9 @@ static MCUBERT_ALWAYS_INLINE void store4(const struct mcubert_mm *p, int out, co
 	}
 }
 
-void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *acc, uint16_t j0,
-			   uint16_t nj, uint16_t r0)
+/* outputs j0.. one at a time */
+static void store_rows(const struct mcubert_mm *p, int out, const int32_t *acc, uint16_t j0,
+		       uint16_t nj, uint16_t r0)
 {
 	switch (out) {
 	case MCUBERT_MM_S8:
@@ -101,6 +102,47 @@ void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *a
 	default: /* MCUBERT_MM_RAW, MCUBERT_MM_ACC: the sums as they are */
 		store4(p, MCUBERT_MM_RAW, acc, j0, nj, r0);
 		break;
+	}
+}
+
+void mcubert_mm_store4_mve(const struct mcubert_mm *p, int out, const int32_t *acc, uint16_t j0,
+			   uint16_t nj, uint16_t r0)
+{
+	const uint32_t esz = out == MCUBERT_MM_S8 ? 1 : (out == MCUBERT_MM_S16 ? 2 : 4);
+	const struct mcub_requant one = {.mult = p->mult, .shift = p->shift};
+	uint32_t (*rq4)(const struct mcubert_rq4v *f) = NULL;
+	uint16_t j = 0;
+
+	if (out == MCUBERT_MM_S8) {
+		rq4 = mcubert_mm_rq4_mve_s8;
+	} else if (out == MCUBERT_MM_S16) {
+		rq4 = mcubert_mm_rq4_mve_s16;
+	} else if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {
+		rq4 = mcubert_mm_rq4_mve_raw;
+	} else if (p->lo == MCUBERT_RES_MIN && p->hi == MCUBERT_RES_MAX) {
+		rq4 = mcubert_mm_rq4_mve_s24;
+	}
+	/* groups of 4 outputs by the assembly; a group it stops at (a shift <= 31) one at a time */
+	while (rq4 != NULL && nj - j >= 4) {
+		const struct mcubert_rq4v f = {
+			.acc = acc + 4 * (size_t)j,
+			.rq = p->rq != NULL ? p->rq + j0 + j : &one,
+			.rq_step = p->rq != NULL ? sizeof(struct mcub_requant) : 0,
+			.y = (uint8_t *)p->y +
+			     ((size_t)r0 * p->y_rs + (size_t)(j0 + j) * p->y_cs) * esz,
+			.y_rs = p->y_rs * esz,
+			.y_cs = p->y_cs * esz,
+			.groups = (uint32_t)(nj - j) / 4,
+		};
+
+		j += 4 * rq4(&f);
+		if (nj - j >= 4) {
+			store_rows(p, out, acc + 4 * (size_t)j, j0 + j, 4, r0);
+			j += 4;
+		}
+	}
+	if (j < nj) {
+		store_rows(p, out, acc + 4 * (size_t)j, j0 + j, nj - j, r0);
 	}
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,9 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     "kernel_test": ("kernel_test.c", "kernel_calls.c", "kernel_calls.h"),
 }
 
-CROSS_CC = "arm-none-eabi-gcc"
+# The cross compiler; MCUBERT_CROSS_CC=tools/baremetal/clang-arm-cc builds the runtime with clang (linked by
+# arm-none-eabi-gcc against its newlib), e.g. for benchmarks/kernel_counts.py.
+CROSS_CC = os.environ.get("MCUBERT_CROSS_CC") or "arm-none-eabi-gcc"
 CROSS_AR = "arm-none-eabi-ar"
 CROSS_OBJDUMP = "arm-none-eabi-objdump"
 QEMU = "qemu-system-arm"
