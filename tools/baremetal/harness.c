@@ -24,7 +24,10 @@
  *    6     2   mode: 0 = run the sequences, 1 = init only (bad-blob tests),
  *              2 = self-test of the instruction counter (n_seq = loop
  *              count: the measured interval is exactly 2 * n_seq + 2,
- *              the calibration interval 2, see selftest_run())
+ *              the calibration interval 2, see selftest_run()),
+ *              3 = tokenize texts, 4 = NLU: texts in, intent and slots
+ *              out (mcubert_nlu_run(): tokenizer with spans, inference,
+ *              tags, slot decoding, all in the measured interval)
  *    8     4   flags: bit 0 print logits, bit 1 pooled, bit 2 hidden,
  *              bit 3: modes 0-1 token logits and tags; mode 3 spans:
  *              mcubert_tok_encode_spans() instead of mcubert_tok_encode(),
@@ -70,7 +73,10 @@
  *          n_tags or the first negative errno       (flag bit 3, if seq rc 0)
  *   tokids I values=ID,...                      (mode 3)
  *   tokspans I values=START:END:WORD:FLAGS,...  (mode 3, flag bit 3)
- *   slots I n=N values=SLOT:TEXT:START:END,...  (mode 3, flag bit 3)
+ *   slots I n=N values=SLOT:TEXT:START:END,...  (mode 3, flag bit 3; mode 4)
+ *   nlu_init rc=N [err=E]                        (mode 4, before the texts)
+ *   seq I rc=N [err=E] len=N tokens=N label=N stack_peak=N arena_peak=N
+ *          (mode 4: len is the text's bytes, label the intent or -ENOENT)
  *   selftest loops=N                     (mode 2, instead of arena..seq)
  *   done n_seq=N
  *
@@ -96,6 +102,7 @@
 #include <stdint.h>
 
 #include <mcubert/mcubert.h>
+#include <mcubert/nlu.h>
 #include <mcubert/slots.h>
 #include <mcubert/tokenizer.h>
 
@@ -118,9 +125,12 @@
 #define MODE_SELFTEST  2u
 #define MODE_TOKENIZE                                                                              \
 	3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
-#define TOK_MAX 4096u /* ids and type ids go to the scratch region, not to statics */
+#define MODE_NLU 4u    /* items are texts, as mode 3; mcubert_nlu_run() on each */
+#define TOK_MAX  4096u /* ids and type ids go to the scratch region, not to statics */
+#define NLU_TAGS 1024u /* most tags of a blob in mode 4 */
 
 static struct mcubert_tok tok;
+static struct mcubert_nlu nlu;
 
 /* The tag set of the span self-check (flag bit 3). */
 static const char *const span_tag_names[] = {"O", "B-a", "I-a", "B-b", "I-b"};
@@ -458,8 +468,78 @@ static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t
 	}
 }
 
+/* Mode 4: the NLU context over the scratch region (token buffers, tag set, slots). */
+static int nlu_setup(struct mcubert_slot **slots)
+{
+	struct mcubert_nlu_storage st;
+	uint8_t *p = __scratch_start__;
+	int rc;
+
+	st.ids = (int32_t *)p;
+	p += TOK_MAX * sizeof(int32_t);
+	st.spans = (struct mcubert_tok_span *)p;
+	p += TOK_MAX * sizeof(struct mcubert_tok_span);
+	st.tag_names = (const char **)p;
+	p += NLU_TAGS * sizeof(const char *);
+	st.tag_info = (struct mcubert_slot_tag *)p;
+	p += NLU_TAGS * sizeof(struct mcubert_slot_tag);
+	*slots = (struct mcubert_slot *)p;
+	p += TOK_MAX * sizeof(struct mcubert_slot);
+	st.tag_ids = (uint16_t *)p;
+	p += TOK_MAX * sizeof(uint16_t);
+	st.types = p;
+	p += TOK_MAX;
+	st.max_tokens = TOK_MAX;
+	st.max_tags = NLU_TAGS;
+	if (SYM_SIZE(__scratch_max__) < (uint32_t)(p - __scratch_start__)) {
+		bad_input("scratch");
+	}
+	rc = mcubert_nlu_init(&nlu, &mb, &tok, &st);
+	sh_puts("nlu_init");
+	put_rc("rc", rc);
+	sh_putc('\n');
+	return rc;
+}
+
+/* Mode 4: one text through mcubert_nlu_run(), measured as a whole. */
+static void nlu_one(uint32_t i, const uint8_t *text, uint32_t len, struct mcubert_slot *slots)
+{
+	struct mcubert_nlu_result r = {0};
+	uintptr_t sp = stack_paint();
+	uint32_t stack;
+	int rc;
+
+	bench_start();
+	rc = mcubert_nlu_run(&nlu, (const char *)text, len, &r, slots, TOK_MAX);
+	bench_stop();
+	stack = stack_used(sp);
+	sh_puts("seq ");
+	sh_put_u32(i);
+	put_rc("rc", rc);
+	sh_kv_u32("len", len);
+	sh_kv_u32("tokens", r.n_tokens);
+	sh_kv_i32("label", r.intent);
+	sh_kv_u32("stack_peak", stack);
+	sh_kv_u32("arena_peak", mcubert_arena_peak(&mb));
+	sh_putc('\n');
+	if (rc != 0) {
+		return;
+	}
+	sh_puts("slots ");
+	sh_put_u32(i);
+	sh_kv_i32("n", r.n_slots);
+	sh_puts(" values=");
+	for (uint16_t k = 0; k < r.n_slots; k++) {
+		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
+
+		put_tuple(k, v, 4);
+	}
+	sh_putc('\n');
+}
+
 int main(void)
 {
+	struct mcubert_slot *nlu_slots = NULL;
 	const uint8_t *rec = __input_start__;
 	const uint8_t *end;
 	const uint8_t *p;
@@ -501,7 +581,7 @@ int main(void)
 	max_len = rd16(rec + 24);
 	arena_len = rd32(rec + 28);
 	if (mode != MODE_RUN && mode != MODE_INIT_ONLY && mode != MODE_SELFTEST &&
-	    mode != MODE_TOKENIZE) {
+	    mode != MODE_TOKENIZE && mode != MODE_NLU) {
 		bad_input("mode");
 	}
 	if (total_len < INPUT_HDR_LEN + 4u || total_len > SYM_SIZE(__input_max__) ||
@@ -565,7 +645,7 @@ int main(void)
 		return SH_EXIT_OK;
 	}
 	print_config(&mb.cfg);
-	if (mode == MODE_TOKENIZE) {
+	if (mode == MODE_TOKENIZE || mode == MODE_NLU) {
 		size_t vlen = 0;
 		const void *vocab = mcubert_vocab(&mb, &vlen);
 
@@ -573,6 +653,9 @@ int main(void)
 		sh_puts("tok_init");
 		put_rc("rc", rc);
 		sh_putc('\n');
+		if (rc == 0 && mode == MODE_NLU) {
+			rc = nlu_setup(&nlu_slots);
+		}
 		if (rc != 0) {
 			sh_puts("done n_seq=0\n");
 			return SH_EXIT_OK;
@@ -590,12 +673,16 @@ int main(void)
 		}
 		len = rd16(p);
 		has_types = rd16(p + 2);
-		if (mode == MODE_TOKENIZE) {
+		if (mode == MODE_TOKENIZE || mode == MODE_NLU) {
 			size = (4u + len + 3u) & ~3u;
 			if (has_types != 0u || size > (uint32_t)(end - p)) {
 				bad_input("text");
 			}
-			tokenize_one(i, p + 4, len, flags, max_len);
+			if (mode == MODE_NLU) {
+				nlu_one(i, p + 4, len, nlu_slots);
+			} else {
+				tokenize_one(i, p + 4, len, flags, max_len);
+			}
 			p += size;
 			continue;
 		}
