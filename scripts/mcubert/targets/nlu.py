@@ -151,5 +151,5 @@ def evaluate(blob: bytes, utterances: Sequence[Any], target: str = "host") -> tu
                      [[(s["slot"], s["text"]) for s in f["slots"]] for f in got],
                      [u.slot_texts() for u in utterances])
     if target != "host" and got:
-        m["target"] = {"name": target, **target_summary(got)}
+        m["emulated"] = {"name": target, **target_summary(got)}
     return m, got
