@@ -31,5 +31,5 @@ void mcubert_log_init(const struct mcubert *mb, const void *blob, size_t blob_le
 		"max %u tokens",
 		blob, (unsigned int)blob_len, mb->cfg.n_layers, mb->cfg.hidden, mb->cfg.n_heads,
 		mb->cfg.ffn, (unsigned int)mb->cfg.vocab_size, mb->cfg.max_seq_len);
-	LOG_DBG("arena regions %p %p", (void *)mb->region[0], (void *)mb->region[1]);
+	LOG_DBG("arena regions %p %p", (void *)mb->state.region[0], (void *)mb->state.region[1]);
 }
