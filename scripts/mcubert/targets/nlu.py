@@ -26,7 +26,7 @@ from mcubert.slots import TagSet
 from mcubert.targets import native
 from mcubert.targets.ctokenizer import SLOT_DTYPE, CTokenizer, to_bytes
 
-__all__ = ["NativeNlu", "evaluate", "frames", "target_summary"]
+__all__ = ["NativeNlu", "console_lines", "evaluate", "frames", "target_summary"]
 
 _vp = ctypes.c_void_p
 
@@ -131,6 +131,16 @@ def frames(blob: bytes, texts: Sequence[str | bytes], target: str = "host") -> l
         nlu = NativeNlu(blob)
         return [nlu.run(t) for t in texts]
     return _target_frames(bytes(blob), texts, target)
+
+
+def console_lines(frame: dict[str, Any], prefix: str = "") -> list[str]:
+    """The lines samples/nlu prints for a frame (understand_print() in samples/nlu/src/understand.c), but the
+    cost line: "<prefix>intent NAME, N tokens", then "<prefix>slot NAME "TEXT" bytes [START, END)" per slot.
+    `frame` is one of frames() or `mcubert run --json`'s output (its token count: len(ids))."""
+    n = frame["n_tokens"] if "n_tokens" in frame else len(frame["ids"])
+    out = [f"{prefix}intent {frame.get('intent') or 'none'}, {n} tokens"]
+    out += [f'{prefix}slot {s["slot"]} "{s["text"]}" bytes [{s["start"]}, {s["end"]})' for s in frame["slots"] or []]
+    return out
 
 
 def target_summary(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
