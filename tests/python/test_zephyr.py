@@ -8,7 +8,8 @@ otherwise) one focused Twister run (module scope) covers:
 
 * tests/zephyr (kernels, blob, e2e) on qemu_cortex_m3, native_sim, mps2/an521/cpu0 and this module's
   QEMU Cortex-M7 board mps2_an500 (portable and DSP kernels);
-* samples/sst2 on the same QEMU boards, and built only for nucleo_f767zi;
+* samples/sst2 on the same QEMU boards, and built only for nucleo_f767zi; samples/nlu on mps2_an500 (its
+  intent and slot lines equal the host's) and built only for nucleo_f767zi;
 
 then checks that every configuration passed, that the labels the sample prints on the QEMU boards equal
 the host runtime's for the same blob and sentences, that `mcubert classify` answers in the M7's shell, that
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 M7 = "mps2_an500/mcubert_an500"
 QEMU_PLATFORMS = ["qemu_cortex_m3/ti_lm3s6965", "native_sim/native", "mps2/an521/cpu0", M7]
 BUILD_ONLY = ["nucleo_f767zi/stm32f767xx"]
+SAMPLES = ["samples/sst2", "samples/nlu"]
 OUT = Path(os.environ.get("MCUBERT_ZEPHYR_OUT") or ROOT / "build" / "zephyr-tests")
 SENTENCES = [
     "a gripping , beautifully acted film that stays with you .",
@@ -461,11 +463,9 @@ def twister():
         if results["runs"]:
             return results
     if run:
-        results["runs"]["qemu"] = _twister(zbase, env, OUT / "qemu", ["tests/zephyr", "samples/sst2"], run,
-                                           not in_ws)
+        results["runs"]["qemu"] = _twister(zbase, env, OUT / "qemu", ["tests/zephyr", *SAMPLES], run, not in_ws)
     if build:
-        results["runs"]["build"] = _twister(zbase, env, OUT / "build", ["samples/sst2"], build, not in_ws,
-                                            "--build-only")
+        results["runs"]["build"] = _twister(zbase, env, OUT / "build", SAMPLES, build, not in_ws, "--build-only")
     return results
 
 
@@ -488,14 +488,14 @@ def test_twister_passes(twister):
     assert not bad, "\n".join(bad)
 
 
-def _sample_build(twister, platform: str) -> Path:
+def _sample_build(twister, platform: str, name: str = "sample.mcubert.sst2") -> Path:
     rc, report = twister["runs"].get("qemu", (None, {}))
     for ts in _suites(report):
-        if ts.get("platform") == platform and ts.get("name", "").split("/")[-1] == "sample.mcubert.sst2":
+        if ts.get("platform") == platform and ts.get("name", "").split("/")[-1] == name:
             if ts.get("status") != "passed":
                 pytest.fail(f"the sample did not pass on {platform}")
             base = OUT / "qemu" / platform.replace("/", "_")
-            hits = sorted(p for p in base.glob("**/sample.mcubert.sst2") if (p / "handler.log").is_file())
+            hits = sorted(p for p in base.glob(f"**/{name}") if (p / "handler.log").is_file())
             assert hits, f"no build of the sample under {base}"
             return hits[0]
     pytest.skip(f"the sample did not run on {platform} here")
@@ -563,6 +563,23 @@ def test_shell_classify_on_m7(twister):
     host = _host_labels_for(build / "mcubert" / "model.mcub", text)
     print(f"shell on {M7}: mcubert classify {text!r} -> {label} (host {host})")
     assert label == host
+
+
+@pytest.mark.zephyr
+def test_nlu_sample_lines_equal_host(twister):
+    """samples/nlu on the QEMU M7: every command's text, intent and slot line equals the host's
+    (`mcubert run BLOB TEXT --json` on the blob the build ran, formatted by samples/nlu/expected.py)."""
+    import importlib.util
+
+    build = _sample_build(twister, M7, "sample.mcubert.nlu")
+    log = (build / "handler.log").read_text(encoding="utf-8", errors="replace").replace("\r", "")
+    got = [ln for ln in log.splitlines() if re.match(r'^\[\d+\] (intent |slot |")', ln)]
+    spec = importlib.util.spec_from_file_location("nlu_expected", ROOT / "samples" / "nlu" / "expected.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    want = mod.expected_lines(build / "mcubert" / "model.mcub")
+    print("\n".join(got))
+    assert got == want
 
 
 def _host_labels_for(blob: Path, text: str) -> str:
