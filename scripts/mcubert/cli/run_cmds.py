@@ -52,6 +52,17 @@ def _slots(tag_names: Sequence[str], tag_ids: Sequence[int], spans: Sequence[Any
         return None
 
 
+def _device_frame(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
+    """The whole device path on the target, text in (mcubert_nlu_run: tokenizer, inference, slot decoding):
+    its instructions and peak RAM; its intent and slots must be the host's."""
+    from mcubert.targets import nlu
+
+    frame = nlu.frames(read_blob(args.blob), [args.text], args.target)[0]
+    if frame["slots"] != result["slots"] or frame["intent"] != result.get("intent", frame["intent"]):
+        raise CliError(f"{args.target} understood {args.text!r} differently from the host: {frame}")
+    return frame
+
+
 def _ram(r: dict[str, Any]) -> dict[str, int]:
     """Peak RAM of a QEMU run: arena high-water + stack high-water + statics."""
     parts = {k: int(r[k]) for k in ("arena_peak", "stack_peak", "static_ram")}
@@ -81,6 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               "label_name": None if label is None else eng.labels[label], **eng.head_fields(res)}
     if spans is not None and res.get("tag_ids") is not None:
         result["slots"] = _slots(eng.tags, res["tag_ids"], spans, [args.text, args.text_b or ""])
+        if args.target != "host" and result["slots"] is not None and args.text_b is None:
+            result["device"] = _device_frame(args, result)
+            where = (f"{args.target}: text to slots {result['device']['instructions']:,} instructions "
+                     f"(inference {res['instructions']:,}), peak RAM {result['device']['ram_total']:,} B")
 
     def human(r: dict[str, Any]) -> None:
         if "score" in r:
