@@ -388,6 +388,30 @@ static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
 	}
 }
 
+/* "slots I n=N values=SLOT:TEXT:START:END,..." (n: a count or a negative errno). */
+static void print_slots(uint32_t i, int n, const struct mcubert_slot *slots)
+{
+	sh_puts("slots ");
+	sh_put_u32(i);
+	sh_kv_i32("n", n);
+	sh_puts(" values=");
+	for (int k = 0; k < n; k++) {
+		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
+
+		put_tuple((uint32_t)k, v, 4);
+	}
+	sh_putc('\n');
+}
+
+/* "seq I rc=N [err=E] len=N": the start of a sequence's line. */
+static void put_seq_head(uint32_t i, long rc, uint32_t len)
+{
+	sh_puts("seq ");
+	sh_put_u32(i);
+	put_rc("rc", rc);
+	sh_kv_u32("len", len);
+}
+
 /* Mode 3, flag bit 3: the spans, and the slots of tag (3 k + 1) % 5. */
 static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16_t n,
 			uint16_t *tags, struct mcubert_slot *slots)
@@ -410,16 +434,7 @@ static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16
 	if (rc >= 0) {
 		rc = mcubert_slots_decode(&set, tags, spans, n, slots, TOK_MAX);
 	}
-	sh_puts("slots ");
-	sh_put_u32(i);
-	sh_kv_i32("n", rc);
-	sh_puts(" values=");
-	for (int k = 0; k < rc; k++) {
-		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
-
-		put_tuple((uint32_t)k, v, 4);
-	}
-	sh_putc('\n');
+	print_slots(i, rc, slots);
 }
 
 /* Mode 3: encode one text (with spans and the slot self-check on flag bit
@@ -452,10 +467,7 @@ static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t
 	}
 	bench_stop();
 	stack = stack_used(sp);
-	sh_puts("seq ");
-	sh_put_u32(i);
-	put_rc("rc", rc);
-	sh_kv_u32("len", len);
+	put_seq_head(i, rc, len);
 	sh_kv_u32("stack_peak", stack);
 	sh_kv_u32("arena_peak", 0u);
 	sh_putc('\n');
@@ -513,10 +525,7 @@ static void nlu_one(uint32_t i, const uint8_t *text, uint32_t len, struct mcuber
 	rc = mcubert_nlu_run(&nlu, (const char *)text, len, &r, slots, TOK_MAX);
 	bench_stop();
 	stack = stack_used(sp);
-	sh_puts("seq ");
-	sh_put_u32(i);
-	put_rc("rc", rc);
-	sh_kv_u32("len", len);
+	put_seq_head(i, rc, len);
 	sh_kv_u32("tokens", r.n_tokens);
 	sh_kv_i32("label", r.intent);
 	sh_kv_u32("stack_peak", stack);
@@ -525,16 +534,7 @@ static void nlu_one(uint32_t i, const uint8_t *text, uint32_t len, struct mcuber
 	if (rc != 0) {
 		return;
 	}
-	sh_puts("slots ");
-	sh_put_u32(i);
-	sh_kv_i32("n", r.n_slots);
-	sh_puts(" values=");
-	for (uint16_t k = 0; k < r.n_slots; k++) {
-		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
-
-		put_tuple(k, v, 4);
-	}
-	sh_putc('\n');
+	print_slots(i, r.n_slots, slots);
 }
 
 int main(void)
@@ -701,10 +701,7 @@ int main(void)
 		bench_stop();
 		stack = stack_used(sp);
 
-		sh_puts("seq ");
-		sh_put_u32(i);
-		put_rc("rc", rc);
-		sh_kv_u32("len", len);
+		put_seq_head(i, rc, len);
 		if (rc == 0) {
 			int label = mcubert_label(&mb);
 
