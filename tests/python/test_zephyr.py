@@ -522,17 +522,14 @@ def test_sample_labels_equal_host(twister, platform):
     assert labels == host
 
 
-@pytest.mark.zephyr
-def test_shell_classify_on_m7(twister):
-    """`mcubert classify ...` (the module's shell, on the sample's model) typed into the shell of the QEMU M7
-    answers with the host's label."""
-    build = _sample_build(twister, M7)
+def _shell_lines(build: Path, command: str, answer: str) -> list[str]:
+    """Boot a QEMU build to its shell, type `command`, and return the console lines once one matches the
+    regular expression `answer` (the sample's output before it included)."""
     cmd = subprocess.run(["ninja", "-C", str(build), "-t", "commands", "run"], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     # Twister's builds give QEMU its console on a fifo (QEMU_PIPE); here it is this process's stdin/stdout.
     cmd = re.sub(r"-chardev pipe,id=con,mux=on,path=\S+", "-chardev stdio,id=con,mux=on", cmd)
     assert "-chardev stdio,id=con" in cmd, cmd
-    text = "a gripping , funny film"
     proc = subprocess.Popen(cmd, shell=True, cwd=build, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     seen: list[str] = []
@@ -542,7 +539,7 @@ def test_shell_classify_on_m7(twister):
         assert proc.stdout is not None
         for raw in iter(proc.stdout.readline, b""):
             seen.append(raw.decode(errors="replace"))
-            if re.search(r"^label \d+ \S+, \d+ tokens", seen[-1]):
+            if re.search(answer, seen[-1]):
                 got.set()
 
     threading.Thread(target=reader, daemon=True).start()
@@ -552,17 +549,46 @@ def test_shell_classify_on_m7(twister):
             time.sleep(0.2)
         time.sleep(1)
         assert proc.stdin is not None
-        proc.stdin.write(f"mcubert classify {text}\r".encode())
+        proc.stdin.write(f"{command}\r".encode())
         proc.stdin.flush()
         assert got.wait(max(1.0, deadline - time.monotonic())), "".join(seen[-20:])
+        time.sleep(1)  # the lines after the first answer line
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(10)
+    return [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", s).replace("\r", "").rstrip("\n") for s in seen]
+
+
+@pytest.mark.zephyr
+def test_shell_classify_on_m7(twister):
+    """`mcubert classify ...` (the module's shell, on the sample's model) typed into the shell of the QEMU M7
+    answers with the host's label."""
+    build = _sample_build(twister, M7)
+    text = "a gripping , funny film"
+    seen = _shell_lines(build, f"mcubert classify {text}", r"^label \d+ \S+, \d+ tokens")
     line = next(s for s in seen if re.match(r"label \d+ \S+, \d+ tokens", s))
     label = re.match(r"label \d+ (\S+),", line).group(1)
     host = _host_labels_for(build / "mcubert" / "model.mcub", text)
     print(f"shell on {M7}: mcubert classify {text!r} -> {label} (host {host})")
     assert label == host
+
+
+@pytest.mark.zephyr
+def test_shell_nlu_on_m7(twister):
+    """`nlu <text>` typed into samples/nlu's shell on the QEMU M7 prints the host's intent and slot lines."""
+    from mcubert.targets.nlu import console_lines
+
+    build = _sample_build(twister, M7, "sample.mcubert.nlu")
+    text = "will it rain in paris tomorrow"
+    seen = _shell_lines(build, f"nlu {text}", r"time: |time \d+ cycles")
+    i = max(k for k, s in enumerate(seen) if s.endswith(f"nlu {text}"))
+    got = [re.sub(r"^.*uart:~\$ ", "", s) for s in seen[i + 1:] if re.search(r"(intent |slot )", s)]
+    r = subprocess.run([sys.executable, "-m", "mcubert", "run", str(build / "mcubert" / "model.mcub"), text,
+                        "--json"], capture_output=True, text=True, check=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT / "scripts")))
+    want = console_lines(json.loads(r.stdout))
+    print("\n".join(got))
+    assert got == want
 
 
 @pytest.mark.zephyr
