@@ -102,10 +102,7 @@
 #include <stdint.h>
 
 #include <mcubert/mcubert.h>
-#include <mcubert/nlu.h>
-#include <mcubert/slots.h>
-#include <mcubert/tokenizer.h>
-
+#include "harness.h"
 #include "semihost.h"
 
 #ifndef HARNESS_MACHINE
@@ -120,45 +117,12 @@
 #define INPUT_VERSION   1u
 #define INPUT_HDR_LEN   32u
 
-#define MODE_RUN       0u
-#define MODE_INIT_ONLY 1u
-#define MODE_SELFTEST  2u
-#define MODE_TOKENIZE                                                                              \
-	3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
-#define MODE_NLU 4u    /* items are texts, as mode 3; mcubert_nlu_run() on each */
-#define TOK_MAX  4096u /* ids and type ids go to the scratch region, not to statics */
-#define NLU_TAGS 1024u /* most tags of a blob in mode 4 */
-
-static struct mcubert_tok tok;
-static struct mcubert_nlu nlu;
-
-/* The tag set of the span self-check (flag bit 3). */
-static const char *const span_tag_names[] = {"O", "B-a", "I-a", "B-b", "I-b"};
-#define SPAN_TAGS 5u
-
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
 #define FLAG_HIDDEN (1u << 2)
 #define FLAG_TOKENS (1u << 3) /* modes 0-1 */
-#define FLAG_SPANS  (1u << 3) /* mode 3 */
 
-#define STACK_PAINT 0xa5c3e187u
-
-/* Linker script symbols (see common.ld). */
-extern uint8_t __data_start__[], __data_end__[];
-extern uint8_t __bss_start__[], __bss_end__[];
-extern uint8_t __mcubert_data_start__[], __mcubert_data_end__[];
-extern uint8_t __mcubert_bss_start__[], __mcubert_bss_end__[];
-extern uint8_t __arena_start__[], __arena_end__[];
-extern uint32_t __stack_limit__[], __stack_top__[];
-extern uint8_t __blob_start__[], __blob_max__[];
-extern uint8_t __input_start__[], __input_max__[];
-extern uint8_t __scratch_start__[], __scratch_max__[];
-
-#define SYM_SIZE(sym) ((uint32_t)(uintptr_t)(sym))
-#define SPAN(a, b)    ((uint32_t)((uintptr_t)(b) - (uintptr_t)(a)))
-
-static struct mcubert mb;
+struct mcubert mb;
 
 /* Interval markers for the insn_count plugin: must stay real calls. */
 void bench_start(void);
@@ -199,30 +163,8 @@ __asm__(".pushsection .text.selftest_run,\"ax\",%progbits\n"
 	".popsection\n");
 /* clang-format on */
 
-static inline __attribute__((always_inline)) uintptr_t current_sp(void)
-{
-	uintptr_t sp;
-
-	__asm__ volatile("mov %0, sp" : "=r"(sp));
-	return sp;
-}
-
-/* Paint the free stack below the current SP; return that SP. Inlined so
- * that it runs in the caller's frame: nothing lives below SP.
- */
-static inline __attribute__((always_inline)) uintptr_t stack_paint(void)
-{
-	uintptr_t sp = current_sp();
-	volatile uint32_t *p = __stack_limit__;
-
-	while ((uintptr_t)p < sp) {
-		*p++ = STACK_PAINT;
-	}
-	return sp;
-}
-
 /* Bytes used below @p sp since stack_paint(). */
-static uint32_t stack_used(uintptr_t sp)
+uint32_t stack_used(uintptr_t sp)
 {
 	const volatile uint32_t *p = __stack_limit__;
 
@@ -238,7 +180,7 @@ static uint32_t stack_used(uintptr_t sp)
 	return (uint32_t)(sp - (uintptr_t)p);
 }
 
-static void put_rc(const char *key, long rc)
+void put_rc(const char *key, long rc)
 {
 	sh_kv_i32(key, (int32_t)rc);
 	if (rc < 0) {
@@ -257,7 +199,7 @@ static uint32_t rd32(const uint8_t *p)
 	       ((uint32_t)p[3] << 24);
 }
 
-__attribute__((noreturn)) static void bad_input(const char *why)
+void bad_input(const char *why)
 {
 	sh_puts("bad_input");
 	sh_kv_str("why", why);
@@ -265,7 +207,7 @@ __attribute__((noreturn)) static void bad_input(const char *why)
 	sh_exit(SH_EXIT_BAD_INPUT);
 }
 
-static void put_list(const char *key, const int32_t *v, long n)
+void put_list(const char *key, const int32_t *v, long n)
 {
 	sh_putc(' ');
 	sh_puts(key);
@@ -375,7 +317,7 @@ static void print_config(const struct mcubert_config *c)
 }
 
 /* Item k of a values= list: a tuple of n numbers, "A:B:...". */
-static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
+void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
 {
 	if (k > 0U) {
 		sh_putc(',');
@@ -388,23 +330,8 @@ static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
 	}
 }
 
-/* "slots I n=N values=SLOT:TEXT:START:END,..." (n: a count or a negative errno). */
-static void print_slots(uint32_t i, int n, const struct mcubert_slot *slots)
-{
-	sh_puts("slots ");
-	sh_put_u32(i);
-	sh_kv_i32("n", n);
-	sh_puts(" values=");
-	for (int k = 0; k < n; k++) {
-		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
-
-		put_tuple((uint32_t)k, v, 4);
-	}
-	sh_putc('\n');
-}
-
 /* "seq I rc=N [err=E] len=N": the start of a sequence's line. */
-static void put_seq_head(uint32_t i, long rc, uint32_t len)
+void put_seq_head(uint32_t i, long rc, uint32_t len)
 {
 	sh_puts("seq ");
 	sh_put_u32(i);
@@ -412,134 +339,8 @@ static void put_seq_head(uint32_t i, long rc, uint32_t len)
 	sh_kv_u32("len", len);
 }
 
-/* Mode 3, flag bit 3: the spans, and the slots of tag (3 k + 1) % 5. */
-static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16_t n,
-			uint16_t *tags, struct mcubert_slot *slots)
-{
-	struct mcubert_slot_tag info[SPAN_TAGS];
-	struct mcubert_slot_tags set;
-	int rc;
-
-	sh_puts("tokspans ");
-	sh_put_u32(i);
-	sh_puts(" values=");
-	for (uint16_t k = 0; k < n; k++) {
-		const uint32_t v[4] = {spans[k].start, spans[k].end, spans[k].word, spans[k].flags};
-
-		put_tuple(k, v, 4);
-		tags[k] = (uint16_t)((3U * k + 1U) % SPAN_TAGS);
-	}
-	sh_putc('\n');
-	rc = mcubert_slot_tags_init(&set, span_tag_names, SPAN_TAGS, info);
-	if (rc >= 0) {
-		rc = mcubert_slots_decode(&set, tags, spans, n, slots, TOK_MAX);
-	}
-	print_slots(i, rc, slots);
-}
-
-/* Mode 3: encode one text (with spans and the slot self-check on flag bit
- * 3) and print the ids, spans and slots.
- */
-static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t flags,
-			 uint32_t max_len)
-{
-	int32_t *ids = (int32_t *)__scratch_start__;
-	uint8_t *types = (uint8_t *)(ids + TOK_MAX);
-	struct mcubert_tok_span *spans = (struct mcubert_tok_span *)(types + TOK_MAX);
-	uint16_t *tags = (uint16_t *)(spans + TOK_MAX);
-	struct mcubert_slot *slots = (struct mcubert_slot *)(tags + TOK_MAX);
-	uint16_t n = (uint16_t)(max_len ? max_len : TOK_MAX);
-	uintptr_t sp;
-	uint32_t stack;
-	int rc;
-
-	if (SYM_SIZE(__scratch_max__) <
-	    (uint32_t)((uint8_t *)(slots + TOK_MAX) - __scratch_start__)) {
-		bad_input("scratch");
-	}
-	sp = stack_paint();
-	bench_start();
-	if (flags & FLAG_SPANS) {
-		rc = mcubert_tok_encode_spans(&tok, (const char *)text, len, NULL, 0, ids, types,
-					      spans, n);
-	} else {
-		rc = mcubert_tok_encode(&tok, (const char *)text, len, NULL, 0, ids, types, n);
-	}
-	bench_stop();
-	stack = stack_used(sp);
-	put_seq_head(i, rc, len);
-	sh_kv_u32("stack_peak", stack);
-	sh_kv_u32("arena_peak", 0u);
-	sh_putc('\n');
-	sh_puts("tokids ");
-	sh_put_u32(i);
-	put_list("values", ids, rc);
-	sh_putc('\n');
-	if ((flags & FLAG_SPANS) && rc >= 0) {
-		print_spans(i, spans, (uint16_t)rc, tags, slots);
-	}
-}
-
-/* Mode 4: the NLU context over the scratch region (token buffers, tag set, slots). */
-static int nlu_setup(struct mcubert_slot **slots)
-{
-	struct mcubert_nlu_storage st;
-	uint8_t *p = __scratch_start__;
-	int rc;
-
-	st.ids = (int32_t *)p;
-	p += TOK_MAX * sizeof(int32_t);
-	st.spans = (struct mcubert_tok_span *)p;
-	p += TOK_MAX * sizeof(struct mcubert_tok_span);
-	st.tag_names = (const char **)p;
-	p += NLU_TAGS * sizeof(const char *);
-	st.tag_info = (struct mcubert_slot_tag *)p;
-	p += NLU_TAGS * sizeof(struct mcubert_slot_tag);
-	*slots = (struct mcubert_slot *)p;
-	p += TOK_MAX * sizeof(struct mcubert_slot);
-	st.tag_ids = (uint16_t *)p;
-	p += TOK_MAX * sizeof(uint16_t);
-	st.types = p;
-	p += TOK_MAX;
-	st.max_tokens = TOK_MAX;
-	st.max_tags = NLU_TAGS;
-	if (SYM_SIZE(__scratch_max__) < (uint32_t)(p - __scratch_start__)) {
-		bad_input("scratch");
-	}
-	rc = mcubert_nlu_init(&nlu, &mb, &tok, &st);
-	sh_puts("nlu_init");
-	put_rc("rc", rc);
-	sh_putc('\n');
-	return rc;
-}
-
-/* Mode 4: one text through mcubert_nlu_run(), measured as a whole. */
-static void nlu_one(uint32_t i, const uint8_t *text, uint32_t len, struct mcubert_slot *slots)
-{
-	struct mcubert_nlu_result r = {0};
-	uintptr_t sp = stack_paint();
-	uint32_t stack;
-	int rc;
-
-	bench_start();
-	rc = mcubert_nlu_run(&nlu, (const char *)text, len, &r, slots, TOK_MAX);
-	bench_stop();
-	stack = stack_used(sp);
-	put_seq_head(i, rc, len);
-	sh_kv_u32("tokens", r.n_tokens);
-	sh_kv_i32("label", r.intent);
-	sh_kv_u32("stack_peak", stack);
-	sh_kv_u32("arena_peak", mcubert_arena_peak(&mb));
-	sh_putc('\n');
-	if (rc != 0) {
-		return;
-	}
-	print_slots(i, r.n_slots, slots);
-}
-
 int main(void)
 {
-	struct mcubert_slot *nlu_slots = NULL;
 	const uint8_t *rec = __input_start__;
 	const uint8_t *end;
 	const uint8_t *p;
@@ -645,21 +446,9 @@ int main(void)
 		return SH_EXIT_OK;
 	}
 	print_config(&mb.cfg);
-	if (mode == MODE_TOKENIZE || mode == MODE_NLU) {
-		size_t vlen = 0;
-		const void *vocab = mcubert_vocab(&mb, &vlen);
-
-		rc = vocab ? mcubert_tok_init(&tok, vocab, vlen) : -ENOENT;
-		sh_puts("tok_init");
-		put_rc("rc", rc);
-		sh_putc('\n');
-		if (rc == 0 && mode == MODE_NLU) {
-			rc = nlu_setup(&nlu_slots);
-		}
-		if (rc != 0) {
-			sh_puts("done n_seq=0\n");
-			return SH_EXIT_OK;
-		}
+	if ((mode == MODE_TOKENIZE || mode == MODE_NLU) && text_setup(mode) != 0) {
+		sh_puts("done n_seq=0\n");
+		return SH_EXIT_OK;
 	}
 
 	p = rec + INPUT_HDR_LEN;
@@ -678,11 +467,7 @@ int main(void)
 			if (has_types != 0u || size > (uint32_t)(end - p)) {
 				bad_input("text");
 			}
-			if (mode == MODE_NLU) {
-				nlu_one(i, p + 4, len, nlu_slots);
-			} else {
-				tokenize_one(i, p + 4, len, flags, max_len);
-			}
+			text_one(mode, i, p + 4, len, flags, max_len);
 			p += size;
 			continue;
 		}

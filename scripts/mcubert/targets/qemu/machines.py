@@ -50,7 +50,7 @@ TARGETS: dict[str, Target] = {
 # Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
 # .h hashed) besides startup.c and semihost.c. kernel_test runs single kernels (mcubert.kernels_qemu).
 PROGRAMS: dict[str, tuple[str, ...]] = {
-    "harness": ("harness.c",),
+    "harness": ("harness.c", "harness_text.c", "harness.h"),
     "kernel_test": ("kernel_test.c", "kernel_calls.c", "kernel_calls.h"),
 }
 
