@@ -83,10 +83,16 @@ def test_eval_blob_on_utterances(capsys):
     assert r["examples"] == len(utterances) and r["predictions"] == frames and r["target"] == "host"
 
 
-def test_eval_blob_refuses_other_engines(capsys):
+def test_eval_blob_user_errors(capsys):
     data_file = FIXTURES / "nlu" / "nlu-mini.jsonl"
     rc, _, err = run_cli(["eval", str(TINY), "--data", str(data_file), "--engine", "ref"], capsys)
-    assert rc == 1 and err.startswith("mcubert: error: ") and "Traceback" not in err
+    assert rc == 1 and err.startswith("mcubert: error: ") and "--engine c" in err
+    classify = ROOT / "samples" / "sst2" / "tiny" / "model.mcub"
+    rc, _, err = run_cli(["eval", str(classify), "--data", str(data_file)], capsys)
+    assert rc == 1 and "has no slot tags" in err and len(err.strip().splitlines()) == 1
+    rc, _, err = run_cli(["eval", str(classify), "--data", str(FIXTURES / "sst2-mini.tsv"), "--target", "m7"],
+                         capsys)
+    assert rc == 1 and "--target runs intent+slots data" in err
 
 
 @pytest.mark.qemu

@@ -217,9 +217,15 @@ def cmd_eval_nlu(args: argparse.Namespace) -> int:
     if args.tokenizer != "c" or args.vocab:
         raise CliError("intent+slots data is tokenized on the device, with the blob's own vocabulary: "
                        "drop --tokenizer/--vocab")
+    from mcubert.formats import blob as blobmod
+
+    data = read_blob(args.model)
+    if blobmod.unpack(data).cfg.n_tags == 0:
+        raise CliError(f"{args.model} has no slot tags: intent+slots data ({args.data}) needs a blob of "
+                       "`mcubert train --task intent-slots` (or --task tag)")
     utterances = read_utterances(args.data, args.limit)
     t0 = time.monotonic()
-    metrics, frames = nlu.evaluate(read_blob(args.model), utterances, args.target)
+    metrics, frames = nlu.evaluate(data, utterances, args.target)
     result = {"data": str(args.data), "engine": "c", "target": args.target, "examples": len(utterances),
               **metrics, "seconds": round(time.monotonic() - t0, 2)}
     if args.predictions:
