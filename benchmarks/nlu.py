@@ -4,8 +4,9 @@
 Prints intent accuracy, slot F1 (a slot is right when its name and its text equal a gold slot's) and frame
 accuracy for the float model (PyTorch) and for the blob on the host C runtime (the device's bits: the
 on-device tokenizer with byte spans, the int8 forward pass, the C slot decoder's rule), then, on the
-emulated Cortex-M7, instructions and peak RAM per utterance for the first --target-count utterances
-(inference only: the C tokenizer and the slot decoder run on the host here).
+emulated Cortex-M7, instructions and peak RAM per utterance for the first --target-count utterances: one
+measured call of mcubert_nlu_run() each (the on-device tokenizer with spans, inference, tags and slot
+decoding; targets/nlu.py).
 
   python benchmarks/nlu.py --model runs/snips-tiny --blob nlu.mcub --data runs/snips-tiny/heldout.jsonl
 """
@@ -14,51 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from mcubert.formats import blob as blobmod  # noqa: E402
-from mcubert.slots import slot_records  # noqa: E402
-from mcubert.targets.native import Runtime  # noqa: E402
-from mcubert.tokenization import make_tokenizer  # noqa: E402
+from mcubert.targets import nlu  # noqa: E402
 from mcubert.training.evaluate import evaluate_task_model  # noqa: E402
-from mcubert.training.metrics import intent_slots  # noqa: E402
 from mcubert.training.readers import read_utterances  # noqa: E402
-
-
-def c_runtime_metrics(data: bytes, utterances: list) -> dict:
-    """Metrics of the blob on the host C runtime, tokenizing with the blob's own vocabulary."""
-    b = blobmod.unpack(data)
-    meta = b.meta()
-    intents, tags = meta["labels"], meta["tags"]
-    tok = make_tokenizer(kind="c", packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
-    rt = Runtime(data)
-    pred_intents, pred_slots = [], []
-    for u in utterances:
-        ids, types, spans = tok.encode_with_spans(u.text, None, max_len=b.cfg.max_seq_len)
-        rt.infer(ids, types)
-        pred_intents.append(intents[int(rt.logits(b.cfg.n_labels).argmax())])
-        tag_ids = [rt.token_label(t) for t in range(len(ids))]
-        pred_slots.append([(s["slot"], s["text"]) for s in slot_records(tags, tag_ids, spans, [u.text])])
-    return intent_slots(pred_intents, [u.intent for u in utterances], pred_slots,
-                        [u.slot_texts() for u in utterances])
-
-
-def target_figures(data: bytes, utterances: list, target: str) -> dict:
-    """Median and maximum instructions and peak RAM of one inference per utterance on an emulated core."""
-    from mcubert.targets import qemu
-
-    b = blobmod.unpack(data)
-    tok = make_tokenizer(kind="c", packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
-    seqs = [tok.encode(u.text, None, max_len=b.cfg.max_seq_len) for u in utterances]
-    res = qemu.run(data, seqs, target=target)
-    insns = [int(r["insns"]) for r in res]
-    ram = [int(r["arena_peak"]) + int(r["stack_peak"]) + int(r["static_ram"]) for r in res]
-    return {"target": target, "utterances": len(res), "median_instructions": int(statistics.median(insns)),
-            "max_instructions": max(insns), "peak_ram": max(ram)}
 
 
 def main() -> int:
@@ -73,8 +37,11 @@ def main() -> int:
     utterances = read_utterances(args.data)
     data = args.blob.read_bytes()
     rows = {"float": evaluate_task_model(args.model, args.data),
-            "int8 (C runtime)": c_runtime_metrics(data, utterances)}
-    emu = target_figures(data, utterances[:args.target_count], args.target) if args.target_count else None
+            "int8 (C runtime)": nlu.evaluate(data, utterances)[0]}
+    emu = None
+    if args.target_count:
+        texts = [u.text for u in utterances[:args.target_count]]
+        emu = {"target": args.target, **nlu.target_summary(nlu.frames(data, texts, args.target))}
     if args.json:
         print(json.dumps({"rows": rows, "target": emu, "blob_bytes": len(data)}, indent=2))
         return 0

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # CMake helpers for applications that carry an mcubert model (samples/sst2,
-# tests/zephyr). Include after find_package(Zephyr):
+# samples/nlu, tests/zephyr). Include after find_package(Zephyr):
 #
 #   include(${ZEPHYR_MCUBERT_MODULE_DIR}/cmake/mcubert.cmake)
 #
@@ -23,6 +23,12 @@
 #   zephyr.elf/.hex carry the model where the devicetree says it is (QEMU
 #   loads it with the image; `west flash` writes it), and writes
 #   zephyr/mcubert_model.hex (the model alone, to flash it separately).
+#
+# mcubert_sample_blob(<target> FILE <file> [VOCAB <packed vocabulary>] [PARTITION <bool>] [IN_ELF <bool>])
+#   What the samples do with their model: with PARTITION true, the three
+#   calls above (the blob linked at its partition, part of the image with
+#   IN_ELF true); else the blob embedded as mcubert_sample_model. VOCAB: a
+#   packed vocabulary embedded apart, as <mcubert_vocab.inc>.
 #
 # mcubert_check_blob_sources(<blob> [WARNING])
 #   If <blob>.sha256 exists (sha256sum format, written by `python -m
@@ -121,6 +127,23 @@ ASSERT(__rom_region_start + _flash_used <= ${ARG_ADDRESS} || __rom_region_start 
     COMMENT "mcubert: model partition image ${hex} (at ${ARG_ADDRESS})"
   )
   add_custom_target(mcubert_model_hex ALL DEPENDS ${hex})
+endfunction()
+
+function(mcubert_sample_blob target)
+  cmake_parse_arguments(ARG "" "FILE;VOCAB;PARTITION;IN_ELF" "" ${ARGN})
+  if(ARG_VOCAB)
+    generate_inc_file_for_target(${target} ${ARG_VOCAB} ${ZEPHYR_BINARY_DIR}/include/generated/mcubert_vocab.inc)
+  endif()
+  if(NOT ARG_PARTITION)
+    mcubert_embed_blob(${target} FILE ${ARG_FILE} SYMBOL mcubert_sample_model)
+    return()
+  endif()
+  mcubert_partition(addr size)
+  message(STATUS "mcubert: model partition at ${addr}, ${size} bytes")
+  if(ARG_IN_ELF)
+    mcubert_embed_blob(${target} FILE ${ARG_FILE} SYMBOL mcubert_sample_model SECTION .mcubert_model)
+  endif()
+  mcubert_place_partition(FILE ${ARG_FILE} ADDRESS ${addr} SIZE ${size})
 endfunction()
 
 function(mcubert_check_blob_sources blob)

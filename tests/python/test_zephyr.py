@@ -10,7 +10,8 @@ otherwise) one focused Twister run (module scope) covers:
   QEMU Cortex-M7 board mps2_an500 (portable and DSP kernels) and the Cortex-M55 mps3/corstone300/an547
   (kernels and e2e; the Helium kernels);
 * samples/sst2 on the same QEMU boards (on the an547 the model in a DDR partition, the Helium kernels by
-  the Kconfig default), and built only for nucleo_f767zi;
+  the Kconfig default), and built only for nucleo_f767zi; samples/nlu on mps2_an500 (its intent and slot
+  lines equal the host's) and built only for nucleo_f767zi;
 
 then checks that every configuration passed, that the labels the sample prints on the QEMU boards equal
 the host runtime's for the same blob and sentences, that `mcubert classify` answers in the M7's shell, that
@@ -45,6 +46,7 @@ M7 = "mps2_an500/mcubert_an500"
 M55 = "mps3/corstone300/an547"
 QEMU_PLATFORMS = ["qemu_cortex_m3/ti_lm3s6965", "native_sim/native", "mps2/an521/cpu0", M7, M55]
 BUILD_ONLY = ["nucleo_f767zi/stm32f767xx"]
+SAMPLES = ["samples/sst2", "samples/nlu"]
 OUT = Path(os.environ.get("MCUBERT_ZEPHYR_OUT") or ROOT / "build" / "zephyr-tests")
 SENTENCES = [
     "a gripping , beautifully acted film that stays with you .",
@@ -476,11 +478,9 @@ def twister():
         if results["runs"]:
             return results
     if run:
-        results["runs"]["qemu"] = _twister(zbase, env, OUT / "qemu", ["tests/zephyr", "samples/sst2"], run,
-                                           not in_ws)
+        results["runs"]["qemu"] = _twister(zbase, env, OUT / "qemu", ["tests/zephyr", *SAMPLES], run, not in_ws)
     if build:
-        results["runs"]["build"] = _twister(zbase, env, OUT / "build", ["samples/sst2"], build, not in_ws,
-                                            "--build-only")
+        results["runs"]["build"] = _twister(zbase, env, OUT / "build", SAMPLES, build, not in_ws, "--build-only")
     return results
 
 
@@ -503,14 +503,14 @@ def test_twister_passes(twister):
     assert not bad, "\n".join(bad)
 
 
-def _sample_build(twister, platform: str) -> Path:
+def _sample_build(twister, platform: str, name: str = "sample.mcubert.sst2") -> Path:
     rc, report = twister["runs"].get("qemu", (None, {}))
     for ts in _suites(report):
-        if ts.get("platform") == platform and ts.get("name", "").split("/")[-1] == "sample.mcubert.sst2":
+        if ts.get("platform") == platform and ts.get("name", "").split("/")[-1] == name:
             if ts.get("status") != "passed":
                 pytest.fail(f"the sample did not pass on {platform}")
             base = OUT / "qemu" / platform.replace("/", "_")
-            hits = sorted(p for p in base.glob("**/sample.mcubert.sst2") if (p / "handler.log").is_file())
+            hits = sorted(p for p in base.glob(f"**/{name}") if (p / "handler.log").is_file())
             assert hits, f"no build of the sample under {base}"
             return hits[0]
     pytest.skip(f"the sample did not run on {platform} here")
@@ -537,17 +537,14 @@ def test_sample_labels_equal_host(twister, platform):
     assert labels == host
 
 
-@pytest.mark.zephyr
-def test_shell_classify_on_m7(twister):
-    """`mcubert classify ...` (the module's shell, on the sample's model) typed into the shell of the QEMU M7
-    answers with the host's label."""
-    build = _sample_build(twister, M7)
+def _shell_lines(build: Path, command: str, answer: str) -> list[str]:
+    """Boot a QEMU build to its shell, type `command`, and return the console lines once one matches the
+    regular expression `answer` (the sample's output before it included)."""
     cmd = subprocess.run(["ninja", "-C", str(build), "-t", "commands", "run"], capture_output=True, text=True,
                          check=True).stdout.strip().splitlines()[-1]
     # Twister's builds give QEMU its console on a fifo (QEMU_PIPE); here it is this process's stdin/stdout.
     cmd = re.sub(r"-chardev pipe,id=con,mux=on,path=\S+", "-chardev stdio,id=con,mux=on", cmd)
     assert "-chardev stdio,id=con" in cmd, cmd
-    text = "a gripping , funny film"
     proc = subprocess.Popen(cmd, shell=True, cwd=build, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     seen: list[str] = []
@@ -557,7 +554,7 @@ def test_shell_classify_on_m7(twister):
         assert proc.stdout is not None
         for raw in iter(proc.stdout.readline, b""):
             seen.append(raw.decode(errors="replace"))
-            if re.search(r"^label \d+ \S+, \d+ tokens", seen[-1]):
+            if re.search(answer, seen[-1]):
                 got.set()
 
     threading.Thread(target=reader, daemon=True).start()
@@ -567,17 +564,63 @@ def test_shell_classify_on_m7(twister):
             time.sleep(0.2)
         time.sleep(1)
         assert proc.stdin is not None
-        proc.stdin.write(f"mcubert classify {text}\r".encode())
+        proc.stdin.write(f"{command}\r".encode())
         proc.stdin.flush()
         assert got.wait(max(1.0, deadline - time.monotonic())), "".join(seen[-20:])
+        time.sleep(1)  # the lines after the first answer line
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(10)
+    return [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", s).replace("\r", "").rstrip("\n") for s in seen]
+
+
+@pytest.mark.zephyr
+def test_shell_classify_on_m7(twister):
+    """`mcubert classify ...` (the module's shell, on the sample's model) typed into the shell of the QEMU M7
+    answers with the host's label."""
+    build = _sample_build(twister, M7)
+    text = "a gripping , funny film"
+    seen = _shell_lines(build, f"mcubert classify {text}", r"^label \d+ \S+, \d+ tokens")
     line = next(s for s in seen if re.match(r"label \d+ \S+, \d+ tokens", s))
     label = re.match(r"label \d+ (\S+),", line).group(1)
     host = _host_labels_for(build / "mcubert" / "model.mcub", text)
     print(f"shell on {M7}: mcubert classify {text!r} -> {label} (host {host})")
     assert label == host
+
+
+@pytest.mark.zephyr
+def test_shell_nlu_on_m7(twister):
+    """`nlu <text>` typed into samples/nlu's shell on the QEMU M7 prints the host's intent and slot lines."""
+    from mcubert.targets.nlu import console_lines
+
+    build = _sample_build(twister, M7, "sample.mcubert.nlu")
+    text = "will it rain in paris tomorrow"
+    seen = _shell_lines(build, f"nlu {text}", r"time: |time \d+ cycles")
+    i = max(k for k, s in enumerate(seen) if s.endswith(f"nlu {text}"))
+    got = [re.sub(r"^.*uart:~\$ ", "", s) for s in seen[i + 1:] if re.search(r"(intent |slot )", s)]
+    r = subprocess.run([sys.executable, "-m", "mcubert", "run", str(build / "mcubert" / "model.mcub"), text,
+                        "--json"], capture_output=True, text=True, check=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT / "scripts")))
+    want = console_lines(json.loads(r.stdout))
+    print("\n".join(got))
+    assert got == want
+
+
+@pytest.mark.zephyr
+def test_nlu_sample_lines_equal_host(twister):
+    """samples/nlu on the QEMU M7: every command's text, intent and slot line equals the host's
+    (`mcubert run BLOB TEXT --json` on the blob the build ran, formatted by samples/nlu/expected.py)."""
+    import importlib.util
+
+    build = _sample_build(twister, M7, "sample.mcubert.nlu")
+    log = (build / "handler.log").read_text(encoding="utf-8", errors="replace").replace("\r", "")
+    got = [ln for ln in log.splitlines() if re.match(r'^\[\d+\] (intent |slot |")', ln)]
+    spec = importlib.util.spec_from_file_location("nlu_expected", ROOT / "samples" / "nlu" / "expected.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    want = mod.expected_lines(build / "mcubert" / "model.mcub")
+    print("\n".join(got))
+    assert got == want
 
 
 def _host_labels_for(blob: Path, text: str) -> str:
@@ -598,7 +641,7 @@ def test_sample_has_no_soft_float(twister):
     nm = shutil.which("arm-none-eabi-nm")
     if nm is None:
         pytest.skip("arm-none-eabi-nm not installed")
-    elves = [p for p in OUT.glob("*/*/**/sample.mcubert.sst2*/zephyr/zephyr.elf") if "native_sim" not in str(p)]
+    elves = [p for p in OUT.glob("*/*/**/sample.mcubert.*/zephyr/zephyr.elf") if "native_sim" not in str(p)]
     if not elves:
         pytest.skip("no Cortex-M build of the sample here")
     for elf in elves:

@@ -24,7 +24,10 @@
  *    6     2   mode: 0 = run the sequences, 1 = init only (bad-blob tests),
  *              2 = self-test of the instruction counter (n_seq = loop
  *              count: the measured interval is exactly 2 * n_seq + 2,
- *              the calibration interval 2, see selftest_run())
+ *              the calibration interval 2, see selftest_run()),
+ *              3 = tokenize texts, 4 = NLU: texts in, intent and slots
+ *              out (mcubert_nlu_run(): tokenizer with spans, inference,
+ *              tags, slot decoding, all in the measured interval)
  *    8     4   flags: bit 0 print logits, bit 1 pooled, bit 2 hidden,
  *              bit 3: modes 0-1 token logits and tags; mode 3 spans:
  *              mcubert_tok_encode_spans() instead of mcubert_tok_encode(),
@@ -70,7 +73,10 @@
  *          n_tags or the first negative errno       (flag bit 3, if seq rc 0)
  *   tokids I values=ID,...                      (mode 3)
  *   tokspans I values=START:END:WORD:FLAGS,...  (mode 3, flag bit 3)
- *   slots I n=N values=SLOT:TEXT:START:END,...  (mode 3, flag bit 3)
+ *   slots I n=N values=SLOT:TEXT:START:END,...  (mode 3, flag bit 3; mode 4)
+ *   nlu_init rc=N [err=E]                        (mode 4, before the texts)
+ *   seq I rc=N [err=E] len=N tokens=N label=N stack_peak=N arena_peak=N
+ *          (mode 4: len is the text's bytes, label the intent or -ENOENT)
  *   selftest loops=N                     (mode 2, instead of arena..seq)
  *   done n_seq=N
  *
@@ -96,9 +102,7 @@
 #include <stdint.h>
 
 #include <mcubert/mcubert.h>
-#include <mcubert/slots.h>
-#include <mcubert/tokenizer.h>
-
+#include "harness.h"
 #include "semihost.h"
 
 #ifndef HARNESS_MACHINE
@@ -113,42 +117,12 @@
 #define INPUT_VERSION   1u
 #define INPUT_HDR_LEN   32u
 
-#define MODE_RUN       0u
-#define MODE_INIT_ONLY 1u
-#define MODE_SELFTEST  2u
-#define MODE_TOKENIZE                                                                              \
-	3u /* items are UTF-8 texts: u16 len, u16 0, bytes; encoded with the blob's vocab */
-#define TOK_MAX 4096u /* ids and type ids go to the scratch region, not to statics */
-
-static struct mcubert_tok tok;
-
-/* The tag set of the span self-check (flag bit 3). */
-static const char *const span_tag_names[] = {"O", "B-a", "I-a", "B-b", "I-b"};
-#define SPAN_TAGS 5u
-
 #define FLAG_LOGITS (1u << 0)
 #define FLAG_POOLED (1u << 1)
 #define FLAG_HIDDEN (1u << 2)
 #define FLAG_TOKENS (1u << 3) /* modes 0-1 */
-#define FLAG_SPANS  (1u << 3) /* mode 3 */
 
-#define STACK_PAINT 0xa5c3e187u
-
-/* Linker script symbols (see common.ld). */
-extern uint8_t __data_start__[], __data_end__[];
-extern uint8_t __bss_start__[], __bss_end__[];
-extern uint8_t __mcubert_data_start__[], __mcubert_data_end__[];
-extern uint8_t __mcubert_bss_start__[], __mcubert_bss_end__[];
-extern uint8_t __arena_start__[], __arena_end__[];
-extern uint32_t __stack_limit__[], __stack_top__[];
-extern uint8_t __blob_start__[], __blob_max__[];
-extern uint8_t __input_start__[], __input_max__[];
-extern uint8_t __scratch_start__[], __scratch_max__[];
-
-#define SYM_SIZE(sym) ((uint32_t)(uintptr_t)(sym))
-#define SPAN(a, b)    ((uint32_t)((uintptr_t)(b) - (uintptr_t)(a)))
-
-static struct mcubert mb;
+struct mcubert mb;
 
 /* Interval markers for the insn_count plugin: must stay real calls (clang has no noipa; optnone
  * keeps it from deleting the calls).
@@ -197,30 +171,8 @@ __asm__(".pushsection .text.selftest_run,\"ax\",%progbits\n"
 	".popsection\n");
 /* clang-format on */
 
-static inline __attribute__((always_inline)) uintptr_t current_sp(void)
-{
-	uintptr_t sp;
-
-	__asm__ volatile("mov %0, sp" : "=r"(sp));
-	return sp;
-}
-
-/* Paint the free stack below the current SP; return that SP. Inlined so
- * that it runs in the caller's frame: nothing lives below SP.
- */
-static inline __attribute__((always_inline)) uintptr_t stack_paint(void)
-{
-	uintptr_t sp = current_sp();
-	volatile uint32_t *p = __stack_limit__;
-
-	while ((uintptr_t)p < sp) {
-		*p++ = STACK_PAINT;
-	}
-	return sp;
-}
-
 /* Bytes used below @p sp since stack_paint(). */
-static uint32_t stack_used(uintptr_t sp)
+uint32_t stack_used(uintptr_t sp)
 {
 	const volatile uint32_t *p = __stack_limit__;
 
@@ -236,7 +188,7 @@ static uint32_t stack_used(uintptr_t sp)
 	return (uint32_t)(sp - (uintptr_t)p);
 }
 
-static void put_rc(const char *key, long rc)
+void put_rc(const char *key, long rc)
 {
 	sh_kv_i32(key, (int32_t)rc);
 	if (rc < 0) {
@@ -255,7 +207,7 @@ static uint32_t rd32(const uint8_t *p)
 	       ((uint32_t)p[3] << 24);
 }
 
-__attribute__((noreturn)) static void bad_input(const char *why)
+void bad_input(const char *why)
 {
 	sh_puts("bad_input");
 	sh_kv_str("why", why);
@@ -263,7 +215,7 @@ __attribute__((noreturn)) static void bad_input(const char *why)
 	sh_exit(SH_EXIT_BAD_INPUT);
 }
 
-static void put_list(const char *key, const int32_t *v, long n)
+void put_list(const char *key, const int32_t *v, long n)
 {
 	sh_putc(' ');
 	sh_puts(key);
@@ -373,7 +325,7 @@ static void print_config(const struct mcubert_config *c)
 }
 
 /* Item k of a values= list: a tuple of n numbers, "A:B:...". */
-static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
+void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
 {
 	if (k > 0U) {
 		sh_putc(',');
@@ -386,84 +338,13 @@ static void put_tuple(uint32_t k, const uint32_t *v, uint32_t n)
 	}
 }
 
-/* Mode 3, flag bit 3: the spans, and the slots of tag (3 k + 1) % 5. */
-static void print_spans(uint32_t i, const struct mcubert_tok_span *spans, uint16_t n,
-			uint16_t *tags, struct mcubert_slot *slots)
+/* "seq I rc=N [err=E] len=N": the start of a sequence's line. */
+void put_seq_head(uint32_t i, long rc, uint32_t len)
 {
-	struct mcubert_slot_tag info[SPAN_TAGS];
-	struct mcubert_slot_tags set;
-	int rc;
-
-	sh_puts("tokspans ");
-	sh_put_u32(i);
-	sh_puts(" values=");
-	for (uint16_t k = 0; k < n; k++) {
-		const uint32_t v[4] = {spans[k].start, spans[k].end, spans[k].word, spans[k].flags};
-
-		put_tuple(k, v, 4);
-		tags[k] = (uint16_t)((3U * k + 1U) % SPAN_TAGS);
-	}
-	sh_putc('\n');
-	rc = mcubert_slot_tags_init(&set, span_tag_names, SPAN_TAGS, info);
-	if (rc >= 0) {
-		rc = mcubert_slots_decode(&set, tags, spans, n, slots, TOK_MAX);
-	}
-	sh_puts("slots ");
-	sh_put_u32(i);
-	sh_kv_i32("n", rc);
-	sh_puts(" values=");
-	for (int k = 0; k < rc; k++) {
-		const uint32_t v[4] = {slots[k].slot, slots[k].text, slots[k].start, slots[k].end};
-
-		put_tuple((uint32_t)k, v, 4);
-	}
-	sh_putc('\n');
-}
-
-/* Mode 3: encode one text (with spans and the slot self-check on flag bit
- * 3) and print the ids, spans and slots.
- */
-static void tokenize_one(uint32_t i, const uint8_t *text, uint32_t len, uint32_t flags,
-			 uint32_t max_len)
-{
-	int32_t *ids = (int32_t *)__scratch_start__;
-	uint8_t *types = (uint8_t *)(ids + TOK_MAX);
-	struct mcubert_tok_span *spans = (struct mcubert_tok_span *)(types + TOK_MAX);
-	uint16_t *tags = (uint16_t *)(spans + TOK_MAX);
-	struct mcubert_slot *slots = (struct mcubert_slot *)(tags + TOK_MAX);
-	uint16_t n = (uint16_t)(max_len ? max_len : TOK_MAX);
-	uintptr_t sp;
-	uint32_t stack;
-	int rc;
-
-	if (SYM_SIZE(__scratch_max__) <
-	    (uint32_t)((uint8_t *)(slots + TOK_MAX) - __scratch_start__)) {
-		bad_input("scratch");
-	}
-	sp = stack_paint();
-	bench_start();
-	if (flags & FLAG_SPANS) {
-		rc = mcubert_tok_encode_spans(&tok, (const char *)text, len, NULL, 0, ids, types,
-					      spans, n);
-	} else {
-		rc = mcubert_tok_encode(&tok, (const char *)text, len, NULL, 0, ids, types, n);
-	}
-	bench_stop();
-	stack = stack_used(sp);
 	sh_puts("seq ");
 	sh_put_u32(i);
 	put_rc("rc", rc);
 	sh_kv_u32("len", len);
-	sh_kv_u32("stack_peak", stack);
-	sh_kv_u32("arena_peak", 0u);
-	sh_putc('\n');
-	sh_puts("tokids ");
-	sh_put_u32(i);
-	put_list("values", ids, rc);
-	sh_putc('\n');
-	if ((flags & FLAG_SPANS) && rc >= 0) {
-		print_spans(i, spans, (uint16_t)rc, tags, slots);
-	}
 }
 
 int main(void)
@@ -509,7 +390,7 @@ int main(void)
 	max_len = rd16(rec + 24);
 	arena_len = rd32(rec + 28);
 	if (mode != MODE_RUN && mode != MODE_INIT_ONLY && mode != MODE_SELFTEST &&
-	    mode != MODE_TOKENIZE) {
+	    mode != MODE_TOKENIZE && mode != MODE_NLU) {
 		bad_input("mode");
 	}
 	if (total_len < INPUT_HDR_LEN + 4u || total_len > SYM_SIZE(__input_max__) ||
@@ -573,18 +454,9 @@ int main(void)
 		return SH_EXIT_OK;
 	}
 	print_config(&mb.cfg);
-	if (mode == MODE_TOKENIZE) {
-		size_t vlen = 0;
-		const void *vocab = mcubert_vocab(&mb, &vlen);
-
-		rc = vocab ? mcubert_tok_init(&tok, vocab, vlen) : -ENOENT;
-		sh_puts("tok_init");
-		put_rc("rc", rc);
-		sh_putc('\n');
-		if (rc != 0) {
-			sh_puts("done n_seq=0\n");
-			return SH_EXIT_OK;
-		}
+	if ((mode == MODE_TOKENIZE || mode == MODE_NLU) && text_setup(mode) != 0) {
+		sh_puts("done n_seq=0\n");
+		return SH_EXIT_OK;
 	}
 
 	p = rec + INPUT_HDR_LEN;
@@ -598,12 +470,12 @@ int main(void)
 		}
 		len = rd16(p);
 		has_types = rd16(p + 2);
-		if (mode == MODE_TOKENIZE) {
+		if (mode == MODE_TOKENIZE || mode == MODE_NLU) {
 			size = (4u + len + 3u) & ~3u;
 			if (has_types != 0u || size > (uint32_t)(end - p)) {
 				bad_input("text");
 			}
-			tokenize_one(i, p + 4, len, flags, max_len);
+			text_one(mode, i, p + 4, len, flags, max_len);
 			p += size;
 			continue;
 		}
@@ -622,10 +494,7 @@ int main(void)
 		bench_stop();
 		stack = stack_used(sp);
 
-		sh_puts("seq ");
-		sh_put_u32(i);
-		put_rc("rc", rc);
-		sh_kv_u32("len", len);
+		put_seq_head(i, rc, len);
 		if (rc == 0) {
 			int label = mcubert_label(&mb);
 

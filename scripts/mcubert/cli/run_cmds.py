@@ -52,6 +52,17 @@ def _slots(tag_names: Sequence[str], tag_ids: Sequence[int], spans: Sequence[Any
         return None
 
 
+def _device_frame(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
+    """The whole device path on the target, text in (mcubert_nlu_run: tokenizer, inference, slot decoding):
+    its instructions and peak RAM; its intent and slots must be the host's."""
+    from mcubert.targets import nlu
+
+    frame = nlu.frames(read_blob(args.blob), [args.text], args.target)[0]
+    if frame["slots"] != result["slots"] or frame["intent"] != result.get("intent", frame["intent"]):
+        raise CliError(f"{args.target} understood {args.text!r} differently from the host: {frame}")
+    return frame
+
+
 def _ram(r: dict[str, Any]) -> dict[str, int]:
     """Peak RAM of a QEMU run: arena high-water + stack high-water + statics."""
     parts = {k: int(r[k]) for k in ("arena_peak", "stack_peak", "static_ram")}
@@ -81,6 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               "label_name": None if label is None else eng.labels[label], **eng.head_fields(res)}
     if spans is not None and res.get("tag_ids") is not None:
         result["slots"] = _slots(eng.tags, res["tag_ids"], spans, [args.text, args.text_b or ""])
+        if args.target != "host" and result["slots"] is not None and args.text_b is None:
+            result["device"] = _device_frame(args, result)
+            where = (f"{args.target}: text to slots {result['device']['instructions']:,} instructions "
+                     f"(inference {res['instructions']:,}), peak RAM {result['device']['ram_total']:,} B")
 
     def human(r: dict[str, Any]) -> None:
         if "score" in r:
@@ -184,6 +199,51 @@ def cmd_eval_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_utterance_data(path: str) -> bool:
+    """Intent+slots data (SNIPS JSON, a folder of it, or JSON Lines) rather than a .tsv."""
+    from pathlib import Path
+
+    p = Path(path)
+    return p.is_dir() or p.suffix in (".json", ".jsonl")
+
+
+def cmd_eval_nlu(args: argparse.Namespace) -> int:
+    """`mcubert eval BLOB --data utterances`: mcubert_nlu_run() on the host C runtime or a target."""
+    from mcubert.targets import nlu
+    from mcubert.training.readers import read_utterances
+
+    if args.engine not in (None, "c"):
+        raise CliError(f"{args.model}: intent+slots data runs on the C runtime (--engine c), as the device does")
+    if args.tokenizer != "c" or args.vocab:
+        raise CliError("intent+slots data is tokenized on the device, with the blob's own vocabulary: "
+                       "drop --tokenizer/--vocab")
+    from mcubert.formats import blob as blobmod
+
+    data = read_blob(args.model)
+    if blobmod.unpack(data).cfg.n_tags == 0:
+        raise CliError(f"{args.model} has no slot tags: intent+slots data ({args.data}) needs a blob of "
+                       "`mcubert train --task intent-slots` (or --task tag)")
+    utterances = read_utterances(args.data, args.limit)
+    t0 = time.monotonic()
+    metrics, frames = nlu.evaluate(data, utterances, args.target)
+    result = {"data": str(args.data), "engine": "c", "target": args.target, "examples": len(utterances),
+              **metrics, "seconds": round(time.monotonic() - t0, 2)}
+    if args.predictions:
+        result["predictions"] = frames
+
+    def human(r: dict[str, Any]) -> None:
+        print(f"intent accuracy {100 * r['intent_accuracy']:.2f} %, slot F1 {100 * r['slot_f1']:.2f}, "
+              f"frame accuracy {100 * r['frame_accuracy']:.2f} % ({r['examples']} examples) on {r['data']}, "
+              f"C runtime on {r['target']}, {r['seconds']} s")
+        t = r.get("emulated")
+        if t:
+            print(f"{t['name']}: median {t['median_instructions']:,} instructions per utterance (tokenizer, "
+                  f"inference and slot decoding; max {t['max_instructions']:,}), peak RAM {t['peak_ram']:,} B")
+
+    emit(args, result, human)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -191,6 +251,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if not is_blob(args.model) and _model_task(args.model) in TASK_EVAL:
         return cmd_eval_task(args)
+    if is_blob(args.model) and _is_utterance_data(args.data):
+        return cmd_eval_nlu(args)
+    if args.target != "host":
+        raise CliError("--target runs intent+slots data (SNIPS .json or .jsonl) on an emulated core; "
+                       f"{args.data} is not")
     eng, tok, max_len = _eval_engine(args)
     examples = data.read_examples(args.data, limit=args.limit)
     encoded = tok.encode_batch([e.pair for e in examples], max_len=max_len)
@@ -225,8 +290,11 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
                                     "(intent accuracy and slot F1, tag F1, MSE/Pearson for those tasks)",
                        description="Evaluate on a GLUE-style .tsv. A blob runs on the C runtime (or --engine ref); "
                                    "a model.pt (from mcubert train, distill or compress) or a Hugging Face "
-                                   "directory runs as the float model. A model directory of `mcubert train "
-                                   "--task intent-slots|tag|regress` is evaluated in float on data of its task "
+                                   "directory runs as the float model. A blob on intent+slots data (SNIPS "
+                                   "JSON or JSON Lines) runs as the device does (mcubert_nlu_run: on-device "
+                                   "tokenizer, spans, slot decoding): intent accuracy, slot F1, frame accuracy. "
+                                   "A model directory of `mcubert train --task intent-slots|tag|regress` is "
+                                   "evaluated in float on data of its task "
                                    "(SNIPS JSON or JSON Lines: intent accuracy, slot F1; CoNLL: tag accuracy "
                                    "and F1; TSV: MSE and Pearson).")
     p.add_argument("model", metavar="MODEL", help=".mcub blob, model.pt or model directory")
@@ -237,7 +305,10 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", choices=("c", "hf"), default="c", help=TOKENIZERS_HELP)
     p.add_argument("--limit", type=int, help="first N examples only")
     p.add_argument("--max-len", type=int, help="truncation length for the float model (default 128)")
-    p.add_argument("--predictions", action="store_true", help="include per-example labels in --json")
+    p.add_argument("--target", choices=TARGETS, default="host",
+                   help="where a blob runs intent+slots data: host (default), or an emulated Cortex-M under QEMU "
+                        "(adds instructions per utterance and peak RAM)")
+    p.add_argument("--predictions", action="store_true", help="include per-example labels (frames) in --json")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -8,14 +8,16 @@ words `O`; a word's first word piece carries its tag, its other pieces and [CLS]
 
 Decoding (conlleval style): a word's tag is its first piece's; `B-x` starts slot x; `I-x` continues x when
 the previous word's tag was `B-x`/`I-x`, otherwise starts a new slot x; `O` ends the current slot. A slot
-runs from the start of its first word to the end of its last word. `decode_slots` is the one Python
-implementation of the rule; the C runtime's decoder must agree with it.
+runs from the start of its first word to the end of its last word. `decode_slots` here takes word tags by
+name; the rule's one Python implementation is `mcubert.slots.decode_slots` (token tags with spans, the twin
+of subsys/mcubert/slots.c), which it calls.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from mcubert import slots as core
 from mcubert.training.readers import Slot
 
 IGNORE = -100  # the label of pieces left out of the loss
@@ -72,19 +74,16 @@ def piece_labels(word_ids: Sequence[int | None], tags: Sequence[int]) -> list[in
 
 
 def decode_slots(tags: Sequence[str], spans: Sequence[Span]) -> list[Slot]:
-    """Slots of words tagged `tags` at `spans` (character or word positions), by the contract's rule."""
-    out: list[Slot] = []
-    cur: list = []  # [name, start, end] of the open slot
-    for tag, (a, b) in zip(tags, spans):
-        kind, _, name = tag.partition("-")
-        if kind == "I" and cur and cur[0] == name:
-            cur[2] = b
-            continue
-        if cur:
-            out.append(Slot(*cur))
-            cur = []
-        if kind in ("B", "I") and name:
-            cur = [name, a, b]
-    if cur:
-        out.append(Slot(*cur))
-    return out
+    """Slots of words tagged `tags` at `spans` (character or word positions), by the contract's rule.
+
+    The rule itself is `mcubert.slots.decode_slots` (the twin of the C decoder): each word here is one
+    first piece of one text. Words beyond the shorter of the two sequences are ignored.
+    """
+    n = min(len(tags), len(spans))
+    if n == 0:
+        return []
+    tag_set = core.TagSet(list(dict.fromkeys(tags[:n])))
+    ids = {name: i for i, name in enumerate(tag_set.names)}
+    words = [core.Span(a, b, w, 0, True) for w, (a, b) in enumerate(spans[:n])]
+    return [Slot(tag_set.slot_name(s.slot), s.start, s.end)
+            for s in core.decode_slots(tag_set, [ids[t] for t in tags[:n]], words)]

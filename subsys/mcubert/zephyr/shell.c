@@ -64,7 +64,7 @@ static uint8_t types[MAX_TOKENS];
 
 int mcubert_shell_set_model(struct mcubert *mb, struct k_mutex *lock, const char *const *labels)
 {
-	if (mb == NULL || mb->state.plan == NULL) {
+	if (mb == NULL || mb->blob == NULL) {
 		return -EFAULT;
 	}
 	k_mutex_lock(&shell_lock, K_FOREVER);

@@ -32,6 +32,7 @@ from mcubert.targets.qemu.machines import (
                                            INPUT_MAGIC,
                                            INPUT_VERSION,
                                            MODE_INIT_ONLY,
+                                           MODE_NLU,
                                            MODE_RUN,
                                            MODE_SELFTEST,
                                            MODE_TOKENIZE,
@@ -44,7 +45,7 @@ from mcubert.targets.qemu.machines import (
 )
 from mcubert.targets.qemu.plugin import build_plugin, fetch_plugin_header
 from mcubert.targets.qemu.record import encode_input, split_sequence
-from mcubert.targets.qemu.runner import RunResult, init_errno, run, run_harness, selftest, tokenize
+from mcubert.targets.qemu.runner import RunResult, init_errno, nlu, run, run_harness, selftest, tokenize
 from mcubert.targets.qemu.toolchain import (
                                            check_prerequisites,
                                            install_prerequisites,
@@ -55,8 +56,8 @@ from mcubert.targets.qemu.toolchain import (
 __all__ = [
     "QemuError", "ToolchainMissing", "PluginHeaderUnavailable", "Target", "TARGETS", "PROGRAMS", "Harness",
     "RunResult", "check_prerequisites", "install_prerequisites", "missing_prerequisites", "qemu_version",
-    "fetch_plugin_header", "build_plugin", "build_harness", "run", "run_harness", "tokenize", "init_errno",
+    "fetch_plugin_header", "build_plugin", "build_harness", "run", "run_harness", "tokenize", "nlu", "init_errno",
     "selftest", "encode_input", "split_sequence", "DUMP_FLAGS", "FLAG_LOGITS", "FLAG_POOLED", "FLAG_HIDDEN",
     "INPUT_MAGIC", "INPUT_END_MAGIC", "INPUT_VERSION", "MODE_RUN", "MODE_INIT_ONLY", "MODE_SELFTEST",
-    "MODE_TOKENIZE",
+    "MODE_TOKENIZE", "MODE_NLU",
 ]

@@ -51,7 +51,7 @@ TARGETS: dict[str, Target] = {
 # Bare-metal programs build_harness() can build: their files under tools/baremetal (.c compiled,
 # .h hashed) besides startup.c and semihost.c. kernel_test runs single kernels (mcubert.kernels_qemu).
 PROGRAMS: dict[str, tuple[str, ...]] = {
-    "harness": ("harness.c",),
+    "harness": ("harness.c", "harness_text.c", "harness.h"),
     "kernel_test": ("kernel_test.c", "kernel_calls.c", "kernel_calls.h"),
 }
 
@@ -71,7 +71,7 @@ LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 INPUT_MAGIC = 0x4942434D      # 'MCBI'
 INPUT_END_MAGIC = 0x4542434D  # 'MCBE'
 INPUT_VERSION = 1
-MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE = 0, 1, 2, 3
+MODE_RUN, MODE_INIT_ONLY, MODE_SELFTEST, MODE_TOKENIZE, MODE_NLU = 0, 1, 2, 3, 4
 FLAG_LOGITS, FLAG_POOLED, FLAG_HIDDEN = 1, 2, 4
 FLAG_TOKENS = 8  # modes 0-1: token logits and tags
 FLAG_SPANS = 8  # mode 3: spans and the harness's slot self-check (the same bit, another mode)

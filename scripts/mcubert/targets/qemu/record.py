@@ -15,6 +15,7 @@ from mcubert.targets.qemu.machines import (
     INPUT_END_MAGIC,
     INPUT_MAGIC,
     INPUT_VERSION,
+    MODE_NLU,
     MODE_RUN,
     MODE_TOKENIZE,
 )
@@ -54,7 +55,7 @@ def encode_input(sequences: Sequence[SeqLike], blob_len: int, mode: int = MODE_R
     """The input record the harness reads (format: tools/baremetal/harness.c)."""
     body = bytearray()
     for item in sequences:
-        if mode == MODE_TOKENIZE:  # texts
+        if mode in (MODE_TOKENIZE, MODE_NLU):  # texts
             raw = item.encode("utf-8") if isinstance(item, str) else bytes(item)  # type: ignore[arg-type]
             rec = struct.pack("<HH", len(raw), 0) + raw
             body += rec + bytes(-len(rec) % 4)

@@ -29,6 +29,7 @@ from mcubert.targets.qemu.machines import (
     EXIT_STATUS,
     HARNESS_OUTPUT_VERSION,
     MODE_INIT_ONLY,
+    MODE_NLU,
     MODE_RUN,
     MODE_SELFTEST,
     MODE_TOKENIZE,
@@ -238,6 +239,8 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
                     "arena_peak": int(f["arena_peak"])}
             if _INIT in intervals:
                 init["insns"] = intervals[_INIT] - calibration
+        elif kind == "nlu_init":
+            init["nlu_rc"], _, init["nlu_err"] = _rc_of(f)
         elif kind == "config":
             config = {k: int(v) for k, v in f.items()}
         elif kind == "seq":
@@ -252,6 +255,8 @@ def _parse_output(h: Harness, output: str, intervals: dict[int, int], total: int
             if "label" in f:
                 lab, _, _ = _rc_of(f, "label")
                 s["label"] = lab if lab >= 0 else None
+            if "tokens" in f:  # mode 4
+                s["n_tokens"] = int(f["tokens"])
             k = _FIRST_SEQ + i
             if k in intervals:
                 s["insns"] = intervals[k] - calibration
@@ -361,6 +366,22 @@ def tokenize(blob: bytes | Path | str, texts: Sequence[str | bytes], target: str
                       max_len=max_len, mode=MODE_TOKENIZE)
     if res.init.get("rc", -1) != 0:
         raise QemuError(f"mcubert_init failed on {res.target}: {res.init.get('err')}")
+    return res.sequences
+
+
+def nlu(blob: bytes | Path | str, texts: Sequence[str | bytes], target: str = "m7",
+        timeout: float | None = None) -> list[dict[str, Any]]:
+    """Texts in, intent and slots out on @target: mcubert_nlu_run() (tokenizer with spans, inference, tags,
+    slot decoding) per text, counted as one interval.
+
+    Returns per text: rc, label (the intent id, None without one), n_tokens, "slots" (slot, text, start, end)
+    per slot, insns (the whole call), stack_peak, arena_peak, static_ram.
+    """
+    res = run_harness(blob, list(texts), target=target, dump="spans", timeout=timeout, mode=MODE_NLU)
+    if res.init.get("rc", -1) != 0:
+        raise QemuError(f"mcubert_init failed on {res.target}: {res.init.get('err')}")
+    if res.init.get("nlu_rc", -1) != 0:
+        raise QemuError(f"mcubert_nlu_init failed on {res.target}: {res.init.get('nlu_err') or 'no tokenizer'}")
     return res.sequences
 
 

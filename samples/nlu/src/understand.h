@@ -1,0 +1,59 @@
+/*
+ * Copyright (c) 2026 The mcubert developers
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+#ifndef MCUBERT_SAMPLE_UNDERSTAND_H_
+#define MCUBERT_SAMPLE_UNDERSTAND_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mcubert/nlu.h>
+
+#include "model_info.h"
+
+/*
+ * Cycles are counted only where they are CPU cycles (the DWT cycle counter,
+ * or SysTick, which counts the core clock); QEMU and native_sim count none:
+ * there `mcubert eval BLOB --data ... --target m7` gives exact instructions.
+ */
+#if defined(CONFIG_QEMU_TARGET) || defined(CONFIG_ARCH_POSIX)
+#define UNDERSTAND_CYCLES 0
+#elif defined(CONFIG_CPU_CORTEX_M_HAS_DWT) || defined(CONFIG_CORTEX_M_SYSTICK)
+#define UNDERSTAND_CYCLES 1
+#else
+#define UNDERSTAND_CYCLES 0
+#endif
+
+/** Most slots the sample prints per utterance. */
+#define UNDERSTAND_MAX_SLOTS 16
+
+/** One utterance understood: intent, slots and what it cost. */
+struct understanding {
+	struct mcubert_nlu_result r;                     /**< intent, tokens, slots found */
+	struct mcubert_slot slots[UNDERSTAND_MAX_SLOTS]; /**< the first of them */
+	uint32_t cycles;                                 /**< the whole call (0: not counted) */
+	size_t arena_peak;                               /**< arena high-water mark, bytes */
+	size_t stack_used;                               /**< this thread's stack high-water mark */
+};
+
+/** Validate the model and the vocabulary and bind them (once). */
+int understand_init(void);
+
+/** Tokenize @p text on the device, run the model, decode intent and slots. Thread-safe. */
+int understand(const char *text, size_t len, struct understanding *u);
+
+/**
+ * Print @p u for @p text: "<prefix>intent NAME, N tokens", one
+ * "<prefix>slot NAME "TEXT" bytes [START, END)" per slot, then the cost line.
+ * The host prints the first two kinds of line identically
+ * (mcubert.targets.nlu.console_lines).
+ */
+void understand_print(const char *prefix, const char *text, const struct understanding *u);
+
+/** Print where the model lives and its shape. */
+void understand_describe(void);
+
+#endif /* MCUBERT_SAMPLE_UNDERSTAND_H_ */
