@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
+from mcubert.compression.model_io import load_task  # noqa: E402
 from mcubert.formats import blob as blobmod  # noqa: E402
 from mcubert.slots import slot_records  # noqa: E402
 from mcubert.targets.native import Runtime  # noqa: E402
@@ -63,7 +64,8 @@ def target_figures(data: bytes, utterances: list, target: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, required=True, help="the trained model directory (mcubert train)")
+    ap.add_argument("--model", type=Path, required=True,
+                    help="the trained model directory (mcubert train; mcubert compress: OUT/model)")
     ap.add_argument("--blob", type=Path, required=True, help="its blob (mcubert convert)")
     ap.add_argument("--data", type=Path, required=True, help="held-out utterances: JSON Lines or SNIPS JSON")
     ap.add_argument("--target", default="m7")
@@ -72,7 +74,7 @@ def main() -> int:
     args = ap.parse_args()
     utterances = read_utterances(args.data)
     data = args.blob.read_bytes()
-    rows = {"float": evaluate_task_model(args.model, args.data),
+    rows = {"float": evaluate_task_model(args.model, args.data, loaded=load_task(args.model)),
             "int8 (C runtime)": c_runtime_metrics(data, utterances)}
     emu = target_figures(data, utterances[:args.target_count], args.target) if args.target_count else None
     if args.json:

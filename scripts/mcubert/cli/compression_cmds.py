@@ -22,8 +22,8 @@ from mcubert.cli.training_cmds import add_device_args
 from mcubert.units import parse_size
 
 DEFAULT_TEACHER = Path(__file__).resolve().parents[3] / "samples/sst2/model"
-SEARCH_KEYS = ("method", "params", "ratio", "embedding_params", "dev_accuracy_init", "timings_s")
-DISTILL_KEYS = ("best_dev_accuracy", "saved_dev_accuracy", "dev_accuracy_init", "step", "wall_seconds",
+SEARCH_KEYS = ("method", "params", "ratio", "embedding_params", "dev_accuracy_init", "score", "timings_s")
+DISTILL_KEYS = ("best_dev_accuracy", "saved_dev_accuracy", "dev_accuracy_init", "score", "step", "wall_seconds",
                 "seconds_per_epoch", "finished")
 
 
@@ -193,7 +193,7 @@ def _one_line_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argpa
 def _print_distilled(args: argparse.Namespace, res: dict[str, Any]) -> None:
     def human(r: dict[str, Any]) -> None:
         state = "finished" if r["finished"] else "stopped (continue with --resume)"
-        print(f"{args.out / 'model.pt'}: dev accuracy {100 * r['best_dev_accuracy']:.2f} % (saved file "
+        print(f"{args.out / 'model.pt'}: dev {r['score']} {100 * r['best_dev_accuracy']:.2f} % (saved file "
               f"{100 * r['saved_dev_accuracy']:.2f} %, before distillation {100 * r['dev_accuracy_init']:.2f} %), "
               f"step {r['step']}, {state}, {r['wall_seconds']} s")
 
@@ -208,7 +208,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     def human(r: dict[str, Any]) -> None:
         print(f"{args.out / 'init.pt'}: {r['method']}, {r['params']:,} parameters ({r['ratio']:.2f}x smaller, "
-              f"{r['embedding_params']:,} in the word embedding), dev accuracy before distillation "
+              f"{r['embedding_params']:,} in the word embedding), dev {r['score']} before distillation "
               f"{100 * r['dev_accuracy_init']:.2f} %")
 
     emit(args, {k: res[k] for k in SEARCH_KEYS}, human)

@@ -157,6 +157,13 @@ def load_any(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
     return config, build_model(config, sd)
 
 
+def load_task(path: str | Path) -> tuple[str, nn.Module]:
+    """(task, model in eval mode) of a task model directory or model.pt, compressed (a clustered embedding)
+    or not."""
+    config, model = load_any(path)
+    return task_of(config), model.eval()
+
+
 def count_params(model: nn.Module) -> int:
     """Parameters as stored (buffers such as cluster/row are not parameters)."""
     return sum(p.numel() for p in model.parameters())
@@ -205,6 +212,11 @@ def score(model: nn.Module, data: Data) -> tuple[float, dict[str, Any]]:
     m = t.task.metrics(t.task.predict(model, t.dev), t.dev_items, t.dev, t.labels)
     model.train(was)
     return float(m[t.task.score]), m
+
+
+def score_name(data: Data) -> str:
+    """The name of the score `score` gives: accuracy, or the task's (pearson, tag_f1, intent_slot_mean)."""
+    return "accuracy" if data.task is None else str(data.task.task.score)
 
 
 def read_config(path: str | Path) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from mcubert.compression.model_io import (
     model_config,
     save_compressed,
     score,
+    score_name,
 )
 from mcubert.training.distributed import Ranks, setup
 
@@ -290,7 +291,7 @@ def search_shape(cfg: SearchConfig, teacher: Teacher, data: Data, width: int, ou
     rel = float((emb.dense().detach() - E).pow(2).sum() / E.pow(2).sum())
     result.update(method=cfg.method, embedding=emb.embedding_meta(), embedding_params=emb_units, params=params,
                   ratio=ref_params / params, flash_estimate=flash_estimate(bcfg, emb.sizes, emb.ranks, V, cfg.max_pos),
-                  macs_128=encoder_macs(bcfg, 128), relative_error=rel, dev_accuracy_init=acc,
+                  macs_128=encoder_macs(bcfg, 128), relative_error=rel, dev_accuracy_init=acc, score=score_name(data),
                   teacher_dev_accuracy=teacher.dev_accuracy, timings_s={k: round(v, 1) for k, v in timings.items()})
     out.mkdir(parents=True, exist_ok=True)
     save_compressed(out / "init.pt", student, model_config(student),

@@ -31,7 +31,15 @@ from torch import nn
 
 from mcubert.compression.corpus import Data, load_data
 from mcubert.compression.errors import CompressError
-from mcubert.compression.model_io import load_any, model_config, read_config, save_compressed, save_task_dir, score
+from mcubert.compression.model_io import (
+    load_any,
+    model_config,
+    read_config,
+    save_compressed,
+    save_task_dir,
+    score,
+    score_name,
+)
 from mcubert.training import StepLoop, batched_logits, classification_loss, warmup_schedule
 from mcubert.training.device import Accelerator
 from mcubert.training.distributed import DataParallelStep, Ranks, describe, on_device_inputs, setup
@@ -245,7 +253,8 @@ class _Run:
         log.info("resumed from %s at step %d (best dev accuracy %.4f)", path, self.loop.step, self.best)
 
     def meta(self) -> dict[str, Any]:
-        return dict(self.meta_in, finetune=self.cfg.to_json(), step=self.loop.step, total_steps=self.total,
+        return dict(self.meta_in, finetune=self.cfg.to_json(), score=score_name(self.data), step=self.loop.step,
+                    total_steps=self.total,
                     best_dev_accuracy=self.best, dev_accuracy_init=self.init_acc, history=self.history,
                     train_seconds=round(self.loop.train_time, 1))
 
