@@ -128,8 +128,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kd-temperature", type=float, default=None, help="default: 2.0")
     p.add_argument("--logit-teacher", type=Path,
                    help="distil the logits of this classifier instead of the teacher's (e.g. MiniLM-L6 fine-tuned "
-                        "on SST-2; computed once into OUT/teacher_logits.pt); --teacher still gives the hidden "
-                        "states for --hidden-mse")
+                        "on SST-2; computed once into OUT/teacher_logits.pt; a task model of the teacher's task: "
+                        "its heads, computed every step); --teacher still gives the hidden states for --hidden-mse")
     p.add_argument("--hidden-mse", type=float, default=None,
                    help="weight of the hidden-state MSE to the teacher (default: 1.0)")
     p.add_argument("--eval-every", type=int, default=None, help="default: 500")
