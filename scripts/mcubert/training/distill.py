@@ -292,8 +292,9 @@ class _Run:
         if acc > self.best:
             self.best = acc
             self.save_model()
-        log.info("step %d (epoch %.2f): dev accuracy %.4f (best %.4f), %.0f s of training", self.loop.step,
-                 rec["epoch"], acc, self.best, self.loop.train_time)
+        extra = "".join(f", {k} {v:.4f}" for k, v in rec.get("dev_metrics", {}).items() if isinstance(v, float))
+        log.info("step %d (epoch %.2f): dev %s %.4f (best %.4f), %.0f s of training%s", self.loop.step,
+                 rec["epoch"], score_name(self.data), acc, self.best, self.loop.train_time, extra)
 
 
 def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None,
@@ -345,5 +346,6 @@ def _finish(run: _Run, summary: dict[str, Any], stopped: bool, t_start: float) -
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
                    seconds_per_epoch=round(run.loop.train_time * run.steps_per_epoch / max(run.loop.step, 1), 1))
     (cfg.out / RECORD_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("best dev accuracy %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
-             run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"], cfg.out / "model.pt")
+    log.info("best dev %s %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
+             score_name(run.data), run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"],
+             cfg.out / "model.pt")
