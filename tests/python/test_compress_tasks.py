@@ -6,15 +6,11 @@ takes, and distillation from a larger teacher of the same task (`--logit-teacher
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-try:
-    import mcubert  # noqa: F401
-except ImportError:  # running from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from conftest import FIXTURES as ALL_FIXTURES
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -25,7 +21,7 @@ from mcubert.compression.budget import nonword_params  # noqa: E402
 from mcubert.conversion import checkpoint  # noqa: E402
 from mcubert.formats import blob as blobmod  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "nlu"
+FIXTURES = ALL_FIXTURES / "nlu"
 VOCAB = FIXTURES / "vocab-nlu.txt"
 ROWS = [("play some abba", "play music by queen", "1"), ("set the lights to ten", "dim the lights", "1"),
         ("play some abba", "dim the lights", "0"), ("set the garage lights", "play queen", "0")] * 4
