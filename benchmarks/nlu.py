@@ -4,7 +4,7 @@
 Prints intent accuracy, slot F1 (a slot is right when its name and its text equal a gold slot's) and frame
 accuracy for the float model (PyTorch) and for the blob on the host C runtime (the device's bits: the
 on-device tokenizer with byte spans, the int8 forward pass, the C slot decoder's rule), then, on the
-emulated Cortex-M7, instructions and peak RAM per utterance for the first --target-count utterances
+emulated Cortex-M7, instructions and peak RAM per utterance for --target-count utterances spread over the data
 (inference only: the C tokenizer and the slot decoder run on the host here).
 
   python benchmarks/nlu.py --model runs/snips-tiny --blob nlu.mcub --data runs/snips-tiny/heldout.jsonl
@@ -69,14 +69,16 @@ def main() -> int:
     ap.add_argument("--blob", type=Path, required=True, help="its blob (mcubert convert)")
     ap.add_argument("--data", type=Path, required=True, help="held-out utterances: JSON Lines or SNIPS JSON")
     ap.add_argument("--target", default="m7")
-    ap.add_argument("--target-count", type=int, default=20, help="utterances run on the emulated core")
+    ap.add_argument("--target-count", type=int, default=20,
+                    help="utterances run on the emulated core, spread evenly over the data")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     utterances = read_utterances(args.data)
     data = args.blob.read_bytes()
     rows = {"float": evaluate_task_model(args.model, args.data, loaded=load_task(args.model)),
             "int8 (C runtime)": c_runtime_metrics(data, utterances)}
-    emu = target_figures(data, utterances[:args.target_count], args.target) if args.target_count else None
+    spread = utterances[::max(1, len(utterances) // args.target_count)][:args.target_count] if args.target_count else []
+    emu = target_figures(data, spread, args.target) if spread else None
     if args.json:
         print(json.dumps({"rows": rows, "target": emu, "blob_bytes": len(data)}, indent=2))
         return 0
