@@ -292,9 +292,11 @@ class _Run:
         if acc > self.best:
             self.best = acc
             self.save_model()
-        extra = "".join(f", {k} {v:.4f}" for k, v in rec.get("dev_metrics", {}).items() if isinstance(v, float))
+        name = score_name(self.data)
+        extra = "".join(f", {k} {v:.4f}" for k, v in rec.get("dev_metrics", {}).items()
+                        if isinstance(v, float) and k != name)
         log.info("step %d (epoch %.2f): dev %s %.4f (best %.4f), %.0f s of training%s", self.loop.step,
-                 rec["epoch"], score_name(self.data), acc, self.best, self.loop.train_time, extra)
+                 rec["epoch"], name, acc, self.best, self.loop.train_time, extra)
 
 
 def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None,
