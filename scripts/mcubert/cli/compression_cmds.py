@@ -22,8 +22,8 @@ from mcubert.cli.training_cmds import add_device_args
 from mcubert.units import parse_size
 
 DEFAULT_TEACHER = Path(__file__).resolve().parents[3] / "samples/sst2/model"
-SEARCH_KEYS = ("method", "params", "ratio", "embedding_params", "dev_accuracy_init", "timings_s")
-DISTILL_KEYS = ("best_dev_accuracy", "saved_dev_accuracy", "dev_accuracy_init", "step", "wall_seconds",
+SEARCH_KEYS = ("method", "params", "ratio", "embedding_params", "dev_accuracy_init", "score", "timings_s")
+DISTILL_KEYS = ("best_dev_accuracy", "saved_dev_accuracy", "dev_accuracy_init", "score", "step", "wall_seconds",
                 "seconds_per_epoch", "finished")
 
 
@@ -128,8 +128,8 @@ def _distill_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kd-temperature", type=float, default=None, help="default: 2.0")
     p.add_argument("--logit-teacher", type=Path,
                    help="distil the logits of this classifier instead of the teacher's (e.g. MiniLM-L6 fine-tuned "
-                        "on SST-2; computed once into OUT/teacher_logits.pt); --teacher still gives the hidden "
-                        "states for --hidden-mse")
+                        "on SST-2; computed once into OUT/teacher_logits.pt; a task model of the teacher's task: "
+                        "its heads, computed every step); --teacher still gives the hidden states for --hidden-mse")
     p.add_argument("--hidden-mse", type=float, default=None,
                    help="weight of the hidden-state MSE to the teacher (default: 1.0)")
     p.add_argument("--eval-every", type=int, default=None, help="default: 500")
@@ -193,7 +193,7 @@ def _one_line_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argpa
 def _print_distilled(args: argparse.Namespace, res: dict[str, Any]) -> None:
     def human(r: dict[str, Any]) -> None:
         state = "finished" if r["finished"] else "stopped (continue with --resume)"
-        print(f"{args.out / 'model.pt'}: dev accuracy {100 * r['best_dev_accuracy']:.2f} % (saved file "
+        print(f"{args.out / 'model.pt'}: dev {r['score']} {100 * r['best_dev_accuracy']:.2f} % (saved file "
               f"{100 * r['saved_dev_accuracy']:.2f} %, before distillation {100 * r['dev_accuracy_init']:.2f} %), "
               f"step {r['step']}, {state}, {r['wall_seconds']} s")
 
@@ -208,7 +208,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     def human(r: dict[str, Any]) -> None:
         print(f"{args.out / 'init.pt'}: {r['method']}, {r['params']:,} parameters ({r['ratio']:.2f}x smaller, "
-              f"{r['embedding_params']:,} in the word embedding), dev accuracy before distillation "
+              f"{r['embedding_params']:,} in the word embedding), dev {r['score']} before distillation "
               f"{100 * r['dev_accuracy_init']:.2f} %")
 
     emit(args, {k: res[k] for k in SEARCH_KEYS}, human)

@@ -181,12 +181,18 @@ def cmd_eval_task(args: argparse.Namespace) -> int:
     """`mcubert eval` of a regress, tag or intent-slots model directory (float), by its task's metrics."""
     from transformers.utils import logging as hf_logging
 
+    from mcubert.compression.errors import CompressError
+    from mcubert.compression.model_io import load_task
     from mcubert.training.evaluate import evaluate_task_model
 
     hf_logging.disable_progress_bar()  # one result line, no weight-loading bars
     if args.engine not in (None, "float"):
         raise CliError(f"{args.model}: --engine {args.engine} runs a blob; a model directory runs in float")
-    result = evaluate_task_model(args.model, args.data, args.vocab, args.limit, args.max_len or 128)
+    try:  # a compressed model (mcubert compress) as well as a trained one
+        loaded = load_task(args.model)
+    except CompressError as e:
+        raise CliError(str(e)) from None
+    result = evaluate_task_model(args.model, args.data, args.vocab, args.limit, args.max_len or 128, loaded)
 
     def human(r: dict[str, Any]) -> None:
         keys = {"intent-slots": ("intent_accuracy", "slot_f1", "frame_accuracy"),

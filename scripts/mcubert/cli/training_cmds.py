@@ -58,6 +58,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="without --dev: keep N training examples per class (intent-slots: per intent; regress, "
                         "tag: N in all) as the dev set, written to OUT/heldout.*")
     p.add_argument("--holdout-seed", type=int, default=0, help="the draw of --holdout (default: %(default)s)")
+    p.add_argument("--augment-slots", type=int, default=0, metavar="N",
+                   help="intent-slots: add N copies of each training utterance with every slot's text replaced by "
+                        "another value of that slot from the training utterances (the dev set is never used); the "
+                        "training set is written to OUT/train_augmented.jsonl")
     p.add_argument("--slot-weight", type=float, default=1.0,
                    help="intent-slots: weight of the slot loss (default: %(default)s)")
     p.add_argument("--vocab", type=Path, **path_arg("vocab/bert-base-uncased-vocab.txt"),
@@ -161,7 +165,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     train, dev = _data_paths(args)
     return TrainConfig(
         out=args.out, train=train, dev=dev, vocab=args.vocab, task=args.task, slot_weight=args.slot_weight,
-        holdout=args.holdout, holdout_seed=args.holdout_seed,
+        holdout=args.holdout, holdout_seed=args.holdout_seed, augment_slots=args.augment_slots,
         init_from=None if args.random_init else args.init_from, layers=layers, hidden=hidden, heads=heads, ffn=ffn,
         max_pos=args.max_pos,
         init_encoder=args.init_encoder, init_layers=args.init_layers, epochs=args.epochs, max_steps=args.max_steps,

@@ -7,7 +7,7 @@ a table T_i (n_i x r_i) and a projection P_i (r_i x d), and token t is embedded 
 
 Modules, in the order a run uses them (`mcubert search`, `mcubert distill`; `mcubert compress` runs both):
 
-  corpus      the labelled text, tokenised once
+  corpus      the labelled text, tokenised once (a task model's teacher: its task's examples and labels)
   importance  per-token Fisher importance and the d x d Fisher metric of embedding space: reconstruction
               errors are measured as w_t (e - e^)^T M (e - e^) (M normalised, plus 0.05 I), so directions
               the teacher's decision does not depend on cost little (the biggest single gain of the search:
@@ -20,7 +20,8 @@ Modules, in the order a run uses them (`mcubert search`, `mcubert distill`; `mcu
   baselines   one global truncated SVD, and vocabulary pruning, at the same budget
   search      the driver: OUT/init.pt and OUT/search.json (several FFN widths: each distilled for a few
               steps and scored on held-out training sentences, the best wins)
-  model_io    model.pt in the converter's contract format; `describe`, `evaluate_checkpoint`
+  model_io    model.pt in the converter's contract format, any task's model (the task model directory
+              too); `score` (accuracy or the task's), `describe`, `evaluate_checkpoint`
   pipeline    `compress`: search, then distillation (`mcubert.training.distill`) on data read once
 
 Timings on the shared 2-core development CPU, one thread, BERT-tiny on SST-2 (67k phrases): data 5-25 s,

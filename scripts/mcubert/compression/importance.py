@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mcubert.compression.corpus import Data, token_counts
+from mcubert.compression.corpus import Data, TaskData, token_counts
 from mcubert.compression.errors import CompressError
 from mcubert.training import collate
 
@@ -33,14 +33,17 @@ def good_turing_pseudocount(counts: np.ndarray) -> float:
 
 
 def fisher_importance(model: nn.Module, seqs: Sequence[Sequence[int]], vocab: int, batch_size: int = 64,
-                      progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                      progress: bool = True, task: TaskData | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fisher information of the model's decision w.r.t. the word embeddings on `seqs`.
 
     Returns (per token: sum over its occurrences of p0 p1 |dz/de|^2, z the logit margin and e the word
     embedding at that position; and the (d, d) sum over all positions of p0 p1 (dz/de)(dz/de)^T, the
     directions of embedding space the decision is sensitive to). Several labels: sum over classes c of
-    p_c (d log p_c/de)(...)^T."""
+    p_c (d log p_c/de)(...)^T. A task model (`task`: its examples, in the order of `seqs`): the Fisher of all
+    its heads (intent, every token's tags), with one class drawn from the model's own distribution per
+    output (an unbiased estimate of the sum over classes); a regression's score enters as z."""
     model.eval()
+    gen = torch.Generator().manual_seed(0)
     emb = model.bert.embeddings.word_embeddings
     captured: list[torch.Tensor] = []
 
@@ -58,9 +61,16 @@ def fisher_importance(model: nn.Module, seqs: Sequence[Sequence[int]], vocab: in
         for s in tqdm(range(0, len(order), batch_size), desc="importance", unit="batch", disable=not progress,
                       dynamic_ncols=True):
             idx = order[s:s + batch_size]
-            batch = collate([seqs[i] for i in idx])
+            batch = collate([seqs[i] for i in idx]) if task is None else \
+                task.task.batch([task.train[i] for i in idx])[0]
             m = batch["attention_mask"].bool()
             captured.clear()
+            if task is not None:
+                _sampled_objective(task.task.heads_of(model(**batch)), m, gen).backward()
+                g = captured[0].grad[m].double()
+                fisher.index_add_(0, batch["input_ids"][m], (g ** 2).sum(-1))
+                metric += g.T @ g
+                continue
             logits = model(**batch).logits.float()
             p = torch.softmax(logits.detach(), -1)
             if logits.shape[1] == 2:
@@ -79,6 +89,21 @@ def fisher_importance(model: nn.Module, seqs: Sequence[Sequence[int]], vocab: in
     finally:
         handle.remove()
     return fisher.numpy(), metric.numpy()
+
+
+def _sampled_objective(heads: Sequence[torch.Tensor], mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Sum over the outputs (a sequence's, or each token's) of log p(y) with y drawn from p; a one-output head
+    (a regression's score) adds its value."""
+    total = torch.zeros(())
+    for h in heads:
+        rows = (h if h.dim() == 2 else h[mask]).float()
+        if rows.shape[1] == 1:
+            total = total + rows.sum()
+            continue
+        lp = torch.log_softmax(rows, -1)
+        y = torch.multinomial(lp.detach().exp(), 1, generator=gen)
+        total = total + lp.gather(1, y).sum()
+    return total
 
 
 def metric_factor(metric: np.ndarray, floor: float) -> torch.Tensor:
@@ -103,7 +128,7 @@ def fisher_cached(model: nn.Module, data: Data, vocab: int, cache: Path | None, 
                 log.info("Fisher importance from %s", cache)
                 return z["token"], z["metric"]
     t0 = time.perf_counter()
-    tok, metric = fisher_importance(model, data.train_x, vocab, progress=progress)
+    tok, metric = fisher_importance(model, data.train_x, vocab, progress=progress, task=data.task)
     log.info("Fisher importance over %d sentences: %.1f s", len(data.train_x), time.perf_counter() - t0)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)

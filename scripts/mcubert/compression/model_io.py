@@ -11,6 +11,8 @@ and config["mcubert_embedding"] = {"kind": "clustered_low_rank", "clusters": K, 
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -19,10 +21,12 @@ import torch
 from torch import nn
 
 from mcubert.compression.budget import flash_estimate, nonword_params
+from mcubert.compression.corpus import Data
 from mcubert.compression.embedding import KIND, ClusteredLowRankEmbedding, embedding_parts
 from mcubert.compression.errors import CompressError
 from mcubert.training import TrainError, encode, make_tokenizer, read_tsv
 from mcubert.training import evaluate as evaluate_model
+from mcubert.training.heads import ARCHITECTURES, model_class, task_of
 
 
 def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -74,19 +78,53 @@ def save_compressed(path: str | Path, model: nn.Module, config: Mapping[str, Any
     tmp.replace(path)
 
 
+def save_task_dir(out: str | Path, config: Mapping[str, Any], model: nn.Module, tokenizer: Any,
+                  vocab: str | Path) -> Path:
+    """A compressed task model as a task model directory (the NLU contract's format, which `mcubert convert`
+    reads): config.json (with `mcubert_task` and `mcubert_embedding`), model.safetensors (the clustered
+    embedding's tensors in place of the word table), vocab.txt and the tokenizer files."""
+    from safetensors.torch import save_file
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = {k: v for k, v in config.items() if k != "mcubert_compress"}
+    sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
+          if not k.endswith(("position_ids", "token_type_ids"))}
+    save_file(sd, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    tokenizer.save_pretrained(out)
+    if Path(vocab).resolve() != (out / "vocab.txt").resolve():
+        shutil.copyfile(vocab, out / "vocab.txt")
+    return out
+
+
 def _bert_config(config: Mapping[str, Any]) -> Any:
     from transformers import BertConfig
 
-    c = {k: v for k, v in config.items() if not k.startswith("mcubert_")}
+    c = {k: v for k, v in config.items() if k not in ("mcubert_embedding", "mcubert_compress")}
     return BertConfig(**c)
 
 
-def build_model(config: Mapping[str, Any], sd: Mapping[str, torch.Tensor]) -> nn.Module:
-    """A BertForSequenceClassification from the contract format (or a plain HF state dict)."""
-    from transformers import BertForSequenceClassification
+# the converter's head names (conversion/checkpoint.py) back to each task model's
+_HEAD_NAMES = {"tag": {"token_classifier.": "classifier."},
+               "intent-slots": {"classifier.": "intent_classifier.", "token_classifier.": "slot_classifier."}}
+_HEADS = ("classifier.", "token_classifier.", "intent_classifier.", "slot_classifier.")
 
-    model = BertForSequenceClassification(_bert_config(config))
-    sd = {(k if k.startswith(("bert.", "classifier.")) else "bert." + k): v for k, v in sd.items()}
+
+def _task_key(key: str, task: str) -> str:
+    """A state dict key as the task's torch model names it (bert.* and its head)."""
+    for old, new in _HEAD_NAMES.get(task, {}).items():
+        if key.startswith(old):
+            return new + key[len(old):]
+    return key if key.startswith(("bert.",) + _HEADS) else "bert." + key
+
+
+def build_model(config: Mapping[str, Any], sd: Mapping[str, torch.Tensor]) -> nn.Module:
+    """The task's model (BertForSequenceClassification without `mcubert_task`) from the contract format (or a
+    plain HF state dict, or the converter's view of a task model directory)."""
+    task = task_of(dict(config))
+    model = model_class(task)(_bert_config(config))
+    sd = {_task_key(k, task): v for k, v in sd.items()}
     meta = config.get("mcubert_embedding")
     if meta:
         _, parts = embedding_parts(sd)
@@ -119,6 +157,13 @@ def load_any(path: str | Path) -> tuple[dict[str, Any], nn.Module]:
     return config, build_model(config, sd)
 
 
+def load_task(path: str | Path) -> tuple[str, nn.Module]:
+    """(task, model in eval mode) of a task model directory or model.pt, compressed (a clustered embedding)
+    or not."""
+    config, model = load_any(path)
+    return task_of(config), model.eval()
+
+
 def count_params(model: nn.Module) -> int:
     """Parameters as stored (buffers such as cluster/row are not parameters)."""
     return sum(p.numel() for p in model.parameters())
@@ -144,7 +189,7 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     c = model.config.to_dict()
     c.pop("mcubert_embedding", None)
     c.pop("mcubert_compress", None)
-    c["architectures"] = ["BertForSequenceClassification"]
+    c["architectures"] = [ARCHITECTURES[task_of(c)]]
     return c
 
 
@@ -154,6 +199,37 @@ def evaluate(model: nn.Module, seqs: Sequence[Sequence[int]], labels: Sequence[i
     acc = evaluate_model(model, seqs, labels)
     model.train(was)
     return acc
+
+
+def score(model: nn.Module, data: Data) -> tuple[float, dict[str, Any]]:
+    """(the score that selects a model, all metrics) of `model` on data's dev set: accuracy, or the task's
+    score (Pearson, chunk F1, mean of intent accuracy and slot F1) and its metrics."""
+    if data.task is None:
+        acc = evaluate(model, data.dev_x, data.dev_y)
+        return acc, {"accuracy": acc}
+    t = data.task
+    was = model.training
+    m = t.task.metrics(t.task.predict(model, t.dev), t.dev_items, t.dev, t.labels)
+    model.train(was)
+    return float(m[t.task.score]), m
+
+
+def score_name(data: Data) -> str:
+    """The name of the score `score` gives: accuracy, or the task's (pearson, tag_f1, intent_slot_mean)."""
+    return "accuracy" if data.task is None else str(data.task.task.score)
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The config of a model directory (config.json) or model.pt, without building the model."""
+    path = Path(path)
+    if path.is_dir():
+        try:
+            return dict(json.loads((path / "config.json").read_text()))
+        except (OSError, ValueError) as e:
+            raise CompressError(f"{path}: not a model directory ({e})") from None
+    if not path.is_file():
+        raise CompressError(f"{path}: no such file or directory")
+    return _read_checkpoint(path)[0]
 
 
 def describe(path: str | Path) -> dict[str, Any]:

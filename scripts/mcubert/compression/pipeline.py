@@ -9,6 +9,7 @@ from typing import Any
 
 from mcubert.compression.corpus import load_data
 from mcubert.compression.errors import CompressError
+from mcubert.compression.model_io import read_config
 from mcubert.compression.search import SearchConfig, run_search
 from mcubert.training.distill import STATE_FILE, DistillConfig, distill
 
@@ -23,7 +24,8 @@ def compress(search: SearchConfig, distillation: DistillConfig, resume: bool = F
     if distillation.init != search.out / "init.pt" or distillation.out != search.out:
         raise CompressError("compress distils the searched OUT/init.pt into the same OUT")
     init, state = search.out / "init.pt", search.out / STATE_FILE
-    data = load_data(search.train, search.dev, search.vocab, search.max_len, search.limit_train)
+    data = load_data(search.train, search.dev, search.vocab, search.max_len, search.limit_train,
+                     read_config(search.teacher))
     t0 = time.perf_counter()
     if resume and init.is_file():
         log.info("resume: reusing %s", init)

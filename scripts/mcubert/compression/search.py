@@ -39,10 +39,11 @@ from mcubert.compression.importance import fisher_cached, metric_factor, token_i
 from mcubert.compression.model_io import (
     compressed_student,
     count_params,
-    evaluate,
     load_any,
     model_config,
     save_compressed,
+    score,
+    score_name,
 )
 from mcubert.training.distributed import Ranks, setup
 
@@ -110,7 +111,7 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
     t_all = time.perf_counter()
     tcfg, model = load_any(cfg.teacher)
     model.eval()
-    data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train)
+    data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train, tcfg)
     load_s = time.perf_counter() - t_all
     widths = tuple(dict.fromkeys(cfg.ffn)) or (int(tcfg["intermediate_size"]),)
     energy = None
@@ -118,7 +119,7 @@ def run_search(cfg: SearchConfig, data: Data | None = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         energy = ffn_output_energy(model, data.train_x, progress=cfg.progress)
         log.info("FFN neuron energies: %.1f s", time.perf_counter() - t0)
-    teacher = Teacher(tcfg, model, evaluate(model, data.dev_x, data.dev_y), energy)
+    teacher = Teacher(tcfg, model, score(model, data)[0], energy)
     if len(widths) == 1:  # rank 0 searches, the others wait for its result
         result = ranks.spread(widths, lambda w: search_shape(cfg, teacher, data, w, cfg.out))[0]
     else:
@@ -169,8 +170,7 @@ def _search_widths(cfg: SearchConfig, teacher: Teacher, data: Data, widths: Sequ
     n = min(cfg.shape_holdout, len(data.train_x) // 10)
     if n < 1:
         raise CompressError("too few training sentences to score encoder shapes")
-    proxy = Data(data.tokenizer, data.train_x[:-n], data.train_y[:-n], data.train_x[-n:], data.train_y[-n:],
-                 data.vocab_path)
+    proxy = data.held_out(n)
     if ranks.distributed and cfg.method == "clustered" and "fisher" in (cfg.importance, cfg.metric):
         # the Fisher sums every width shares: rank 0 computes them once into the cache the others read
         ranks.main_only(fisher_cached)(teacher.model, data, int(teacher.model.config.vocab_size),
@@ -286,12 +286,12 @@ def search_shape(cfg: SearchConfig, teacher: Teacher, data: Data, width: int, ou
     emb_units = embedding_units(emb, cfg.method)
     params = nonword_params(bcfg, cfg.max_pos) + emb_units
     t0 = time.perf_counter()
-    acc = evaluate(student, data.dev_x, data.dev_y)
+    acc = score(student, data)[0]
     timings["eval"] = time.perf_counter() - t0
     rel = float((emb.dense().detach() - E).pow(2).sum() / E.pow(2).sum())
     result.update(method=cfg.method, embedding=emb.embedding_meta(), embedding_params=emb_units, params=params,
                   ratio=ref_params / params, flash_estimate=flash_estimate(bcfg, emb.sizes, emb.ranks, V, cfg.max_pos),
-                  macs_128=encoder_macs(bcfg, 128), relative_error=rel, dev_accuracy_init=acc,
+                  macs_128=encoder_macs(bcfg, 128), relative_error=rel, dev_accuracy_init=acc, score=score_name(data),
                   teacher_dev_accuracy=teacher.dev_accuracy, timings_s={k: round(v, 1) for k, v in timings.items()})
     out.mkdir(parents=True, exist_ok=True)
     save_compressed(out / "init.pt", student, model_config(student),

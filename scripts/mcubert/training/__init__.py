@@ -5,6 +5,7 @@
   config.py  TrainConfig, student shape presets, the run's file names, torchrun's rank (no torch)
   data.py    the one reader of text data files (training, calibration, eval); text to token ids
   readers.py task data: labelled TSV (header or not), CoNLL BIO, intent+slots JSON Lines, SNIPS JSON
+  augment.py slot-value substitution: more intent+slots utterances from the training split
   slots.py   BIO tags of words and word pieces; slots decoded from tags (the NLU contract's rule)
   metrics.py accuracy, slot F1, tag F1, MSE/Pearson from predictions
   heads.py   the model of each task (McubertForIntentSlots, ...), loading a task model directory

@@ -40,6 +40,7 @@ class TrainConfig:
     slot_weight: float = 1.0  # intent-slots: loss = intent CE + slot_weight * slot CE
     holdout: int = 0  # without `dev`: hold out this many training examples per class (intent) as dev
     holdout_seed: int = 0  # the draw of the held-out examples (independent of `seed`)
+    augment_slots: int = 0  # intent-slots: this many slot-value substituted copies of each training utterance
     layers: int = 2
     hidden: int = 128
     heads: int = 2

@@ -6,6 +6,13 @@ the training text: T^2 KL(teacher || student) at T=2 (`kd_alpha` mixes in cross-
 hidden states. A larger classifier's logits can replace the teacher's (`logit_teacher`, computed once).
 Dev accuracy is evaluated every `eval_every` steps and the best model is kept in OUT/model.pt, as
 `mcubert train` does; OUT/finetune.json records the run and OUT/finetune_state.pt makes it resumable.
+
+A teacher of a task (`mcubert train --task`: pair, regress, tag, intent-slots, classify) distils on its
+task's data with its task's loss (training/tasks.py: KL on the classes, on every tagged word's first piece,
+on the intent and the slots; MSE for regress), the hidden-state MSE alike; "dev accuracy" is then the
+task's score (`dev_metrics` has all its metrics), and the best model is also written as a task model
+directory, OUT/model/ (config.json with `mcubert_task` and the embedding, model.safetensors, vocab.txt),
+which `mcubert convert` takes.
 """
 
 from __future__ import annotations
@@ -24,7 +31,15 @@ from torch import nn
 
 from mcubert.compression.corpus import Data, load_data
 from mcubert.compression.errors import CompressError
-from mcubert.compression.model_io import evaluate, load_any, model_config, save_compressed
+from mcubert.compression.model_io import (
+    load_any,
+    model_config,
+    read_config,
+    save_compressed,
+    save_task_dir,
+    score,
+    score_name,
+)
 from mcubert.training import StepLoop, batched_logits, classification_loss, warmup_schedule
 from mcubert.training.device import Accelerator
 from mcubert.training.distributed import DataParallelStep, Ranks, describe, on_device_inputs, setup
@@ -91,8 +106,7 @@ def distill_loss(out: Any, labels: torch.Tensor, t_out: Any, cfg: DistillConfig)
     teacher_logits = t_out.logits.float() if cfg.kd_alpha > 0 else None
     loss = classification_loss(out.logits, labels, teacher_logits, cfg.kd_alpha, cfg.kd_temperature)
     if cfg.hidden_mse > 0:
-        hs = [torch.nn.functional.mse_loss(a, b) for a, b in zip(out.hidden_states, t_out.hidden_states)]
-        loss = loss + cfg.hidden_mse * torch.stack(hs).mean()
+        loss = loss + cfg.hidden_mse * hidden_loss(out, t_out)
     return loss
 
 
@@ -151,6 +165,8 @@ def _step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator) -> C
     """One optimizer step on the (global) batch of training indices it is given; returns the loss."""
     cfg, data = run.cfg, run.data
     need_hidden = cfg.hidden_mse > 0
+    if data.task is not None:
+        return _task_step_fn(run, teacher, ranks, acc)
     logits_of = None
     if cfg.logit_teacher is not None:
         cache = cfg.out / "teacher_logits.pt"
@@ -172,6 +188,41 @@ def _step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator) -> C
     step = DataParallelStep(ranks, acc, run.opt, run.sched, list(run.model.parameters()), cfg.seed)
     lengths = [len(x) for x in data.train_x]
     return lambda b: step(b, lengths, run.loop.step, on_device_inputs(acc, data.train_x, loss_of))
+
+
+def hidden_loss(out: Any, t_out: Any) -> torch.Tensor:
+    """The mean over layers of the hidden states' MSE to the teacher's."""
+    return torch.stack([torch.nn.functional.mse_loss(a, b) for a, b in zip(out.hidden_states, t_out.hidden_states)
+                        ]).mean()
+
+
+def _task_step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator) -> Callable[[list[int]], float]:
+    """The step of a task's distillation: the task's loss against the teacher's (or the logit teacher's) heads
+    (cfg.kd_alpha mixes in the gold labels), plus the hidden-state MSE."""
+    cfg, t = run.cfg, run.data.task
+    assert t is not None
+    need_hidden = cfg.hidden_mse > 0
+    logit_teacher = None
+    if cfg.logit_teacher is not None:
+        _, logit_teacher = load_any(cfg.logit_teacher)
+        logit_teacher.to(acc.device).eval()
+
+    def loss_of(part: list[int], pad_to: int) -> torch.Tensor:
+        batch, y = t.task.batch([t.train[i] for i in part], pad_to)
+        batch = acc.to(batch)
+        y = tuple(v.to(acc.device) for v in y) if isinstance(y, tuple) else y.to(acc.device)
+        with torch.no_grad():
+            t_out = teacher(**batch, output_hidden_states=need_hidden) if need_hidden or logit_teacher is None \
+                else None
+            heads = t.task.heads_of(logit_teacher(**batch) if logit_teacher is not None else t_out)
+        out = run.model(**batch, output_hidden_states=need_hidden)
+        loss = t.task.loss(t.task.heads_of(out), y, tuple(h.float() for h in heads), cfg.kd_alpha,
+                           cfg.kd_temperature)
+        return loss + cfg.hidden_mse * hidden_loss(out, t_out) if need_hidden else loss
+
+    step = DataParallelStep(ranks, acc, run.opt, run.sched, list(run.model.parameters()), cfg.seed)
+    lengths = [len(e.ids) for e in t.train]
+    return lambda b: step(b, lengths, run.loop.step, loss_of)
 
 
 class _Run:
@@ -202,7 +253,8 @@ class _Run:
         log.info("resumed from %s at step %d (best dev accuracy %.4f)", path, self.loop.step, self.best)
 
     def meta(self) -> dict[str, Any]:
-        return dict(self.meta_in, finetune=self.cfg.to_json(), step=self.loop.step, total_steps=self.total,
+        return dict(self.meta_in, finetune=self.cfg.to_json(), score=score_name(self.data), step=self.loop.step,
+                    total_steps=self.total,
                     best_dev_accuracy=self.best, dev_accuracy_init=self.init_acc, history=self.history,
                     train_seconds=round(self.loop.train_time, 1))
 
@@ -221,21 +273,30 @@ class _Run:
         if self.history:
             self.init_acc = self.history[0]["dev_accuracy"]
             return
-        self.init_acc = self.best = evaluate(self.model, self.data.dev_x, self.data.dev_y)
-        self.history.append({"step": 0, "epoch": 0.0, "dev_accuracy": self.init_acc, "train_seconds": 0.0,
-                             "epoch_end": False})
+        self.init_acc = self.best = self.score({"step": 0, "epoch": 0.0, "train_seconds": 0.0, "epoch_end": False})
         self.save_model()
 
-    def checkpoint_eval(self, epoch_end: bool) -> None:
-        acc = evaluate(self.model, self.data.dev_x, self.data.dev_y)
-        rec = {"step": self.loop.step, "epoch": round(self.loop.step / self.steps_per_epoch, 3), "dev_accuracy": acc,
-               "train_seconds": round(self.loop.train_time, 1), "epoch_end": epoch_end}
+    def score(self, rec: dict[str, Any]) -> float:
+        """The dev score (accuracy, or the task's score), recorded with `rec` in the history."""
+        acc, metrics = score(self.model, self.data)
+        rec["dev_accuracy"] = acc
+        if self.data.task is not None:
+            rec["dev_metrics"] = metrics
         self.history.append(rec)
+        return acc
+
+    def checkpoint_eval(self, epoch_end: bool) -> None:
+        rec = {"step": self.loop.step, "epoch": round(self.loop.step / self.steps_per_epoch, 3),
+               "train_seconds": round(self.loop.train_time, 1), "epoch_end": epoch_end}
+        acc = self.score(rec)
         if acc > self.best:
             self.best = acc
             self.save_model()
-        log.info("step %d (epoch %.2f): dev accuracy %.4f (best %.4f), %.0f s of training", self.loop.step,
-                 rec["epoch"], acc, self.best, self.loop.train_time)
+        name = score_name(self.data)
+        extra = "".join(f", {k} {v:.4f}" for k, v in rec.get("dev_metrics", {}).items()
+                        if isinstance(v, float) and k != name)
+        log.info("step %d (epoch %.2f): dev %s %.4f (best %.4f), %.0f s of training%s", self.loop.step,
+                 rec["epoch"], name, acc, self.best, self.loop.train_time, extra)
 
 
 def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = None,
@@ -248,7 +309,7 @@ def distill(cfg: DistillConfig, resume: Path | None = None, data: Data | None = 
     cfg = dataclasses.replace(cfg, progress=cfg.progress and ranks.is_main)
     torch.use_deterministic_algorithms(True, warn_only=True)
     t_start = time.perf_counter()
-    data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train)
+    data = data or load_data(cfg.train, cfg.dev, cfg.vocab, cfg.max_len, cfg.limit_train, read_config(cfg.teacher))
     config, model, teacher = _student_and_teacher(cfg)
     model.to(acc.device)
     teacher.to(acc.device)
@@ -280,10 +341,13 @@ def _finish(run: _Run, summary: dict[str, Any], stopped: bool, t_start: float) -
     if not stopped:
         run.state_path.unlink(missing_ok=True)
     # the accuracy of the file as saved (float16 rounding included)
-    _, saved = load_any(cfg.out / "model.pt")
-    summary["saved_dev_accuracy"] = evaluate(saved, run.data.dev_x, run.data.dev_y)
+    config, saved = load_any(cfg.out / "model.pt")
+    summary["saved_dev_accuracy"] = score(saved, run.data)[0]
+    if run.data.task is not None:
+        save_task_dir(cfg.out / "model", config, saved, run.data.tokenizer, cfg.vocab)
     summary.update(finished=not stopped, wall_seconds=round(time.perf_counter() - t_start, 1),
                    seconds_per_epoch=round(run.loop.train_time * run.steps_per_epoch / max(run.loop.step, 1), 1))
     (cfg.out / RECORD_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("best dev accuracy %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
-             run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"], cfg.out / "model.pt")
+    log.info("best dev %s %.4f (saved file: %.4f); %.1f s of training per epoch; model in %s",
+             score_name(run.data), run.best, summary["saved_dev_accuracy"], summary["seconds_per_epoch"],
+             cfg.out / "model.pt")

@@ -31,13 +31,15 @@ def labels_of_config(kind: str, config: Any) -> Labels:
 
 
 def evaluate_task_model(model: str | Path, data: str | Path, vocab: str | Path | None = None,
-                        limit: int | None = None, max_len: int = 128) -> dict[str, Any]:
-    """The metrics of the float model in directory `model` on `data` (a file of its task's format)."""
+                        limit: int | None = None, max_len: int = 128,
+                        loaded: tuple[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics of the float model in directory `model` on `data` (a file of its task's format);
+    `loaded`: (task, model) already loaded from it (a compressed one: compression.model_io.load_task)."""
     model = Path(model)
-    vocab = Path(vocab) if vocab else model / "vocab.txt"
+    vocab = Path(vocab) if vocab else (model if model.is_dir() else model.parent) / "vocab.txt"
     if not vocab.is_file():
         raise TrainError(f"{model}: no vocab.txt beside the model: pass --vocab VOCAB.txt")
-    kind, m = load_task_model(model)
+    kind, m = loaded or load_task_model(model)
     t = task(kind)
     labels = labels_of_config(kind, m.config)
     items = t.read(Path(data), limit)

@@ -35,10 +35,12 @@ __all__ = ["ARCHITECTURES", "IntentSlotsOutput", "McubertForIntentSlots", "TASKS
 
 @dataclasses.dataclass
 class IntentSlotsOutput(ModelOutput):
-    """intent_logits (batch, n_intents) and slot_logits (batch, tokens, n_slot_tags)."""
+    """intent_logits (batch, n_intents), slot_logits (batch, tokens, n_slot_tags) and, when asked for, the
+    hidden states (embeddings, then each layer's output)."""
 
     intent_logits: torch.Tensor | None = None
     slot_logits: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
 class McubertForIntentSlots(BertPreTrainedModel):
@@ -54,10 +56,13 @@ class McubertForIntentSlots(BertPreTrainedModel):
         self.post_init()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                token_type_ids: torch.Tensor | None = None, **_: Any) -> IntentSlotsOutput:
-        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+                token_type_ids: torch.Tensor | None = None, output_hidden_states: bool = False,
+                **_: Any) -> IntentSlotsOutput:
+        out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                        output_hidden_states=output_hidden_states)
         return IntentSlotsOutput(intent_logits=self.intent_classifier(self.dropout(out.pooler_output)),
-                                 slot_logits=self.slot_classifier(self.dropout(out.last_hidden_state)))
+                                 slot_logits=self.slot_classifier(self.dropout(out.last_hidden_state)),
+                                 hidden_states=out.hidden_states if output_hidden_states else None)
 
 
 def _names(labels: Sequence[str]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from mcubert.training.augment import substitute_slots
 from mcubert.training.config import META_FILE, RESUME_OVERRIDES, STATE_FILE, TrainConfig
 from mcubert.training.data import make_tokenizer
 from mcubert.training.distributed import DataParallelStep, describe, setup
@@ -87,6 +88,12 @@ def _load_data(cfg: TrainConfig, tok: Any) -> _Data:
         heldout = t.write(dev_items, cfg.out / "heldout")
     else:
         raise TrainError("no dev set: give --dev FILE or --holdout N (examples per class kept from the training data)")
+    if cfg.augment_slots > 0:
+        if cfg.task != "intent-slots":
+            raise TrainError(f"--augment-slots substitutes slot values: --task intent-slots, not {cfg.task}")
+        items = list(items) + substitute_slots(items, cfg.augment_slots, cfg.seed)
+        cfg.out.mkdir(parents=True, exist_ok=True)
+        t.write(items, cfg.out / "train_augmented")
     labels = t.labels_of(items)
     data = _Data(t, labels, t.encode(tok, items, labels, cfg.max_len), dev_items,
                  t.encode(tok, dev_items, labels, cfg.max_len), heldout)

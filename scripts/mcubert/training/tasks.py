@@ -142,7 +142,11 @@ class Task:
         return b, torch.tensor([int(e.label) for e in items])
 
     def outputs(self, model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return (model(**batch).logits,)
+        return self.heads_of(model(**batch))
+
+    def heads_of(self, out: Any) -> tuple[torch.Tensor, ...]:
+        """The head outputs of a model's forward result, as `loss` takes them."""
+        return (out.logits,)
 
     def loss(self, out: tuple[torch.Tensor, ...], y: Any, t_out: tuple[torch.Tensor, ...] | None,
              alpha: float, temperature: float) -> torch.Tensor:
@@ -299,8 +303,7 @@ class IntentSlotsTask(Task):
         b = collate([e.ids for e in items], pad_to=pad_to)
         return b, (torch.tensor([int(e.label) for e in items]), pad([e.tags or [] for e in items], IGNORE, pad_to))
 
-    def outputs(self, model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        out = model(**batch)
+    def heads_of(self, out: Any) -> tuple[torch.Tensor, ...]:
         return out.intent_logits, out.slot_logits
 
     def loss(self, out: tuple[torch.Tensor, ...], y: Any, t_out: tuple[torch.Tensor, ...] | None,
