@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # CMake helpers for applications that carry an mcubert model (samples/sst2,
-# samples/nlu, tests/zephyr). Include after find_package(Zephyr):
+# samples/nlu, tests/zephyr). Include after find_package(Zephyr) (the samples
+# include it before, for mcubert_sample_shipped_blob() and mcubert_sample_model()):
 #
 #   include(${ZEPHYR_MCUBERT_MODULE_DIR}/cmake/mcubert.cmake)
 #
