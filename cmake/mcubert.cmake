@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # CMake helpers for applications that carry an mcubert model (samples/sst2,
-# samples/nlu, tests/zephyr). Include after find_package(Zephyr):
+# samples/nlu, tests/zephyr). Include after find_package(Zephyr) (the samples
+# include it before, for mcubert_sample_shipped_blob() and mcubert_sample_model()):
 #
 #   include(${ZEPHYR_MCUBERT_MODULE_DIR}/cmake/mcubert.cmake)
 #
@@ -30,6 +31,23 @@
 #   IN_ELF true); else the blob embedded as mcubert_sample_model. VOCAB: a
 #   packed vocabulary embedded apart, as <mcubert_vocab.inc>.
 #
+# mcubert_sample_shipped_blob(<out_var> <choice> <name> <file> [<name> <file> ...])
+#   The blob a sample ships under the name <choice> (MCUBERT_SHIPPED_BLOB, "auto"
+#   resolved by the sample), checked with mcubert_check_blob_sources(); a
+#   <choice> that is none of the names stops the configuration. Before
+#   find_package(Zephyr).
+#
+# mcubert_sample_model(BLOB <file> | KIND <kind> [VOCAB <vocab.txt>] [MAX_SEQ_LEN <n>]
+#                      [PARTITION auto|ON|OFF])
+#   Before find_package(Zephyr) (the model's size decides the devicetree
+#   partition): `python -m mcubert.targets.zephyr sample-model` (numpy only for
+#   a BLOB; KIND converts a checkpoint and needs the mcubert tooling with
+#   PyTorch) writes model_info.h, model.cmake and the partition overlay into
+#   ${CMAKE_BINARY_DIR}/mcubert. Sets MCUBERT_SAMPLE_BLOB, _VOCAB,
+#   _DESCRIPTION, _BLOB_BYTES, _VOCAB_BYTES, _OVERLAY (model.cmake) in the
+#   caller and puts the overlay first in EXTRA_DTC_OVERLAY_FILE. The Python is
+#   west's (WEST_PYTHON), else the Python 3.10+ CMake finds.
+#
 # mcubert_check_blob_sources(<blob> [WARNING])
 #   If <blob>.sha256 exists (sha256sum format, written by `python -m
 #   mcubert.targets.zephyr stamp <blob> <sources...>`), checks that the blob and the
@@ -50,6 +68,8 @@
 #   mcubert_partition(addr size)
 #   mcubert_embed_blob(app FILE model.mcub SYMBOL my_model SECTION .mcubert_model)
 #   mcubert_place_partition(FILE model.mcub ADDRESS ${addr} SIZE ${size})
+
+get_filename_component(MCUBERT_MODULE_ROOT ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
 
 function(mcubert_embed_blob target)
   cmake_parse_arguments(ARG "" "FILE;SYMBOL;SECTION" "" ${ARGN})
@@ -182,5 +202,86 @@ function(mcubert_check_blob_sources blob)
   else()
     list(LENGTH lines n)
     message(STATUS "mcubert: ${blob} matches its sources (${n} hashes in ${stamp})")
+  endif()
+endfunction()
+
+function(mcubert_sample_shipped_blob out_var choice)
+  set(names "")
+  set(pairs ${ARGN})
+  while(pairs)
+    list(POP_FRONT pairs name file)
+    list(APPEND names ${name})
+    if(choice STREQUAL name)
+      mcubert_check_blob_sources(${file})
+      set(${out_var} ${file} PARENT_SCOPE)
+      return()
+    endif()
+  endwhile()
+  string(REPLACE ";" ", " names "${names}")
+  message(FATAL_ERROR "MCUBERT_SHIPPED_BLOB=${choice}: auto, ${names}")
+endfunction()
+
+function(mcubert_sample_model)
+  cmake_parse_arguments(ARG "" "BLOB;KIND;VOCAB;MAX_SEQ_LEN;PARTITION" "" ${ARGN})
+  if(DEFINED WEST_PYTHON)
+    set(python ${WEST_PYTHON})
+  else()
+    find_package(Python3 3.10 REQUIRED COMPONENTS Interpreter)
+    set(python ${Python3_EXECUTABLE})
+  endif()
+  set(board ${BOARD})
+  if(NOT board)
+    set(board $ENV{BOARD})
+  endif()
+  string(TOLOWER "${ARG_PARTITION}" partition)
+  if(partition MATCHES "^(on|yes|true|y|1)$")
+    set(partition on)
+  elseif(NOT partition STREQUAL "auto")
+    set(partition off)
+  endif()
+  set(args --out ${CMAKE_BINARY_DIR}/mcubert --board "${board}" --partition ${partition})
+  if(ARG_MAX_SEQ_LEN)
+    list(APPEND args --max-seq-len ${ARG_MAX_SEQ_LEN})
+  endif()
+  if(ARG_BLOB)
+    list(APPEND args --kind blob --blob ${ARG_BLOB})
+    if(ARG_VOCAB)
+      list(APPEND args --vocab ${ARG_VOCAB})
+    endif()
+  else()
+    list(APPEND args --kind ${ARG_KIND})
+  endif()
+  string(REPLACE ";" " " shown "${args}")
+  message(STATUS "mcubert: preparing the model (${python} -m mcubert.targets.zephyr sample-model ${shown})")
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${MCUBERT_MODULE_ROOT}/scripts
+            ${python} -m mcubert.targets.zephyr sample-model ${args}
+    RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    set(hint "")
+    if(err MATCHES "No module named '(torch|safetensors|transformers|tokenizers)'")
+      string(CONCAT hint "\nConverting at configure time (MCUBERT_SAMPLE_MODEL=${ARG_KIND}) needs the mcubert "
+               "tooling in ${python}: pip install -e ${MCUBERT_MODULE_ROOT}. Without it, leave "
+               "MCUBERT_SAMPLE_MODEL empty (the shipped blob) or pass -DMCUBERT_MODEL_BLOB=<a .mcub>.")
+    elseif(err MATCHES "No module named 'numpy'")
+      string(CONCAT hint "\nThe sample reads the blob with numpy: "
+               "pip install -r ${MCUBERT_MODULE_ROOT}/zephyr/requirements.txt")
+    endif()
+    message(FATAL_ERROR "mcubert: could not prepare the model ${ARG_BLOB}${ARG_KIND}:\n${err}${hint}")
+  endif()
+  include(${CMAKE_BINARY_DIR}/mcubert/model.cmake)
+  if(MCUBERT_SAMPLE_VOCAB)
+    set(where "embedded apart")
+  else()
+    set(where "in the blob")
+  endif()
+  message(STATUS "mcubert: model ${MCUBERT_SAMPLE_DESCRIPTION}: ${MCUBERT_SAMPLE_BLOB_BYTES} bytes, "
+                 "vocabulary ${MCUBERT_SAMPLE_VOCAB_BYTES} bytes (${where})")
+  foreach(k KIND DESCRIPTION BLOB BLOB_BYTES VOCAB_TXT VOCAB VOCAB_BYTES INFO OVERLAY)
+    set(MCUBERT_SAMPLE_${k} "${MCUBERT_SAMPLE_${k}}" PARENT_SCOPE)
+  endforeach()
+  if(MCUBERT_SAMPLE_OVERLAY)
+    message(STATUS "mcubert: model partition overlay ${MCUBERT_SAMPLE_OVERLAY}")
+    set(EXTRA_DTC_OVERLAY_FILE ${MCUBERT_SAMPLE_OVERLAY} ${EXTRA_DTC_OVERLAY_FILE} PARENT_SCOPE)
   endif()
 endfunction()

@@ -34,11 +34,7 @@ int main(void)
 	size_t arena_peak = 0, stack_peak = 0;
 	int err;
 
-	printf("mcubert NLU sample on %s\n", CONFIG_BOARD_TARGET);
-	err = understand_init();
-	if (err) {
-		printf("mcubert: model or vocabulary rejected: %d %s\n", err,
-		       mcubert_strerror(err));
+	if (sample_start("NLU", understand_init)) {
 		return 0;
 	}
 	understand_describe();
@@ -56,8 +52,7 @@ int main(void)
 		arena_peak = MAX(arena_peak, u.arena_peak);
 		stack_peak = MAX(stack_peak, u.stack_used);
 	}
-	printf("peak RAM: arena %u B + main stack %u B = %u B\n", (unsigned int)arena_peak,
-	       (unsigned int)stack_peak, (unsigned int)(arena_peak + stack_peak));
+	sample_print_peak_ram(arena_peak, stack_peak);
 	printf("mcubert sample done\n");
 	printf("shell: nlu <your command>\n");
 	return 0;

@@ -12,20 +12,7 @@
 
 #include <mcubert/nlu.h>
 
-#include "model_info.h"
-
-/*
- * Cycles are counted only where they are CPU cycles (the DWT cycle counter,
- * or SysTick, which counts the core clock); QEMU and native_sim count none:
- * there `mcubert eval BLOB --data ... --target m7` gives exact instructions.
- */
-#if defined(CONFIG_QEMU_TARGET) || defined(CONFIG_ARCH_POSIX)
-#define UNDERSTAND_CYCLES 0
-#elif defined(CONFIG_CPU_CORTEX_M_HAS_DWT) || defined(CONFIG_CORTEX_M_SYSTICK)
-#define UNDERSTAND_CYCLES 1
-#else
-#define UNDERSTAND_CYCLES 0
-#endif
+#include "sample_model.h"
 
 /** Most slots the sample prints per utterance. */
 #define UNDERSTAND_MAX_SLOTS 16

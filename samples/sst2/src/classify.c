@@ -5,18 +5,17 @@
  */
 
 /*
- * The model and the vocabulary, bound once, and one classification: the
- * on-device tokenizer, mcubert_infer(), a fixed-point softmax for the
- * confidence, and what it cost (cycles, arena, stack).
+ * The model and the vocabulary, bound once (samples/common/sample_model.c),
+ * and one classification: the on-device tokenizer, mcubert_infer(), a
+ * fixed-point softmax for the confidence, and what it cost (cycles, arena,
+ * stack).
  */
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <zephyr/devicetree.h>
 #include <zephyr/kernel.h>
-#include <zephyr/linker/section_tags.h>
 #include <zephyr/sys/util.h>
 
 #include <mcubert/mcubert.h>
@@ -24,55 +23,8 @@
 #include <mcubert/shell.h>
 #endif
 #include <mcubert/tokenizer.h>
-#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
-#include <cmsis_core.h>
-#endif
 
 #include "classify.h"
-
-/* ---- the model: in its devicetree partition, or embedded in the image */
-
-#if defined(CONFIG_MCUBERT_SAMPLE_MODEL_PARTITION)
-#define MODEL_NODE  DT_CHOSEN(mcubert_model)
-/* partition -> "partitions" -> the memory-mapped flash (or PSRAM) holding it */
-#define MODEL_ADDR  (DT_REG_ADDR(DT_GPARENT(MODEL_NODE)) + DT_REG_ADDR(MODEL_NODE))
-#define MODEL_AREA  DT_REG_SIZE(MODEL_NODE)
-#define MODEL_WHERE "partition"
-BUILD_ASSERT(MODEL_AREA >= MODEL_BLOB_BYTES, "the model is larger than its partition");
-static const uint8_t *const model = (const uint8_t *)MODEL_ADDR;
-static const size_t model_len = MODEL_AREA;
-#else
-#define MODEL_WHERE "embedded"
-extern const uint8_t mcubert_sample_model[];
-extern const uint8_t mcubert_sample_model_end[];
-static const uint8_t *const model = mcubert_sample_model;
-#define model_len   ((size_t)(mcubert_sample_model_end - mcubert_sample_model))
-#endif
-
-/* ---- the packed vocabulary (mcubert.vocab.pack_vocab): the blob's own, or embedded apart */
-
-#if !MODEL_VOCAB_IN_BLOB
-static const uint8_t vocab_image[] __aligned(4) = {
-#include <mcubert_vocab.inc>
-};
-#endif
-static const void *vocab;
-static size_t vocab_len;
-
-/* ---- the arena: DTCM where there is one and it is asked for */
-
-BUILD_ASSERT(CONFIG_MCUBERT_SAMPLE_ARENA_SIZE >= MODEL_ARENA_BYTES,
-	     "CONFIG_MCUBERT_SAMPLE_ARENA_SIZE is below what the model needs (MODEL_ARENA_BYTES)");
-BUILD_ASSERT(MODEL_MAX_SEQ_LEN <= CONFIG_MCUBERT_SAMPLE_MAX_SEQ_LEN,
-	     "the model is planned for longer sequences than CONFIG_MCUBERT_SAMPLE_MAX_SEQ_LEN");
-
-#if defined(CONFIG_MCUBERT_SAMPLE_ARENA_IN_DTCM)
-static uint8_t __dtcm_bss_section arena[CONFIG_MCUBERT_SAMPLE_ARENA_SIZE] __aligned(8);
-#define ARENA_WHERE "DTCM"
-#else
-static uint8_t arena[CONFIG_MCUBERT_SAMPLE_ARENA_SIZE] __aligned(8);
-#define ARENA_WHERE "RAM"
-#endif
 
 static struct mcubert mb;
 static struct mcubert_tok tok;
@@ -88,62 +40,25 @@ const char *classify_label_name(int label)
 	return label >= 0 && label < MODEL_N_LABELS ? label_names[label] : "?";
 }
 
-/* ---- CPU cycles, where there are any (classify.h) */
-
-static uint32_t cycles_now(void)
-{
-#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
-	return DWT->CYCCNT;
-#elif CLASSIFY_CYCLES
-	return k_cycle_get_32();
-#else
-	return 0;
-#endif
-}
-
-static void cycles_start(void)
-{
-#if CLASSIFY_CYCLES && defined(CONFIG_CPU_CORTEX_M_HAS_DWT)
-	CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
-#if defined(CONFIG_CPU_CORTEX_M7)
-	DWT->LAR = 0xC5ACCE55; /* the M7's DWT is locked after reset */
-#endif
-	DWT->CYCCNT = 0;
-	DWT->CTRL |= DWT_CTRL_CYCCNTENA_Msk;
-#endif
-}
-
 int classify_init(void)
 {
-	int err;
+	bool bound = false;
+	int err = 0;
 
 	k_mutex_lock(&lock, K_FOREVER);
-	if (ready) {
-		k_mutex_unlock(&lock);
-		return 0;
+	if (!ready) {
+		err = sample_model_bind(&mb, &tok);
+		ready = bound = (err == 0);
 	}
-	err = mcubert_init(&mb, model, model_len, arena, sizeof(arena), 0);
-	if (err == 0) {
-#if MODEL_VOCAB_IN_BLOB
-		vocab = mcubert_vocab(&mb, &vocab_len);
-#else
-		vocab = vocab_image;
-		vocab_len = sizeof(vocab_image);
-#endif
-		err = vocab ? mcubert_tok_init(&tok, vocab, vocab_len) : -ENOENT;
-	}
-	if (err == 0 && mcubert_tok_vocab_size(&tok) != mb.cfg.vocab_size) {
-		err = -EINVAL;
-	}
-	ready = (err == 0);
 	k_mutex_unlock(&lock);
-	if (ready) {
-		cycles_start();
 #if defined(CONFIG_MCUBERT_SHELL)
+	if (bound) {
 		/* the module's shell commands run on this model, under the same lock */
 		(void)mcubert_shell_set_model(&mb, &lock, label_names);
-#endif
 	}
+#else
+	ARG_UNUSED(bound);
+#endif
 	return err;
 }
 
@@ -199,7 +114,6 @@ static uint32_t softmax_permille(const int32_t *logits, int label)
 int classify_text(const char *text, size_t len, struct classify_result *r)
 {
 	uint32_t t0, t1, t2;
-	size_t unused = 0;
 	int n, err;
 
 	err = classify_init();
@@ -207,15 +121,15 @@ int classify_text(const char *text, size_t len, struct classify_result *r)
 		return err;
 	}
 	k_mutex_lock(&lock, K_FOREVER);
-	t0 = cycles_now();
+	t0 = sample_cycles_now();
 	n = mcubert_tok_encode(&tok, text, len, NULL, 0, ids, types, MODEL_MAX_SEQ_LEN);
-	t1 = cycles_now();
+	t1 = sample_cycles_now();
 	if (n < 0) {
 		err = n;
 		goto out;
 	}
 	err = mcubert_infer(&mb, ids, types, (uint16_t)n);
-	t2 = cycles_now();
+	t2 = sample_cycles_now();
 	if (err) {
 		goto out;
 	}
@@ -230,12 +144,7 @@ int classify_text(const char *text, size_t len, struct classify_result *r)
 	r->tok_cycles = t1 - t0;
 	r->infer_cycles = t2 - t1;
 	r->arena_peak = mcubert_arena_peak(&mb);
-	r->stack_used = 0;
-#if defined(CONFIG_THREAD_STACK_INFO)
-	if (k_thread_stack_space_get(k_current_get(), &unused) == 0) {
-		r->stack_used = k_current_get()->stack_info.size - unused;
-	}
-#endif
+	r->stack_used = sample_stack_used();
 out:
 	k_mutex_unlock(&lock);
 	return err;
@@ -262,7 +171,7 @@ int classify_format(const struct classify_result *r, int n, char *buf, size_t ca
 		len += snprintf(buf + len, cap - len, " %c%u.%03u", m < 0 ? '-' : '+',
 				(unsigned int)(a / 1000U), (unsigned int)(a % 1000U));
 	}
-	if (len > 0 && (size_t)len < cap && CLASSIFY_CYCLES) {
+	if (len > 0 && (size_t)len < cap && SAMPLE_CYCLES) {
 		len += snprintf(
 			buf + len, cap - len,
 			"\n[%d] %u tokens, tokenizer %u cycles, inference %u cycles (%u us), "
@@ -283,14 +192,8 @@ int classify_format(const struct classify_result *r, int n, char *buf, size_t ca
 
 int classify_describe(char *buf, size_t cap)
 {
-	return snprintf(buf, cap,
-			"model: %s\n"
-			"model: %u B blob %s at %p, %u B vocabulary %s (%u ids), max %d tokens\n"
-			"model: %d layers, hidden %d, %d heads, FFN %d; arena %u B in %s "
-			"(the model needs %u B)",
-			MODEL_DESCRIPTION, MODEL_BLOB_BYTES, MODEL_WHERE, (const void *)model,
-			(unsigned int)vocab_len, MODEL_VOCAB_IN_BLOB ? "in the blob" : "embedded",
-			(unsigned int)mcubert_tok_vocab_size(&tok), MODEL_MAX_SEQ_LEN,
-			mb.cfg.n_layers, mb.cfg.hidden, mb.cfg.n_heads, mb.cfg.ffn,
-			(unsigned int)sizeof(arena), ARENA_WHERE, MODEL_ARENA_BYTES);
+	char shape[32];
+
+	snprintf(shape, sizeof(shape), "%d heads, FFN %d", mb.cfg.n_heads, mb.cfg.ffn);
+	return sample_model_describe(&mb, &tok, shape, buf, cap);
 }

@@ -10,29 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model_info.h"
-
-/*
- * Cycles are counted only where they are CPU cycles: the DWT cycle counter of
- * Cortex-M3/M4/M7/M33 hardware, else k_cycle_get_32() where the system timer
- * is SysTick (it counts the core clock). Emulators count none: QEMU's SysTick
- * runs in virtual time (on mps2_an500, 32 ns per instruction) and native_sim
- * does not advance time while computing. There, `mcubert bench --target m7`
- * gives exact instruction counts.
- */
-#if defined(CONFIG_QEMU_TARGET) || defined(CONFIG_ARCH_POSIX)
-#define CLASSIFY_CYCLES        0
-#define CLASSIFY_CYCLES_SOURCE "none on an emulator (mcubert bench --target m7: instructions)"
-#elif defined(CONFIG_CPU_CORTEX_M_HAS_DWT) && defined(CONFIG_CORTEX_M_SYSTICK)
-#define CLASSIFY_CYCLES        1
-#define CLASSIFY_CYCLES_SOURCE "CPU cycles (DWT CYCCNT)"
-#elif defined(CONFIG_CORTEX_M_SYSTICK)
-#define CLASSIFY_CYCLES        1
-#define CLASSIFY_CYCLES_SOURCE "CPU cycles (SysTick, k_cycle_get_32)"
-#else
-#define CLASSIFY_CYCLES        0
-#define CLASSIFY_CYCLES_SOURCE "none (the system timer does not count CPU cycles)"
-#endif
+#include "sample_model.h"
 
 /** What one classification measured. */
 struct classify_result {
@@ -40,7 +18,7 @@ struct classify_result {
 	int32_t logits[MODEL_N_LABELS]; /**< int32, in the blob's logit scale */
 	uint32_t permille;              /**< softmax probability of @ref label, in 1/1000 */
 	uint16_t n_tokens;              /**< [CLS] ... [SEP] */
-	uint32_t tok_cycles;            /**< tokenizer, CPU cycles (0: CLASSIFY_CYCLES 0) */
+	uint32_t tok_cycles;            /**< tokenizer, CPU cycles (0: SAMPLE_CYCLES 0) */
 	uint32_t infer_cycles;          /**< mcubert_infer(), CPU cycles (likewise) */
 	size_t arena_peak;              /**< arena high-water mark, bytes */
 	size_t stack_used;              /**< this thread's stack high-water mark, bytes */

@@ -37,11 +37,7 @@ int main(void)
 	uint32_t cycles_max = 0;
 	int err;
 
-	printf("mcubert SST-2 sample on %s\n", CONFIG_BOARD_TARGET);
-	err = classify_init();
-	if (err) {
-		printf("mcubert: model or vocabulary rejected: %d %s\n", err,
-		       mcubert_strerror(err));
+	if (sample_start("SST-2", classify_init)) {
 		return 0;
 	}
 	classify_describe(out, sizeof(out));
@@ -61,10 +57,9 @@ int main(void)
 		stack_peak = MAX(stack_peak, r.stack_used);
 		cycles_max = MAX(cycles_max, r.infer_cycles);
 	}
-	printf("peak RAM: arena %u B + main stack %u B = %u B\n", (unsigned int)arena_peak,
-	       (unsigned int)stack_peak, (unsigned int)(arena_peak + stack_peak));
-	printf("timing: %s\n", CLASSIFY_CYCLES_SOURCE);
-	if (CLASSIFY_CYCLES) {
+	sample_print_peak_ram(arena_peak, stack_peak);
+	printf("timing: %s\n", SAMPLE_CYCLES_SOURCE);
+	if (SAMPLE_CYCLES) {
 		printf("slowest inference %u cycles (%u us at %u Hz)\n", cycles_max,
 		       (unsigned int)k_cyc_to_us_floor32(cycles_max),
 		       (unsigned int)sys_clock_hw_cycles_per_sec());
