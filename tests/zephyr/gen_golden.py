@@ -427,7 +427,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("what", choices=("kernels", "model"))
     ap.add_argument("-o", "--output", type=Path, required=True)
     args = ap.parse_args(argv)
-    text = gen_kernels() if args.what == "kernels" else gen_model()
+    try:
+        text = gen_kernels() if args.what == "kernels" else gen_model()
+    except ModuleNotFoundError as e:  # Zephyr's Python without the tooling: one line, not a traceback
+        repo = Path(__file__).resolve().parents[2]
+        print(f"gen_golden.py: the {args.what} golden vectors convert a model while building and need the mcubert "
+              f"tooling, which {sys.executable} lacks (no module {e.name!r}): pip install -e {repo}",
+              file=sys.stderr)
+        return 1
     args.output.parent.mkdir(parents=True, exist_ok=True)
     if not (args.output.is_file() and args.output.read_text() == text):
         args.output.write_text(text)
