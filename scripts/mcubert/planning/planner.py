@@ -70,6 +70,10 @@ class Plan:
         """The whole RAM figure, as `mcubert bench` reports it: arena + stack + statics (+ scratch)."""
         return self.arena_bytes + self.ram.total
 
+    def placement(self) -> dict[Buf, tuple[int, int, int]]:
+        """Each buffer's (region, offset, size), as buffers.overlapping_live_buffers() takes them."""
+        return {b: (self.regions[b], off, self.sizes[b]) for b, off in self.offsets.items()}
+
     def to_json(self) -> dict:
         return {"schedule": self.schedule.name.lower(), "seq_len": self.seq_len,
                 "q_group": self.tiles.q_group, "ffn_tile": self.tiles.ffn_tile, "key_block": self.tiles.key_block,
@@ -225,8 +229,7 @@ def _regions_of(p: Plan, limits: Budget) -> str:
 
 def to_section(plan: Plan) -> bytes:
     """The PLAN section of @plan; it never holds two live buffers that overlap (the runtime refuses those)."""
-    place = {b: (plan.regions[b], off, plan.sizes[b]) for b, off in plan.offsets.items()}
-    clash = overlapping_live_buffers(plan.schedule, place)
+    clash = overlapping_live_buffers(plan.schedule, plan.placement())
     assert not clash, f"the planner overlapped live buffers {clash}"
     offs = [blob.PLAN_NONE] * blob.N_PLAN_BUFFERS
     for b, off in plan.offsets.items():
