@@ -21,7 +21,11 @@ subsys/mcubert/kernels/*.c that the linked image keeps, via pyelftools) and RAM 
 inference, which holds the DSP kernels' packing buffers; the arena is the blob's plan, the same for
 every path).
 
-  python benchmarks/kernel_counts.py [--quick] [--targets m7,m3] [--lengths 128,512] [--json]
+With --weights int16 the blob's encoder weights are pre-extended to int16 (FLAG_WEIGHTS_S16,
+`mcubert convert --weights int16`) on the targets that run the DSP kernels (m7, m33dsp, m55d) and on the
+portable ones; the Helium build (m55) reads int8 weights and keeps them.
+
+  python benchmarks/kernel_counts.py [--quick] [--targets m7,m3] [--lengths 128,512] [--weights int16] [--json]
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy as np
 
 from mcubert.conversion import checkpoint
 from mcubert.conversion.api import convert
-from mcubert.formats import blob
+from mcubert.formats import blob, wide_weights
 from mcubert.planning import cost
 from mcubert.targets import qemu
 
@@ -127,7 +131,8 @@ def measure(data: bytes, target: str, L: int) -> dict:
            "smlad_bound": macs // 2, "matmul_per_mac": groups["matmul"] / macs,
            "insns_per_mac": int(r["insns"]) / macs, "softmax_per_score": groups["softmax"] / scores,
            "stack_peak": int(r["stack_peak"]), "arena_peak": int(r["arena_peak"]),
-           "static_ram": int(r["static_ram"]), "label": r["label"]}
+           "static_ram": int(r["static_ram"]), "label": r["label"],
+           "weights": "int16" if cfg.flags & blob.FLAG_WEIGHTS_S16 else "int8", "blob_bytes": len(data)}
     if target == "m7":
         row["cmsis_nn"] = CMSIS_NN.get(L)
         row["vs_cmsis_nn"] = CMSIS_NN[L] / row["insns"] if L in CMSIS_NN else None
@@ -142,6 +147,8 @@ def main() -> None:
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma-separated (default: all)")
     ap.add_argument("--lengths", default=",".join(map(str, LENGTHS)), help="comma-separated sequence lengths")
     ap.add_argument("--quick", action="store_true", help="m7 and m7p at 128 tokens only")
+    ap.add_argument("--weights", choices=("int8", "int16"), default="int8",
+                    help="encoder weight layout (int16: pre-extended, except on m55)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = ap.parse_args()
     targets = ["m7", "m7p"] if args.quick else [t for t in args.targets.split(",") if t]
@@ -150,7 +157,8 @@ def main() -> None:
     if missing:
         sys.exit("QEMU/Arm toolchain missing: " + ", ".join(missing))
     data = make_blob(max(512, max(lengths)))
-    rows = [measure(data, t, L) for t in targets for L in lengths]
+    wide = wide_weights.widen(data) if args.weights == "int16" else data
+    rows = [measure(data if t in MVE_TARGETS else wide, t, L) for t in targets for L in lengths]
     by = {(r["target"], r["seq_len"]): r for r in rows}
     for r in rows:
         if r["target"] == "m7" and ("m7p", r["seq_len"]) in by:
@@ -165,7 +173,8 @@ def main() -> None:
     if args.json:
         print(json.dumps({"model": "bert-tiny (2/128/2/512)", "rows": rows}, indent=1))
         return
-    print("BERT-tiny (2 layers, hidden 128, 2 heads, FFN 512), one inference, exact QEMU instruction counts")
+    print("BERT-tiny (2 layers, hidden 128, 2 heads, FFN 512), one inference, exact QEMU instruction counts; "
+          f"{args.weights} encoder weights" + (" (m55: int8)" if args.weights == "int16" else ""))
     hdr = (f"{'target':7s} {'L':>4s} {'instructions':>14s} {'matmul':>13s} {'/MAC':>5s} {'softmax':>11s} {'/score':>6s}"
            f" {'layernorm':>10s} {'act':>10s} {'other':>10s} {'MACs':>12s} {'SMLAD bnd':>12s}"
            f" {'vs CMSIS':>8s} {'vs port.':>8s} {'stack':>6s} {'flash':>6s}")

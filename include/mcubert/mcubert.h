@@ -79,10 +79,12 @@ struct mcubert_config {
  */
 
 /* A linear layer: int8 weights, row-major, and per-output-channel requantisation records
- * (bias, multiplier, shift).
+ * (bias, multiplier, shift). With MCUB_FLAG_WEIGHTS_S16 an encoder layer's weights are int16
+ * instead (w16, w NULL): int8 values, per group of 4 columns in the order k, k+2, k+1, k+3.
  */
 struct mcubert_linear {
-	const int8_t *w;               /* (out, in) */
+	const int8_t *w;               /* (out, in), or NULL */
+	const int16_t *w16;            /* (out, in) pre-extended, or NULL */
 	const struct mcub_requant *rq; /* (out) */
 	uint16_t in;
 	uint16_t out;

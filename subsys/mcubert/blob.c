@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "mcubert_crc.h"
 #include "mcubert_internal.h"
+#include "mcubert_mve.h"
 
 static const struct mcub_section_spec model_specs[] = MCUB_MODEL_SECTIONS;
 static const struct mcub_section_spec layer_specs[] = MCUB_LAYER_SECTIONS;
@@ -111,6 +112,14 @@ static int check_config(const struct mcubert_config *c)
 	}
 	if (c->n_layers > MCUBERT_MAX_LAYERS) {
 		return -ENOTSUP;
+	}
+	if (c->flags & MCUB_FLAG_WEIGHTS_S16) {
+		if ((c->hidden % 4) != 0 || (c->ffn % 4) != 0) {
+			return -EINVAL;
+		}
+		if (MCUBERT_MVE) {
+			return -ENOTSUP; /* the Helium kernels read int8 weights */
+		}
 	}
 	return check_head(c);
 }
@@ -259,9 +268,21 @@ static void bind_linear(struct mcubert_linear *lin, const void *w, const void *r
 			uint16_t out)
 {
 	lin->w = w;
+	lin->w16 = NULL;
 	lin->rq = rq;
 	lin->in = in;
 	lin->out = out;
+}
+
+/* MCUB_FLAG_WEIGHTS_S16: the encoder weight sections bound as int16 (16-aligned sections) */
+static void bind_wide(struct mcubert_layer *ly)
+{
+	struct mcubert_linear *lins[] = {&ly->q, &ly->k, &ly->v, &ly->o, &ly->ffn_in, &ly->ffn_out};
+
+	for (size_t i = 0; i < ARRAY_LEN(lins); i++) {
+		lins[i]->w16 = (const int16_t *)(const void *)lins[i]->w;
+		lins[i]->w = NULL;
+	}
 }
 
 static int spec_wanted(const struct mcubert_config *c, const struct mcub_section_spec *s)
@@ -328,7 +349,7 @@ static int bind_clusters(struct mcubert *mb)
 static const void *layer_sec(const struct mcubert *mb, uint16_t layer, uint32_t id)
 {
 	for (size_t i = 0; i < ARRAY_LEN(layer_specs); i++) {
-		if (layer_specs[i].id == id) {
+		if (layer_specs[i].id == id && spec_wanted(&mb->cfg, &layer_specs[i])) {
 			return section(mb,
 				       MCUB_LAYER_BASE + (uint32_t)layer * MCUB_LAYER_STRIDE + id,
 				       &layer_specs[i]);
@@ -348,7 +369,8 @@ static int check_sections(const struct mcubert *mb)
 	}
 	for (uint16_t n = 0; n < mb->cfg.n_layers; n++) {
 		for (size_t i = 0; i < ARRAY_LEN(layer_specs); i++) {
-			if (layer_sec(mb, n, layer_specs[i].id) == NULL) {
+			if (spec_wanted(&mb->cfg, &layer_specs[i]) &&
+			    layer_sec(mb, n, layer_specs[i].id) == NULL) {
 				return -EINVAL;
 			}
 		}
@@ -408,6 +430,20 @@ static int check_layernorm(const struct mcubert_layernorm *ln, uint16_t d)
 	return 0;
 }
 
+/* int16 pre-extended weights hold int8 values (the arithmetic's bounds assume int8 weights) */
+static int check_w16(const struct mcubert_linear *lin)
+{
+	if (lin->w16 == NULL) {
+		return 0;
+	}
+	for (const int16_t *w = lin->w16; w != lin->w16 + (size_t)lin->out * lin->in; w++) {
+		if (*w < INT8_MIN || *w > INT8_MAX) {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int check_layer(const struct mcubert_layer *ly, uint16_t d)
 {
 	const struct mcub_layer_params *p = ly->p;
@@ -419,7 +455,7 @@ static int check_layer(const struct mcubert_layer *ly, uint16_t d)
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(lins); i++) {
-		if (check_requant(lins[i])) {
+		if (check_requant(lins[i]) || check_w16(lins[i])) {
 			return -EINVAL;
 		}
 	}
@@ -517,6 +553,9 @@ int mcubert_blob_bind(struct mcubert *mb)
 		ly->ln_ffn.beta = layer_sec(mb, n, MCUB_LSEC_LN_FFN_BETA);
 		ly->attn_res_mult = layer_sec(mb, n, MCUB_LSEC_ATTN_RES_MULT);
 		ly->ffn_res_mult = layer_sec(mb, n, MCUB_LSEC_FFN_RES_MULT);
+		if (c->flags & MCUB_FLAG_WEIGHTS_S16) {
+			bind_wide(ly);
+		}
 	}
 	return check_values(mb);
 }

@@ -197,7 +197,9 @@ enum mcubert_mm4_end {
  *
  * For output j < n_out: s[t] = init + sum_{k < 4*nq} x[t][k] * w[j][k] for t < 4, where x is
  * packed by mcubert_pack4() (nq groups of 4 columns, 1 <= nq <= MCUBERT_DSP_KC / 4) and weight
- * row j starts at w + j * (4 * nq + w_skip) bytes (rows need no alignment); init is acc[j][t],
+ * row j starts at w + j * (4 * nq + w_skip) bytes (rows need no alignment); with @p wide, w holds
+ * int16 weights, per group the pairs (w[k], w[k+2]), (w[k+1], w[k+3]), rows at w + j * (8 * nq +
+ * w_skip) bytes, 4-byte aligned (no sign extension: 21 instructions per 32 MACs); init is acc[j][t],
  * or rq[j].bias (@p init). Then (@p end) s is stored to acc[j] (acc is (n_out, 4) int32, 4-byte
  * aligned), or stored raw / requantised to y + j * y_cs + t * y_rs (byte offsets, the element
  * type of @p end), requant(s, rq[j].mult, rq[j].shift) by the exact 32-bit forms above and
@@ -220,6 +222,7 @@ struct mcubert_mm4 {
 	int32_t y_rs, y_cs;
 	uint8_t init, end; /* enum mcubert_mm4_init, enum mcubert_mm4_end */
 	uint8_t slow;      /* out */
+	uint8_t wide;      /* w is int16 pre-extended (MCUB_FLAG_WEIGHTS_S16): 8 bytes per group */
 };
 
 void mcubert_mm4_s16_s8(const struct mcubert_mm4 *a);

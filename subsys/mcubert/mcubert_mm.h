@@ -40,9 +40,10 @@ struct mcubert_mm {
 	const void *x;     /* rows of int8 (x16 = 0) or int16 (x16 = 1) */
 	uint32_t x_stride; /* elements between rows */
 	uint16_t rows;
-	uint16_t n;      /* columns of x = row length of w, >= 1 */
-	const int8_t *w; /* (n_out, n), rows w_stride bytes apart */
-	uint32_t w_stride;
+	uint16_t n;         /* columns of x = row length of w, >= 1 */
+	const int8_t *w;    /* (n_out, n), rows w_stride bytes apart, or NULL: */
+	const int16_t *w16; /* the same pre-extended, k, k+2, k+1, k+3 per 4 (n % 4 == 0) */
+	uint32_t w_stride;  /* elements between rows */
 	uint16_t n_out;
 	const struct mcub_requant *rq; /* per output (bias, mult, shift), or NULL: */
 	int32_t mult, shift;           /* one requantisation for all outputs, no bias */
@@ -59,8 +60,9 @@ struct mcubert_mm {
 #define MCUBERT_MM_LINEAR(ctx, x_, rows_, lin, y_, y_rs_, y_cs_, lo_, hi_)                         \
 	{                                                                                          \
 		.x = (x_), .x_stride = (lin)->in, .rows = (rows_), .n = (lin)->in, .w = (lin)->w,  \
-		.w_stride = (lin)->in, .n_out = (lin)->out, .rq = (lin)->rq, .y = (y_),            \
-		.y_rs = (y_rs_), .y_cs = (y_cs_), .lo = (lo_), .hi = (hi_), .buf = (ctx)->buf,     \
+		.w16 = (lin)->w16, .w_stride = (lin)->in, .n_out = (lin)->out, .rq = (lin)->rq,    \
+		.y = (y_), .y_rs = (y_rs_), .y_cs = (y_cs_), .lo = (lo_), .hi = (hi_),             \
+		.buf = (ctx)->buf,                                                                 \
 	}
 
 /**
@@ -74,6 +76,25 @@ struct mcubert_mm {
 		.w_stride = (w_stride_), .n_out = (n_out_), .y = (y_), .y_rs = (y_stride_),        \
 		.y_cs = 1, .buf = (ctx)->buf,                                                      \
 	}
+
+#if !MCUBERT_DSP
+/*
+ * sum_k x[k] * w[k] of int8 (x16 = 0) or int16 x and one row of pre-extended weights (the
+ * portable path of MCUB_FLAG_WEIGHTS_S16): column k is at k with bits 0 and 1 swapped.
+ */
+static inline int32_t mcubert_dot_w16(const void *x, int x16, const int16_t *w16, size_t n)
+{
+	int32_t acc = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const size_t at = (k & ~(size_t)3) | ((k & 1) << 1) | ((k >> 1) & 1);
+		const int32_t xk = x16 ? ((const int16_t *)x)[k] : ((const int8_t *)x)[k];
+
+		acc += xk * w16[at];
+	}
+	return acc;
+}
+#endif
 
 #if MCUBERT_DSP
 
@@ -195,7 +216,11 @@ static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p
 		const uint16_t nk =
 			(uint16_t)(p->n - k0 < MCUBERT_DSP_KC ? p->n - k0 : MCUBERT_DSP_KC);
 		const uint16_t nq = nk / 4;
-		const int8_t *w = p->w + (size_t)j0 * p->w_stride + k0;
+		/* int16 weights: byte offsets, and no column tail (n % 4 == 0) */
+		const int8_t *w = p->w16 != NULL
+					  ? (const int8_t *)(p->w16 + (size_t)j0 * p->w_stride + k0)
+					  : p->w + (size_t)j0 * p->w_stride + k0;
+		const int32_t row_bytes = (int32_t)p->w_stride << (p->w16 != NULL);
 
 		/* a single column chunk is packed once per block of rows */
 		if (p->n > MCUBERT_DSP_KC || j0 == 0) {
@@ -205,7 +230,7 @@ static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p
 			struct mcubert_mm4 a = {
 				.x = xp,
 				.w = w,
-				.w_skip = (int32_t)p->w_stride - 4 * nq,
+				.w_skip = row_bytes - (4 * nq << (p->w16 != NULL)),
 				.nq = nq,
 				.n_out = nj,
 				.acc = acc,
@@ -218,6 +243,7 @@ static MCUBERT_ALWAYS_INLINE int mcubert_mm_dsp_block(const struct mcubert_mm *p
 				.init = (k0 > 0 || out == MCUBERT_MM_ACC) ? MCUBERT_MM4_INIT_ACC
 									  : MCUBERT_MM4_INIT_BIAS,
 				.end = MCUBERT_MM4_END_ACC,
+				.wide = p->w16 != NULL,
 			};
 
 			fused = can_fuse && k0 + nk == p->n && (nk & 3) == 0;
@@ -329,9 +355,10 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 		const int8_t *x8 = (const int8_t *)p->x + (size_t)r * p->x_stride;
 		const int16_t *xh = (const int16_t *)p->x + (size_t)r * p->x_stride;
 		const int8_t *w = p->w;
+		const int16_t *w16 = p->w16;
 		size_t at = (size_t)r * p->y_rs;
 
-		for (uint16_t j = 0; j < p->n_out; j++, w += p->w_stride, at += p->y_cs) {
+		for (uint16_t j = 0; j < p->n_out; j++, at += p->y_cs) {
 			int32_t acc = 0;
 
 			if (out == MCUBERT_MM_ACC) {
@@ -339,16 +366,24 @@ static MCUBERT_ALWAYS_INLINE void mcubert_mm_run(const struct mcubert_mm *p, int
 			} else if (per_ch && out != MCUBERT_MM_RAW) {
 				acc = p->rq[j].bias;
 			}
-			const int8_t *wk = w;
+			if (w16 != NULL) {
+				acc += mcubert_dot_w16(x16 ? (const void *)xh : (const void *)x8,
+						       x16, w16, n);
+				w16 += p->w_stride;
+			} else if (x16) {
+				const int8_t *wk = w;
 
-			if (x16) {
 				for (const int16_t *xk = xh; xk != xh + n;) {
 					acc += (int32_t)*xk++ * *wk++;
 				}
+				w += p->w_stride;
 			} else {
+				const int8_t *wk = w;
+
 				for (const int8_t *xk = x8; xk != x8 + n;) {
 					acc += (int32_t)*xk++ * *wk++;
 				}
+				w += p->w_stride;
 			}
 			if (out == MCUBERT_MM_RAW || out == MCUBERT_MM_ACC) {
 				((int32_t *)p->y)[at] = acc;

@@ -354,7 +354,8 @@ static void layer_tiled(const struct mcubert_layer *ly, const struct mcubert_con
 static struct mcubert_linear head_slice(const struct mcubert_linear *lin, uint16_t hd, uint16_t dh)
 {
 	struct mcubert_linear s = {
-		.w = lin->w + (size_t)hd * dh * lin->in,
+		.w = lin->w != NULL ? lin->w + (size_t)hd * dh * lin->in : NULL,
+		.w16 = lin->w16 != NULL ? lin->w16 + (size_t)hd * dh * lin->in : NULL,
 		.rq = lin->rq + (size_t)hd * dh,
 		.in = lin->in,
 		.out = dh,

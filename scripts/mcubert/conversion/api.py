@@ -77,6 +77,7 @@ class ConvertedBlob:
                        "vocab": cfg.vocab_size, "labels": self.labels},
             "calibration": self.calibration, "vocab": None if self.vocab is None else str(self.vocab),
             "vocab_embedded": self.vocab_embedded,
+            "weights": "int16" if cfg.flags & blob.FLAG_WEIGHTS_S16 else "int8",
             "plan": {"schedule": schedule, "q_group": plan["q_group"], "ffn_tile": plan["ffn_tile"],
                      "key_block": plan["key_block"], "region_bytes": list(plan["region_bytes"])},
         }
@@ -264,13 +265,42 @@ def _schedule(name: Any) -> Any:
         raise ConvertError(f"unknown schedule '{name}' (naive, tiled, lean)") from None
 
 
+DSP_TARGETS = ("m7", "m33dsp")  # targets of `convert(target=...)` that run the DSP kernels
+WEIGHT_LAYOUTS = ("int8", "int16", "auto")
+
+
+def _weights_layout(data: bytes, weights: str, target: str, flash: int | None) -> bytes:
+    """The blob with the weight layout asked for (see `convert`)."""
+    from mcubert.formats import blob, wide_weights
+
+    if weights not in WEIGHT_LAYOUTS:
+        raise ConvertError(f"unknown weight layout {weights!r} (one of {', '.join(WEIGHT_LAYOUTS)})")
+    if weights == "int8" or (weights == "auto" and target not in DSP_TARGETS):
+        return data
+    if weights == "auto" and flash is None:
+        raise ConvertError("--weights auto needs a flash budget (--flash BYTES)")
+    if target.startswith("m55"):
+        raise ConvertError(f"int16 weights are for the DSP kernels (targets {', '.join(DSP_TARGETS)}); "
+                           f"the {target} kernels read int8 weights")
+    try:
+        wide = wide_weights.widen(data)
+    except blob.BlobError as e:
+        raise ConvertError(f"cannot store int16 weights: {e}") from None
+    if weights == "auto" and len(wide) > flash:  # type: ignore[operator]
+        log.info("int8 weights: with int16 weights the blob would take %d bytes, over the flash budget %d",
+                 len(wide), flash)
+        return data
+    return wide
+
+
 def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
             calib: str | Path | Sequence[TokenSeq] | None = None, calib_count: int = 256, seed: int = 0,
             max_seq_len: int | None = None, schedule: str | None = None, sram: int | None = None,
             fast_ram: int | None = None, q_group: int | None = None, ffn_tile: int | None = None,
             key_block: int | None = None, vocab: str | Path | None = None, embed_vocab: bool = True,
             extend_positions: int | None = None, trim_positions: bool = False, arena_only: bool = False,
-            target: str = "m7", trust_pickle: bool = False, progress: bool = False) -> ConvertedBlob:
+            target: str = "m7", trust_pickle: bool = False, weights: str = "int8", flash: int | None = None,
+            progress: bool = False) -> ConvertedBlob:
     """Quantise a BERT checkpoint to an int8 blob.
 
     model: a Hugging Face directory, a torch.save file, a .safetensors file (with `config`), or a Checkpoint.
@@ -283,6 +313,9 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
         The packed vocabulary goes into the blob unless embed_vocab is False; when none is found, a warning.
     extend_positions, trim_positions: grow the position table to N rows / cut it to max_seq_len rows.
     trust_pickle: allow a whole pickled model (a torch.save(model) file), which runs code from the file.
+    weights: "int8"; "int16" (the encoder's weights pre-extended for the DSP kernels of the Cortex-M4/M7/M33:
+        fewer instructions, one more byte of flash per weight; not for the Helium targets); "auto": int16 when
+        `target` runs the DSP kernels and the blob then fits `flash` bytes, else int8.
     Raises ConvertError, CheckpointError, QuantError, DataError with one-line messages.
     """
     from mcubert import __version__
@@ -303,4 +336,5 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
                                  arena_only=arena_only, target=target)
     except planner.NoPlanFits as e:
         raise ConvertError(str(e)) from None
+    data = _weights_layout(data, weights, target, flash)
     return ConvertedBlob(data, count_parameters(ckpt), calib_desc, voc, bool(voc and embed_vocab))

@@ -39,7 +39,10 @@ FLAG_POOLER = 0x0001
 FLAG_CLASSIFIER = 0x0002
 FLAG_EMB_CLUSTERED = 0x0004  # word embeddings are clustered low-rank tables (docs/arithmetic.md)
 FLAG_TOKEN_CLASSIFIER = 0x0008  # a classifier on every token's final hidden state (n_tags outputs)
-FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED | FLAG_TOKEN_CLASSIFIER
+# The encoder's weight matrices (WIDE_WEIGHT_SECS) hold int8 values as int16 in the DSP path's pair order
+# (formats/wide_weights.py): twice the flash, no sign extension in the Cortex-M4/M7/M33 matrix kernel.
+FLAG_WEIGHTS_S16 = 0x0010
+FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED | FLAG_TOKEN_CLASSIFIER | FLAG_WEIGHTS_S16
 
 # (name, struct code, C type, comment)
 HEADER_FIELDS: list[tuple[str, str, str, str]] = [
@@ -270,6 +273,8 @@ class Config:
             raise BlobError("n_labels must be > 0 exactly when the classifier flag is set")
         if self.flags & FLAG_CLASSIFIER and not self.flags & FLAG_POOLER:
             raise BlobError("a classifier needs the pooler")
+        if self.flags & FLAG_WEIGHTS_S16 and (self.hidden % 4 or self.ffn % 4):
+            raise BlobError("int16 weights need hidden and ffn sizes that are multiples of 4")
         if bool(self.flags & FLAG_TOKEN_CLASSIFIER) != (self.n_tags > 0):
             raise BlobError("n_tags must be > 0 exactly when the token-classifier flag is set")
         problem = heads.head_problem(self.head, self.n_labels, self.n_tags)
@@ -327,14 +332,19 @@ MODEL_SECTIONS: list[tuple[Sec, Dim, Dim, int, int, int]] = [
     (Sec.TOK_W, Dim.N_TAGS, Dim.HIDDEN, 1, FLAG_TOKEN_CLASSIFIER, 0),
     (Sec.TOK_RQ, Dim.N_TAGS, Dim.ONE, _RQ, FLAG_TOKEN_CLASSIFIER, 0),
 ]
+# The encoder's weight matrices: (section, out, in); int8, or int16 with FLAG_WEIGHTS_S16.
+WIDE_WEIGHT_SECS: list[tuple[LayerSec, Dim, Dim]] = [
+    *[(w, Dim.HIDDEN, Dim.HIDDEN) for w in (LayerSec.Q_W, LayerSec.K_W, LayerSec.V_W, LayerSec.O_W)],
+    (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN),
+    (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN),
+]
 LAYER_SECTIONS: list[tuple[LayerSec, Dim, Dim, int, int, int]] = [
     (LayerSec.PARAMS, Dim.ONE, Dim.ONE, LAYER_PARAMS_DTYPE.itemsize, 0, 0),
-    *[(w, Dim.HIDDEN, Dim.HIDDEN, 1, 0, 0) for w in (LayerSec.Q_W, LayerSec.K_W, LayerSec.V_W, LayerSec.O_W)],
+    *[(w, d0, d1, 1, 0, FLAG_WEIGHTS_S16) for w, d0, d1 in WIDE_WEIGHT_SECS],
+    *[(w, d0, d1, 2, FLAG_WEIGHTS_S16, 0) for w, d0, d1 in WIDE_WEIGHT_SECS],
     *[(r, Dim.HIDDEN, Dim.ONE, _RQ, 0, 0) for r in (LayerSec.Q_RQ, LayerSec.K_RQ, LayerSec.V_RQ, LayerSec.O_RQ)],
-    (LayerSec.FFN_IN_W, Dim.FFN, Dim.HIDDEN, 1, 0, 0),
     (LayerSec.FFN_IN_RQ, Dim.FFN, Dim.ONE, _RQ, 0, 0),
     (LayerSec.GELU_LUT, Dim.ONE, Dim.ONE, 2 * 257, 0, 0),
-    (LayerSec.FFN_OUT_W, Dim.HIDDEN, Dim.FFN, 1, 0, 0),
     (LayerSec.FFN_OUT_RQ, Dim.HIDDEN, Dim.ONE, _RQ, 0, 0),
     *[(ln, Dim.HIDDEN, Dim.ONE, 4, 0, 0) for ln in (LayerSec.LN_ATTN_GAMMA, LayerSec.LN_ATTN_BETA,
                                                 LayerSec.LN_FFN_GAMMA, LayerSec.LN_FFN_BETA,
@@ -348,15 +358,21 @@ def _dim(cfg: Config, dim: Dim) -> int:
             Dim.N_TAGS: cfg.n_tags}[dim]
 
 
+def wanted(cfg: Config, flag: int, noflag: int) -> bool:
+    """Whether a section of a spec table (depending on `flag`, removed by `noflag`) is in a blob of `cfg`."""
+    return (not flag or bool(cfg.flags & flag)) and not cfg.flags & noflag
+
+
 def section_spec(cfg: Config) -> dict[int, int]:
     """Every section the runtime needs, with its exact size in bytes."""
     spec: dict[int, int] = {}
     for sid, d0, d1, elem, flag, noflag in MODEL_SECTIONS:
-        if (not flag or cfg.flags & flag) and not cfg.flags & noflag:
+        if wanted(cfg, flag, noflag):
             spec[int(sid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
     for i in range(cfg.n_layers):
-        for lsid, d0, d1, elem, _, _ in LAYER_SECTIONS:
-            spec[layer_sec(i, lsid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
+        for lsid, d0, d1, elem, flag, noflag in LAYER_SECTIONS:
+            if wanted(cfg, flag, noflag):
+                spec[layer_sec(i, lsid)] = _dim(cfg, d0) * _dim(cfg, d1) * elem
     return spec
 
 
@@ -567,7 +583,12 @@ def unpack(data: bytes) -> Blob:
         raise BlobError(f"no plan for the default schedule {h['schedule']}")
     if h["arena_bytes"] != sum(unpack_plan(default)["region_bytes"]):
         raise BlobError("arena_bytes does not match the default plan")
-    return Blob(cfg=cfg, sections=sections, header=h)
+    out = Blob(cfg=cfg, sections=sections, header=h)
+    if cfg.flags & FLAG_WEIGHTS_S16:
+        from mcubert.formats.wide_weights import check_values
+
+        check_values(out)
+    return out
 
 
 def render_c_header() -> str:

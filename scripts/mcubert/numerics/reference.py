@@ -17,15 +17,20 @@ from mcubert.formats.blob import (
     FLAG_EMB_CLUSTERED,
     FLAG_POOLER,
     FLAG_TOKEN_CLASSIFIER,
+    FLAG_WEIGHTS_S16,
     LAYER_PARAMS_DTYPE,
     MODEL_PARAMS_DTYPE,
     REQUANT_DTYPE,
+    WIDE_WEIGHT_SECS,
     Blob,
     LayerSec,
     Sec,
     layer_sec,
 )
+from mcubert.formats import wide_weights
 from mcubert.numerics import arith, bounds
+
+WIDE_LAYER_SECS = {int(sec) for sec, _, _ in WIDE_WEIGHT_SECS}
 
 
 @dataclasses.dataclass
@@ -89,7 +94,11 @@ class Reference:
         return out
 
     def _lin(self, sid_w: int, sid_rq: int, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.blob.array(sid_w, np.int8, (n_out, n_in)), self.blob.array(sid_rq, REQUANT_DTYPE)
+        if self.cfg.flags & FLAG_WEIGHTS_S16 and (sid_w & 0xFF) in WIDE_LAYER_SECS:
+            w = wide_weights.from_pairs(self.blob.array(sid_w, "<i2", (n_out, n_in)))
+        else:
+            w = self.blob.array(sid_w, np.int8, (n_out, n_in))
+        return w, self.blob.array(sid_rq, REQUANT_DTYPE)
 
     def _layer(self, i: int, sec: LayerSec, dtype, shape=None) -> np.ndarray:
         return self.blob.array(layer_sec(i, sec), dtype, shape)

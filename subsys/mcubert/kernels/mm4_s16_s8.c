@@ -43,6 +43,7 @@
 #define MM4_INIT 44
 #define MM4_END  45
 #define MM4_SLOW 46
+#define MM4_WIDE 47
 
 _Static_assert(offsetof(struct mcubert_mm4, x) == MM4_X, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, w) == 4, "mm4 layout");
@@ -58,6 +59,7 @@ _Static_assert(offsetof(struct mcubert_mm4, y_cs) == 40, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, init) == MM4_INIT, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, end) == MM4_END, "mm4 layout");
 _Static_assert(offsetof(struct mcubert_mm4, slow) == MM4_SLOW, "mm4 layout");
+_Static_assert(offsetof(struct mcubert_mm4, wide) == MM4_WIDE, "mm4 layout");
 _Static_assert(offsetof(struct mcub_requant, mult) == 4 && sizeof(struct mcub_requant) == 12,
 	       "requant layout");
 _Static_assert(MCUBERT_MM4_INIT_BIAS == 0 && MCUBERT_MM4_INIT_ACC == 1, "init flag");
@@ -122,6 +124,15 @@ _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM
 	"	sxtb16	r9, lr\n"                                                                  \
 	"	sxtb16	lr, lr, ror #8\n"                                                          \
 	MM4_MACS("r9", "lr")
+
+/*
+ * Two groups of pre-extended int16 weights (wide): one LDM of their 4 pair words, no SXTB16:
+ * 21 instructions, 84 bytes (all 32-bit)
+ */
+#define MM4_WGROUP2                                                                                \
+	"	ldm	r10!, {r8, r9, r12, lr}\n"                                                \
+	MM4_MACS("r8", "r9")                                                                       \
+	MM4_MACS("r12", "lr")
 
 /*
  * requant(R, m, sh) for sh <= 31 and m >= 2^27 (r12 = t = 33 - sh, r4 = 1, r7 = 2^30): the SMMLA
@@ -217,6 +228,10 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	orr	r6, r6, #1\n"
 	"	str	r6, [sp, #" STR(F_END) "]\n"
 	"	str	r6, [sp, #" STR(F_AFTER) "]\n"
+	/* int16 weights (wide): their own chain, always word aligned */
+	"	ldrb	r7, [r0, #" STR(MM4_WIDE) "]\n"
+	"	cmp	r7, #0\n"
+	"	bne	3f\n"
 	/* LDRD needs word-aligned weight rows: w and the row stride 4 * nq + w_skip */
 	"	add	r7, r3, r4, lsl #2\n"
 	"	orr	r7, r7, r10\n"
@@ -244,6 +259,23 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	orr	r8, r8, #1\n"
 	"	str	r8, [sp, #" STR(F_ENTRY) "]\n"
 	"	b	.Lmm4_out\n"
+	/* wide: entry = wide chain end - (nq / 2) units (84 bytes each); odd nq: one LDRD group */
+	"3:\n"
+	"	lsrs	r7, r4, #1\n"
+	"	ldr	r8, [r5, #36]\n"
+	"	mul	r7, r7, r8\n"
+	"	ldr	r8, [r5, #40]\n"
+	"	add	r8, r8, r5\n"
+	"	sub	r8, r8, r7\n"
+	"	orr	r8, r8, #1\n"
+	"	str	r8, [sp, #" STR(F_ENTRY) "]\n"
+	"	tst	r4, #1\n"
+	"	beq	.Lmm4_out\n"
+	"	ldr	r8, [r5, #44]\n"
+	"	add	r8, r8, r5\n"
+	"	orr	r8, r8, #1\n"
+	"	str	r8, [sp, #" STR(F_AFTER) "]\n"
+	"	b	.Lmm4_out\n"
 	/*
 	 * code offsets from the table (near: any MCUBERT_DSP_KC), by enum mcubert_mm4_end, then the
 	 * bytes of one unit of the chain, the chain's end, the odd group, the unaligned loop
@@ -259,6 +291,9 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	.word	.Lmm4_chain_end - .Lmm4_tab\n"
 	"	.word	.Lmm4_odd - .Lmm4_tab\n"
 	"	.word	.Lmm4_unaligned - .Lmm4_tab\n"
+	"	.word	.Lmm4_wunit_end - .Lmm4_wchain\n"
+	"	.word	.Lmm4_wchain_end - .Lmm4_tab\n"
+	"	.word	.Lmm4_wodd - .Lmm4_tab\n"
 	/* per output: init, the chain, the epilogue, the next output */
 	".Lmm4_out:\n"
 	"	ldr	r4, [sp, #" STR(F_INIT) "]\n"
@@ -293,6 +328,20 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	MM4_GROUP
 	"	subs	r12, r12, #1\n"
 	"	bne	2b\n"
+	"	ldr	pc, [sp, #" STR(F_END) "]\n"
+	/* the chain of int16 weights */
+	".p2align 2\n"
+	".Lmm4_wchain:\n"
+	MM4_WGROUP2
+	".Lmm4_wunit_end:\n"
+	".rept (" STR(MCUBERT_DSP_KC) ") / 8 - 1\n"
+	MM4_WGROUP2
+	".endr\n"
+	".Lmm4_wchain_end:\n"
+	"	ldr	pc, [sp, #" STR(F_AFTER) "]\n"
+	".Lmm4_wodd:\n"
+	"	ldrd	r8, r9, [r10], #8\n"
+	MM4_MACS("r8", "r9")
 	"	ldr	pc, [sp, #" STR(F_END) "]\n"
 	/* epilogues */
 	".Lmm4_e_acc:\n"
