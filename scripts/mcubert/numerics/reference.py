@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from mcubert.formats import wide_weights
 from mcubert.formats.blob import (
     EMB_CLUSTER_DTYPE,
     FLAG_CLASSIFIER,
@@ -27,7 +28,6 @@ from mcubert.formats.blob import (
     Sec,
     layer_sec,
 )
-from mcubert.formats import wide_weights
 from mcubert.numerics import arith, bounds
 
 WIDE_LAYER_SECS = {int(sec) for sec, _, _ in WIDE_WEIGHT_SECS}
