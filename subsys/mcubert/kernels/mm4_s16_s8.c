@@ -86,7 +86,7 @@ _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM
 #define F_Y      24 /* F_Y, F_YRS: one LDRD */
 #define F_YRS    28
 #define F_YCS    32
-#define F_INIT   36 /* enum mcubert_mm4_init: 0 bias, 1 accumulators */
+#define F_INIT   36 /* the init code (bias or accumulators, by enum mcubert_mm4_init) */
 #define F_ENTRY  40
 #define F_AFTER  44
 #define F_END    48
@@ -218,10 +218,14 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	str	r4, [sp, #" STR(F_NQ) "]\n"
 	"	add	r1, sp, #" STR(F_ACC) "\n"
 	"	stm	r1, {r6, r7, r8, r9, r11, r12}\n"
-	/* the init (a flag) and the epilogue (an address, by the table) */
-	"	ldrb	r6, [r0, #" STR(MM4_INIT) "]\n"
-	"	str	r6, [sp, #" STR(F_INIT) "]\n"
+	/* the init and the epilogue (code addresses, by the table) */
 	"	adr.w	r5, .Lmm4_tab\n"
+	"	ldrb	r6, [r0, #" STR(MM4_INIT) "]\n"
+	"	add	r6, r6, #12\n"
+	"	ldr	r6, [r5, r6, lsl #2]\n"
+	"	add	r6, r6, r5\n"
+	"	orr	r6, r6, #1\n"
+	"	str	r6, [sp, #" STR(F_INIT) "]\n"
 	"	ldrb	r6, [r0, #" STR(MM4_END) "]\n"
 	"	ldr	r6, [r5, r6, lsl #2]\n"
 	"	add	r6, r6, r5\n"
@@ -294,20 +298,25 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	.word	.Lmm4_wunit_end - .Lmm4_wchain\n"
 	"	.word	.Lmm4_wchain_end - .Lmm4_tab\n"
 	"	.word	.Lmm4_wodd - .Lmm4_tab\n"
+	"	.word	.Lmm4_i_bias - .Lmm4_tab\n"
+	"	.word	.Lmm4_i_acc - .Lmm4_tab\n"
 	/* per output: init, the chain, the epilogue, the next output */
+	/* (the first output: r5 and r6 as .Lmm4_next leaves them for the others) */
 	".Lmm4_out:\n"
-	"	ldr	r4, [sp, #" STR(F_INIT) "]\n"
-	"	cbnz	r4, .Lmm4_i_acc\n"
-	"	ldr	lr, [sp, #" STR(F_RQ) "]\n"
-	"	ldr	r0, [lr]\n"
+	"	ldr	r5, [sp, #" STR(F_ACC) "]\n"
+	"	ldr	r6, [sp, #" STR(F_RQ) "]\n"
+	"	ldr	pc, [sp, #" STR(F_INIT) "]\n"
+	/* the bias of the record at r6 in all four */
+	".Lmm4_i_bias:\n"
+	"	ldr	r0, [r6]\n"
 	"	mov	r1, r0\n"
 	"	mov	r2, r0\n"
 	"	mov	r3, r0\n"
-	"	b	.Lmm4_go\n"
+	"	ldr	r11, [sp, #" STR(F_X) "]\n"
+	"	ldr	pc, [sp, #" STR(F_ENTRY) "]\n"
+	/* the accumulators at r5 */
 	".Lmm4_i_acc:\n"
-	"	ldr	lr, [sp, #" STR(F_ACC) "]\n"
-	"	ldm	lr, {r0, r1, r2, r3}\n"
-	".Lmm4_go:\n"
+	"	ldm	r5, {r0, r1, r2, r3}\n"
 	"	ldr	r11, [sp, #" STR(F_X) "]\n"
 	"	ldr	pc, [sp, #" STR(F_ENTRY) "]\n"
 	".p2align 2\n"
@@ -348,14 +357,6 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	ldr	lr, [sp, #" STR(F_ACC) "]\n"
 	"	stm	lr, {r0, r1, r2, r3}\n"
 	"	b	.Lmm4_next\n"
-	".Lmm4_e_raw:\n"
-	"	ldrd	lr, r4, [sp, #" STR(F_Y) "]\n"
-	"	str	r0, [lr]\n"
-	"	str	r1, [lr, r4]\n"
-	"	add	lr, lr, r4, lsl #1\n"
-	"	str	r2, [lr]\n"
-	"	str	r3, [lr, r4]\n"
-	"	b	.Lmm4_next\n"
 	MM4_END_RQ("8", "8", "strb")
 	MM4_END_RQ("16", "16", "strh")
 	MM4_END_RQ("24", "24", "str")
@@ -365,7 +366,16 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	ldr	lr, [sp, #" STR(F_ARG) "]\n"
 	"	movs	r4, #1\n"
 	"	strb	r4, [lr, #" STR(MM4_SLOW) "]\n"
-	/* next output: w += w_skip, the pointers by their steps */
+	"	b	.Lmm4_next\n"
+	/* the raw sums (Q.K^T scores, the most frequent epilogue at long sequences: no branch after it) */
+	".Lmm4_e_raw:\n"
+	"	ldrd	lr, r4, [sp, #" STR(F_Y) "]\n"
+	"	str	r0, [lr]\n"
+	"	str	r1, [lr, r4]\n"
+	"	add	lr, lr, r4, lsl #1\n"
+	"	str	r2, [lr]\n"
+	"	str	r3, [lr, r4]\n"
+	/* next output: w += w_skip, the pointers by their steps, its init (r5: acc, r6: rq) */
 	".Lmm4_next:\n"
 	"	ldrd	r4, r11, [sp, #" STR(F_WSKIP) "]\n"
 	"	add	r10, r10, r4\n"
@@ -377,7 +387,8 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	stm	r4, {r5, r6, r7, r8}\n"
 	"	subs	r11, r11, #1\n"
 	"	str	r11, [sp, #" STR(F_LEFT) "]\n"
-	"	bne	.Lmm4_out\n"
+	"	it	ne\n"
+	"	ldrne	pc, [sp, #" STR(F_INIT) "]\n"
 	"	add	sp, sp, #" STR(F_SIZE) "\n"
 	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
 	".size mcubert_mm4_s16_s8, . - mcubert_mm4_s16_s8\n"
