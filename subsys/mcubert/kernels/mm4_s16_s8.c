@@ -135,6 +135,28 @@ _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM
 	MM4_MACS("r12", "lr")
 
 /*
+ * The next output (after every epilogue, no branch to a shared copy): w += w_skip, the pointers by
+ * their steps, then its init (r5: accumulators, r6: requantisation record), or the return.
+ * ACC_STEP advances r5 by 16: "adds r5, r5, #16", or "stm r5!, {r0-r3}" to store the sums first.
+ */
+#define MM4_NEXT_ACC(ACC_STEP)                                                                     \
+	"	ldrd	r4, r11, [sp, #" STR(F_WSKIP) "]\n"                                           \
+	"	add	r10, r10, r4\n"                                                           \
+	"	add	r4, sp, #" STR(F_ACC) "\n"                                                    \
+	"	ldm	r4, {r5, r6, r7, r8, r9, r12}\n"                                          \
+	"	" ACC_STEP "\n"                                                                \
+	"	add	r6, r6, r7\n"                                                             \
+	"	add	r8, r8, r12\n"                                                            \
+	"	stm	r4, {r5, r6, r7, r8}\n"                                                   \
+	"	subs	r11, r11, #1\n"                                                           \
+	"	str	r11, [sp, #" STR(F_LEFT) "]\n"                                                \
+	"	it	ne\n"                                                                     \
+	"	ldrne	pc, [sp, #" STR(F_INIT) "]\n"                                                 \
+	"	add	sp, sp, #" STR(F_SIZE) "\n"                                                   \
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+#define MM4_NEXT MM4_NEXT_ACC("adds	r5, r5, #16")
+
+/*
  * requant(R, m, sh) for sh <= 31 and m >= 2^27 (r12 = t = 33 - sh, r4 = 1, r7 = 2^30): the SMMLA
  * form of shift 33 on R * 2^t, the same value ((R m + 2^(sh-1)) 2^t >> (sh + t)). When R * 2^t
  * overflows (|R| >= 2^(sh-2)), |R m / 2^sh| >= m / 4 >= 2^25: saturated for every output type,
@@ -182,7 +204,7 @@ _Static_assert(MCUBERT_MM4_END_ACC == 0 && MCUBERT_MM4_END_S8 == 1 && MCUBERT_MM
 	"	add	lr, lr, r4, lsl #1\n"                                                      \
 	"	" STORE "	r2, [lr]\n"                                                        \
 	"	" STORE "	r3, [lr, r4]\n"                                                    \
-	"	b	.Lmm4_next\n"                                                              \
+	MM4_NEXT                                                                                   \
 	".Lmm4_e" L "_32:\n"                                                                      \
 	"	blt	.Lmm4_e" L "_small\n"                                                     \
 	"	smmulr	r0, r0, r8\n"                                                              \
@@ -354,9 +376,7 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	ldr	pc, [sp, #" STR(F_END) "]\n"
 	/* epilogues */
 	".Lmm4_e_acc:\n"
-	"	ldr	lr, [sp, #" STR(F_ACC) "]\n"
-	"	stm	lr, {r0, r1, r2, r3}\n"
-	"	b	.Lmm4_next\n"
+	MM4_NEXT_ACC("stm	r5!, {r0, r1, r2, r3}")
 	MM4_END_RQ("8", "8", "strb")
 	MM4_END_RQ("16", "16", "strh")
 	MM4_END_RQ("24", "24", "str")
@@ -375,22 +395,8 @@ __asm__(".pushsection .text.mcubert_mm4_s16_s8,\"ax\",%progbits\n"
 	"	add	lr, lr, r4, lsl #1\n"
 	"	str	r2, [lr]\n"
 	"	str	r3, [lr, r4]\n"
-	/* next output: w += w_skip, the pointers by their steps, its init (r5: acc, r6: rq) */
 	".Lmm4_next:\n"
-	"	ldrd	r4, r11, [sp, #" STR(F_WSKIP) "]\n"
-	"	add	r10, r10, r4\n"
-	"	add	r4, sp, #" STR(F_ACC) "\n"
-	"	ldm	r4, {r5, r6, r7, r8, r9, r12}\n"
-	"	adds	r5, r5, #16\n"
-	"	add	r6, r6, r7\n"
-	"	add	r8, r8, r12\n"
-	"	stm	r4, {r5, r6, r7, r8}\n"
-	"	subs	r11, r11, #1\n"
-	"	str	r11, [sp, #" STR(F_LEFT) "]\n"
-	"	it	ne\n"
-	"	ldrne	pc, [sp, #" STR(F_INIT) "]\n"
-	"	add	sp, sp, #" STR(F_SIZE) "\n"
-	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	MM4_NEXT
 	".size mcubert_mm4_s16_s8, . - mcubert_mm4_s16_s8\n"
 	".popsection\n");
 /* clang-format on */
