@@ -148,6 +148,7 @@ def fit(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
         else:
             blocks = [["mm4"], ["mm1"], ["mm2"], ["mm3"]] if path == "dsp" else [["mm4", "mm1", "mm2", "mm3"]]
             c.update(_lstsq(xs, target, blocks + [["kv_lean"], ["outputs"], ["token"]]))
+        c["w16"] = cost.W16_PER_MAC[path]  # structural, the calibration blobs have int8 weights
         coefs[path] = {k: round(c[k], 4) for k in cost.FEATURES}
     return coefs
 

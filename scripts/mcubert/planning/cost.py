@@ -71,7 +71,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mcubert.formats.blob import FLAG_POOLER, Config, Schedule
+from mcubert.formats.blob import FLAG_POOLER, FLAG_WEIGHTS_S16, Config, Schedule
 
 ROW_BLOCK = 4  # rows per DSP kernel call (MCUBERT_ATTN_ROWS; the mm4 kernels' register block)
 
@@ -145,7 +145,11 @@ def _row_split(n: int, rows: int) -> dict[int, int]:
     return out
 
 
-FEATURES = ("mm4", "mm1", "mm2", "mm3", "kv_lean", "outputs", "softmax", "layernorm", "act", "token")
+FEATURES = ("mm4", "mm1", "mm2", "mm3", "kv_lean", "outputs", "softmax", "layernorm", "act", "token", "w16")
+WEIGHT_OPS = ("kv", "kv_lean", "q_out", "ffn")  # ops whose MACs multiply the encoder's weights
+# Instructions per weight MAC in full row blocks that int16 pre-extended weights (FLAG_WEIGHTS_S16) save, per
+# kernel path: exact, not fitted (the DSP chain: 21 instead of 25 instructions per 32 MACs, no SXTB16).
+W16_PER_MAC = {"dsp": -0.125, "mve": 0.0, "portable": 0.0}
 
 
 def features(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[str, float]:
@@ -155,9 +159,13 @@ def features(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[str, float]
         x["outputs"] += op.outputs
         if op.name == "kv_lean":
             x["kv_lean"] += op.macs
+            if cfg.flags & FLAG_WEIGHTS_S16:
+                x["w16"] += op.macs * _row_split(L, op.rows)[4] / L
             continue
         n = L if op.name != "head" else 1
         split = _row_split(n, op.rows)
+        if cfg.flags & FLAG_WEIGHTS_S16 and op.name in WEIGHT_OPS:
+            x["w16"] += op.macs * split[4] / n
         for k, rows in split.items():
             x[f"mm{k}"] += op.macs * rows / n
     nl = cfg.n_layers
@@ -171,11 +179,11 @@ def features(cfg: Config, L: int, sched: Schedule, t: Tiles) -> dict[str, float]
 # Instructions per feature unit, per kernel path (fitted by planning/calibrate.py; see the docstring).
 COEFFICIENTS: dict[str, dict[str, float]] = {
     "dsp": {"mm4": 0.8538, "mm1": 3.7323, "mm2": 1.8683, "mm3": 1.2903, "kv_lean": 0.8699, "outputs": 6.7206,
-            "softmax": 24.3529, "layernorm": 21.0502, "act": 9.5146, "token": 36.3204},
+            "softmax": 24.3529, "layernorm": 21.0502, "act": 9.5146, "token": 36.3204, "w16": -0.125},
     "mve": {"mm4": 0.1808, "mm1": 1.0205, "mm2": 0.6057, "mm3": 0.4679, "kv_lean": 0.1748, "outputs": 2.6982,
-            "softmax": 8.2756, "layernorm": 9.8565, "act": 3.2877, "token": 40.2326},
+            "softmax": 8.2756, "layernorm": 9.8565, "act": 3.2877, "token": 40.2326, "w16": 0.0},
     "portable": {"mm4": 5.2603, "mm1": 5.2603, "mm2": 5.2603, "mm3": 5.2603, "kv_lean": 5.3371, "outputs": 0.0766,
-            "softmax": 58.1562, "layernorm": 69.8998, "act": 14.0078, "token": 0.0031},
+            "softmax": 58.1562, "layernorm": 69.8998, "act": 14.0078, "token": 0.0031, "w16": 0.0},
 }
 TARGET_PATH = {"m7": "dsp", "m7p": "dsp", "m33dsp": "dsp", "m3": "portable", "m33": "portable", "m55": "mve",
                "m55d": "dsp"}
