@@ -131,6 +131,8 @@ def test_int16_weights_save_the_sign_extension() -> None:
     t = cost.Tiles(4, 4, 128)
     weight_macs = 2 * 128 * (4 * 128 * 128 + 2 * 128 * 512)
     assert cost.features(wide, 128, Schedule.TILED, t)["w16"] == weight_macs
-    assert (cost.instructions(cfg, 128, Schedule.TILED, t, "m7") - cost.instructions(wide, 128, Schedule.TILED, t, "m7")
-            == weight_macs // 8)
-    assert cost.instructions(cfg, 128, Schedule.TILED, t, "m55") == cost.instructions(wide, 128, Schedule.TILED, t, "m55")
+    def ins(c, target):
+        return cost.instructions(c, 128, Schedule.TILED, t, target)
+
+    assert ins(cfg, "m7") - ins(wide, "m7") == weight_macs // 8
+    assert ins(cfg, "m55") == ins(wide, "m55")
