@@ -8,7 +8,8 @@
 computed with mcubert.arith, the integer arithmetic the C kernels implement bit for bit.
 
 `model`: the tiny test model (vocabulary tests/fixtures/vocab-small.txt, hidden 16, 2 heads, FFN 32,
-1 layer, 2 labels; about 10 KB, converted by `mcubert convert` and cached), its packed vocabulary,
+1 layer, 2 labels; about 10 KB, converted by `mcubert convert` and cached; also with int16 pre-extended
+weights, `--weights int16`), its packed vocabulary,
 the reference (mcubert.reference) logits, pooled output and last hidden state for a few inputs, the
 token ids Hugging Face tokenizers gives for a few texts, and damaged variants of the blob as byte
 patches with the errno mcubert_init() must return, each checked on the host C runtime first (by errno
@@ -33,6 +34,7 @@ if str(ROOT / "scripts") not in sys.path:
     sys.path.insert(0, str(ROOT / "scripts"))
 
 from mcubert.formats import blob as blobmod  # noqa: E402
+from mcubert.formats import wide_weights  # noqa: E402
 from mcubert.numerics import arith  # noqa: E402
 
 RES_MIN, RES_MAX = arith.RES_MIN, arith.RES_MAX
@@ -337,6 +339,9 @@ def gen_model() -> str:
     h.raw(f"/* {cfg.n_layers} layer(s), hidden {cfg.hidden}, {cfg.n_heads} heads, FFN {cfg.ffn}, "
           f"vocabulary {cfg.vocab_size}, {cfg.n_labels} labels, max_seq_len {cfg.max_seq_len} */", "")
     h.array(np.frombuffer(good, np.uint8), np.uint8, "model_blob", align=16)
+    # the same model with int16 pre-extended encoder weights (MCUB_FLAG_WEIGHTS_S16): the same outputs
+    wide = wide_weights.widen(good)
+    h.array(np.frombuffer(wide, np.uint8), np.uint8, "model_blob_s16", align=16)
     packed = pack_vocab(vocab_txt)
     h.array(np.frombuffer(packed, np.uint8), np.uint8, "model_vocab", align=4)
     # `mcubert convert` stores the packed vocabulary in the blob: the same bytes (test_vocab_in_blob)
@@ -366,7 +371,7 @@ def gen_model() -> str:
         ids = rng.integers(0, cfg.vocab_size, size=n)
         types = (np.arange(n) >= n // 2).astype(np.int64) if pair else None
         inputs.append((ids, types))
-    rt = Runtime(good)
+    rt, rt_wide = Runtime(good), Runtime(wide)
     h.raw("struct infer_case {", "\tuint16_t len;", "\tconst int32_t *ids;", "\tconst uint8_t *types;",
           "\tconst int32_t *logits;", "\tconst int8_t *pooled;", "\tconst int8_t *hidden;", "\tint label;", "};", "")
     rows = []
@@ -374,6 +379,8 @@ def gen_model() -> str:
         out = ref.run(ids, types)
         rt.infer(ids, types)  # the host C runtime agrees (a broken generator would make every target fail)
         assert np.array_equal(rt.logits(cfg.n_labels), out.logits)
+        rt_wide.infer(ids, types)
+        assert np.array_equal(rt_wide.hidden(len(ids), cfg.hidden), out.hidden)
         rows.append(f"\t{{{len(ids)}, {h.array(ids, np.int32)}, "
                     f"{h.array(types, np.uint8) if types is not None else 'NULL'}, {h.array(out.logits, np.int32)}, "
                     f"{h.array(out.pooled, np.int8)}, {h.array(out.hidden, np.int8)}, {int(out.label)}}},")

@@ -9,7 +9,8 @@
  * last hidden state equal the Python reference (mcubert.reference) for every
  * schedule the blob carries, and text through the on-device tokenizer gives
  * Hugging Face tokenizers' ids and the reference's logits. The vectors come
- * from tests/zephyr/gen_golden.py at build time.
+ * from tests/zephyr/gen_golden.py at build time. The same model with int16
+ * pre-extended weights gives the same outputs (-ENOTSUP on the Helium kernels).
  */
 
 #include <string.h>
@@ -56,6 +57,21 @@ ZTEST(mcubert_e2e, test_default_schedule)
 	TC_PRINT("arena peak %u B (blob says %u B)\n", (unsigned)mcubert_arena_peak(&mb),
 		 (unsigned)MODEL_ARENA_BYTES);
 	zassert_true(mcubert_arena_peak(&mb) <= MODEL_ARENA_BYTES);
+}
+
+/* int16 pre-extended weights: the same outputs (the DSP kernel's own chain), refused on Helium */
+ZTEST(mcubert_e2e, test_int16_weights)
+{
+	int rc = mcubert_init(&mb, model_blob_s16, sizeof(model_blob_s16), arena, sizeof(arena), 0);
+
+	if (IS_ENABLED(CONFIG_MCUBERT_KERNELS_MVE)) {
+		zassert_equal(rc, -ENOTSUP);
+		return;
+	}
+	zassert_equal(rc, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(infer_cases); i++) {
+		check_case(&infer_cases[i], "int16 weights", i);
+	}
 }
 
 ZTEST(mcubert_e2e, test_every_schedule)
