@@ -35,6 +35,183 @@ static MCUBERT_ALWAYS_INLINE int32_t smmul(int32_t x, int32_t m)
 	__asm__("smmul %0, %1, %2" : "=r"(r) : "r"(x), "r"(m));
 	return r;
 }
+
+/* a + floor(-x * m / 2^32) */
+static MCUBERT_ALWAYS_INLINE int32_t smmls(int32_t x, int32_t m, int32_t a)
+{
+	int32_t r;
+
+	__asm__("smmls %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(m), "r"(a));
+	return r;
+}
+
+/* min(t >> 8, 31) for t >= 0: the table shift (one USAT) */
+static MCUBERT_ALWAYS_INLINE uint32_t shift_of(int32_t t)
+{
+	uint32_t n;
+
+	__asm__("usat %0, #5, %1, asr #8" : "=r"(n) : "r"(t));
+	return n;
+}
+
+static MCUBERT_ALWAYS_INLINE int32_t max2(int32_t a, int32_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * The row max, 8 scores per iteration: one chain of conditional compares (CMP, then CMPLE in two
+ * IT blocks) asks whether any of the 8 exceeds the running max; only then (a new max: a few times
+ * per row) the 8 are reduced. 14 instructions per 8 scores otherwise.
+ */
+static int32_t softmax_max_dsp(const int32_t *s, uint16_t len)
+{
+	const int32_t *const end8 = s + (len & ~7U);
+	const int32_t *sp = s;
+	int32_t mx = s[0];
+
+	for (; sp != end8; sp += 8) {
+		const int32_t a0 = sp[0], a1 = sp[1], a2 = sp[2], a3 = sp[3];
+		const int32_t a4 = sp[4], a5 = sp[5], a6 = sp[6], a7 = sp[7];
+
+		/* clang-format off */
+		__asm__ goto("cmp	%0, %8\n\t"
+			     "itttt	le\n\t"
+			     "cmple	%1, %8\n\t"
+			     "cmple	%2, %8\n\t"
+			     "cmple	%3, %8\n\t"
+			     "cmple	%4, %8\n\t"
+			     "ittt	le\n\t"
+			     "cmple	%5, %8\n\t"
+			     "cmple	%6, %8\n\t"
+			     "cmple	%7, %8\n\t"
+			     "bgt	%l9"
+			     :
+			     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a6),
+			       "r"(a7), "r"(mx)
+			     : "cc"
+			     : higher);
+		/* clang-format on */
+		continue;
+higher:
+		mx = max2(max2(max2(max2(a0, a1), max2(a2, a3)), max2(max2(a4, a5), max2(a6, a7))),
+			  mx);
+	}
+	for (; sp != s + len; sp++) {
+		mx = max2(*sp, mx);
+	}
+	return mx;
+}
+
+/*
+ * e of the score @p x: t = Y >> k from Y = h + floor(-z * m / 2^32) (SMMLS, @p tie_free) or
+ * Y = c - floor(z * m / 2^32), then EXP2_LUT[t & 255] >> min(t >> 8, 31) (0 once t >> 8 >= 16).
+ */
+static MCUBERT_ALWAYS_INLINE uint32_t exp_dsp(int32_t x, int32_t mx, int32_t m, int32_t a,
+					      int32_t k, int tie_free)
+{
+	const int32_t z = x - mx;
+	const int32_t t = (tie_free ? smmls(z, m, a) : a - smmul(z, m)) >> k;
+
+	return (uint32_t)mcubert_exp2_lut[t & 255] >> shift_of(t);
+}
+
+/* e in place of the scores, 4 per iteration; returns sum(e) */
+static MCUBERT_ALWAYS_INLINE uint32_t softmax_exp_dsp(int32_t *s, uint16_t len, int32_t mx,
+						      int32_t m, int32_t a, int32_t k, int tie_free)
+{
+	int32_t *const end4 = s + (len & ~3U);
+	uint32_t sum = 0;
+	int32_t *sp;
+
+	for (sp = s; sp != end4; sp += 4) {
+		const uint32_t e0 = exp_dsp(sp[0], mx, m, a, k, tie_free);
+		const uint32_t e1 = exp_dsp(sp[1], mx, m, a, k, tie_free);
+		const uint32_t e2 = exp_dsp(sp[2], mx, m, a, k, tie_free);
+		const uint32_t e3 = exp_dsp(sp[3], mx, m, a, k, tie_free);
+
+		sp[0] = (int32_t)e0;
+		sp[1] = (int32_t)e1;
+		sp[2] = (int32_t)e2;
+		sp[3] = (int32_t)e3;
+		sum += e0 + e1 + e2 + e3;
+	}
+	for (; sp != s + len; sp++) {
+		*sp = (int32_t)exp_dsp(*sp, mx, m, a, k, tie_free);
+		sum += (uint32_t)*sp;
+	}
+	return sum;
+}
+
+/*
+ * p = (e * 65534 + sum) / (2 sum) = floor(e * 32767 / sum + 1/2) by the reciprocal
+ * M = ceil(32767 * 2^(32+r) / sum), r = floor(log2(sum)) - 15 (sum in [2^15, 2^31): M in
+ * (2^31, 2^32)): p = floor((e * M + 2^(31+r)) / 2^(32+r)), exact: e * M / 2^(32+r) exceeds
+ * e * 32767 / sum by e (M - 32767 * 2^(32+r) / sum) / 2^(32+r) < 2^15 / 2^(32+r) <= 1 / (2 sum)
+ * (sum < 2^(16+r)), below the distance 1 / (2 sum) from the exact value up to the next integer.
+ * That is (hi(e * M) + 2^(r-1)) >> r for r >= 1 and hi(e * M) + (lo(e * M) >> 31) for r == 0.
+ */
+static MCUBERT_ALWAYS_INLINE uint32_t prob_dsp(uint32_t e, uint32_t mr, uint32_t half, int r)
+{
+	const uint64_t x = (uint64_t)e * mr;
+
+	if (r == 0) {
+		return (uint32_t)(x >> 32) + ((uint32_t)x >> 31);
+	}
+	return ((uint32_t)(x >> 32) + half) >> r;
+}
+
+/* the probabilities, 4 per iteration (two PKHBT, one STRD) */
+static MCUBERT_ALWAYS_INLINE void softmax_probs_dsp(const uint32_t *e, uint16_t len, uint32_t mr,
+						    int r, int16_t *p)
+{
+	const uint32_t *const end4 = e + (len & ~3U);
+	const uint32_t half = r ? (uint32_t)1 << (r - 1) : 0;
+	uint32_t *pw = (uint32_t *)(void *)p;
+
+	for (; e != end4; e += 4, pw += 2) {
+		const uint32_t p0 = prob_dsp(e[0], mr, half, r), p1 = prob_dsp(e[1], mr, half, r);
+		const uint32_t p2 = prob_dsp(e[2], mr, half, r), p3 = prob_dsp(e[3], mr, half, r);
+		const uint32_t w0 = mcubert_pkhbt16(p0, p1), w1 = mcubert_pkhbt16(p2, p3);
+
+		memcpy(pw, &w0, sizeof(w0));
+		memcpy(pw + 1, &w1, sizeof(w1));
+	}
+	for (int16_t *pp = (int16_t *)(void *)pw; len & 3; len--, e++, pp++) {
+		*pp = (int16_t)prob_dsp(*e, mr, half, r);
+	}
+}
+
+/* The DSP path (score_shift >= 33, len >= 1). */
+static void softmax_dsp(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
+{
+	const int32_t m = lp->score_mult;
+	const int32_t k = lp->score_shift - 32;
+	const int32_t mx = softmax_max_dsp(s, len);
+	uint32_t sum;
+
+	/*
+	 * t = -requant(z) = Y >> k. The SMMLS form is requant(-z) (z = s - max <= 0, -z <= 2^31),
+	 * which differs from -requant(z) only at a tie, -z * m = 2^(31+k) mod 2^(32+k): impossible
+	 * when m has fewer than k trailing zero bits (2^(31+k-ctz m) > 2^31 would divide -z), the
+	 * usual case; otherwise the exact negation c - floor(z * m / 2^32), c = 2^(k-1) - 1.
+	 */
+	if (m == 0 || __builtin_ctz((uint32_t)m) < k) {
+		sum = softmax_exp_dsp(s, len, mx, m, (int32_t)(1UL << (k - 1)), k, 1);
+	} else {
+		sum = softmax_exp_dsp(s, len, mx, m, (int32_t)((1UL << (k - 1)) - 1), k, 0);
+	}
+	/* sum >= EXP2_LUT[0] = 2^15 (the max's e), < len * 2^15 + 1 <= 2^31 */
+	const int lz = __builtin_clz(sum);
+	const int r = 16 - lz;
+	const uint32_t mr = mcubert_divlu((MCUBERT_PROB_MAX << 16) - 1, 0xffffffffU, sum << lz) + 1;
+
+	if (r == 0) {
+		softmax_probs_dsp((const uint32_t *)s, len, mr, 0, p);
+	} else {
+		softmax_probs_dsp((const uint32_t *)s, len, mr, r, p);
+	}
+}
 #endif
 
 #if MCUBERT_MVE
@@ -126,66 +303,8 @@ void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_p
 	}
 #endif
 #if MCUBERT_DSP
-	if (lp->score_shift >= 33 && len >= 2) {
-		const int32_t m = lp->score_mult;
-		const int32_t k = lp->score_shift - 32;
-		const int32_t c = (int32_t)((1UL << k) - 1 - (1UL << (k - 1)));
-		const uint16_t *lut = mcubert_exp2_lut;
-		const int32_t *const end4 = s + (len & ~3U);
-		int32_t *const end2 = s + (len & ~1U);
-		const int32_t *sp;
-		int32_t *ep;
-
-		/* the max: 4 scores per iteration (two LDRDs) */
-		for (sp = s; sp != end4; sp += 4) {
-			int32_t a = sp[0], b = sp[1], c2 = sp[2], d = sp[3];
-
-			a = a > b ? a : b;
-			c2 = c2 > d ? c2 : d;
-			a = a > c2 ? a : c2;
-			smax = a > smax ? a : smax;
-		}
-		for (; sp != s + len; sp++) {
-			smax = *sp > smax ? *sp : smax;
-		}
-		/* e in place of the scores, two per iteration (one LDRD, one STRD) */
-		for (ep = s; ep != end2; ep += 2) {
-			const int32_t a = ep[0], b = ep[1];
-			const uint32_t u0 = (uint32_t)__usat((c - smmul(a - smax, m)) >> k, 13);
-			const uint32_t u1 = (uint32_t)__usat((c - smmul(b - smax, m)) >> k, 13);
-			const uint32_t e0 = (uint32_t)lut[u0 & 255] >> (u0 >> 8);
-			const uint32_t e1 = (uint32_t)lut[u1 & 255] >> (u1 >> 8);
-
-			ep[0] = (int32_t)e0;
-			ep[1] = (int32_t)e1;
-			sum += e0 + e1;
-		}
-		if (len & 1) {
-			uint32_t u = (uint32_t)__usat((c - smmul(s[len - 1] - smax, m)) >> k, 13);
-
-			e[len - 1] = (uint32_t)lut[u & 255] >> (u >> 8);
-			sum += e[len - 1];
-		}
-		const uint32_t sum2 = 2 * sum;
-		const uint32_t *const eend = e + (len & ~1U);
-		uint32_t two_max = 2 * MCUBERT_PROB_MAX;
-		int16_t *pp = p;
-
-		/* clang-format off */
-		__asm__("" : "+r"(two_max)); /* one MLA, not two shifted adds */
-		/* clang-format on */
-		/* two probabilities per iteration: one LDRD, one word store (PKHBT) */
-		for (const uint32_t *eq = e; eq != eend; eq += 2, pp += 2) {
-			const uint32_t a = eq[0], b = eq[1];
-			const uint32_t pa = (a * two_max + sum) / sum2;
-			const uint32_t pb = (b * two_max + sum) / sum2;
-			const uint32_t pw = mcubert_pkhbt16(pa, pb);
-
-			memcpy(pp, &pw, sizeof(pw));
-		}
-		if (len & 1) {
-			p[len - 1] = (int16_t)((e[len - 1] * (2 * MCUBERT_PROB_MAX) + sum) / sum2);
-		}
+	if (lp->score_shift >= 33) {
+		softmax_dsp(s, len, lp, p);
 		return;
 	}
 #endif
