@@ -54,58 +54,176 @@ static MCUBERT_ALWAYS_INLINE uint32_t shift_of(int32_t t)
 	return n;
 }
 
-static MCUBERT_ALWAYS_INLINE int32_t max2(int32_t a, int32_t b)
-{
-	return a > b ? a : b;
-}
-
 /*
- * The row max, 8 scores per iteration: one chain of conditional compares (CMP, then CMPLE in two
- * IT blocks) asks whether any of the 8 exceeds the running max; only then (a new max: a few times
- * per row) the 8 are reduced. 14 instructions per 8 scores otherwise.
+ * The three loops over the row, in assembly (every register, LDM/STM of 4 or 8 scores):
+ *
+ * mcubert_softmax_max8(s, end, mx): max(mx, s[0 .. end - s)), end - s a positive multiple of 8.
+ *   One chain of conditional compares (CMP, then CMPLE in two IT blocks) asks whether any of 8
+ *   scores exceeds the running max (14 instructions per 8); only then (a new max: a few times per
+ *   row) the 8 are reduced.
+ * mcubert_softmax_exp4(s, end, a): e in place of the scores (end - s a positive multiple of 4),
+ *   returns sum(e): per score SUB, SMMLS, ASR, UXTB, USAT, LDRH, LSR (t = (h + floor(-z m / 2^32))
+ *   >> k, e = EXP2_LUT[t & 255] >> min(t >> 8, 31)); the sum by UMAAL (two e and the sum in one).
+ * mcubert_softmax_prob4(e, end, p, a): 4 probabilities per iteration (see softmax_dsp()): UMULL,
+ *   then ADD, LSR (r >= 1) or one ADD of the low word's top bit (r == 0); two PKHBT, one STRD
+ *   (@p p word-aligned).
  */
-static int32_t softmax_max_dsp(const int32_t *s, uint16_t len)
-{
-	const int32_t *const end8 = s + (len & ~7U);
-	const int32_t *sp = s;
-	int32_t mx = s[0];
+struct softmax_exp_args {
+	int32_t mx, m, h, k;
+	const uint16_t *lut;
+};
 
-	for (; sp != end8; sp += 8) {
-		const int32_t a0 = sp[0], a1 = sp[1], a2 = sp[2], a3 = sp[3];
-		const int32_t a4 = sp[4], a5 = sp[5], a6 = sp[6], a7 = sp[7];
+struct softmax_prob_args {
+	uint32_t mr, half, r;
+};
 
-		/* clang-format off */
-		__asm__ goto("cmp	%0, %8\n\t"
-			     "itttt	le\n\t"
-			     "cmple	%1, %8\n\t"
-			     "cmple	%2, %8\n\t"
-			     "cmple	%3, %8\n\t"
-			     "cmple	%4, %8\n\t"
-			     "ittt	le\n\t"
-			     "cmple	%5, %8\n\t"
-			     "cmple	%6, %8\n\t"
-			     "cmple	%7, %8\n\t"
-			     "bgt	%l9"
-			     :
-			     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a6),
-			       "r"(a7), "r"(mx)
-			     : "cc"
-			     : higher);
-		/* clang-format on */
-		continue;
-higher:
-		mx = max2(max2(max2(max2(a0, a1), max2(a2, a3)), max2(max2(a4, a5), max2(a6, a7))),
-			  mx);
-	}
-	for (; sp != s + len; sp++) {
-		mx = max2(*sp, mx);
-	}
-	return mx;
-}
+int32_t mcubert_softmax_max8(const int32_t *s, const int32_t *end, int32_t mx);
+uint32_t mcubert_softmax_exp4(int32_t *s, const int32_t *end, const struct softmax_exp_args *a);
+void mcubert_softmax_prob4(const uint32_t *e, const uint32_t *end, int16_t *p,
+			   const struct softmax_prob_args *a);
+
+/* clang-format off */
+#define SOFTMAX_EXP1(D)                                                                            \
+	"	sub	" D ", " D ", r2\n"                                                       \
+	"	smmls	" D ", " D ", r3, r4\n"                                                   \
+	"	asr	" D ", " D ", r5\n"                                                       \
+	"	uxtb	r12, " D "\n"                                                             \
+	"	usat	" D ", #5, " D ", asr #8\n"                                               \
+	"	ldrh	r12, [r6, r12, lsl #1]\n"                                                 \
+	"	lsr	" D ", r12, " D "\n"
+
+#define SOFTMAX_PROB1(D)                                                                           \
+	"	umull	r10, " D ", " D ", r3\n"                                                  \
+	"	add	" D ", " D ", r10, lsr #31\n"
+
+__asm__(".pushsection .text.mcubert_softmax_max8,\"ax\",%progbits\n"
+	".syntax unified\n"
+	".thumb\n"
+	".p2align 2\n"
+	".global mcubert_softmax_max8\n"
+	".type mcubert_softmax_max8, %function\n"
+	".thumb_func\n"
+	"mcubert_softmax_max8:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10}\n"
+	".Lsm_max:\n"
+	"	ldm	r0!, {r3, r4, r5, r6, r7, r8, r9, r10}\n"
+	"	cmp	r3, r2\n"
+	"	itttt	le\n"
+	"	cmple	r4, r2\n"
+	"	cmple	r5, r2\n"
+	"	cmple	r6, r2\n"
+	"	cmple	r7, r2\n"
+	"	ittt	le\n"
+	"	cmple	r8, r2\n"
+	"	cmple	r9, r2\n"
+	"	cmple	r10, r2\n"
+	"	bgt	.Lsm_higher\n"
+	".Lsm_next:\n"
+	"	cmp	r0, r1\n"
+	"	bne	.Lsm_max\n"
+	"	mov	r0, r2\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10}\n"
+	"	bx	lr\n"
+	".Lsm_higher:\n"
+	"	cmp	r3, r4\n"
+	"	it	lt\n"
+	"	movlt	r3, r4\n"
+	"	cmp	r5, r6\n"
+	"	it	lt\n"
+	"	movlt	r5, r6\n"
+	"	cmp	r7, r8\n"
+	"	it	lt\n"
+	"	movlt	r7, r8\n"
+	"	cmp	r9, r10\n"
+	"	it	lt\n"
+	"	movlt	r9, r10\n"
+	"	cmp	r3, r5\n"
+	"	it	lt\n"
+	"	movlt	r3, r5\n"
+	"	cmp	r7, r9\n"
+	"	it	lt\n"
+	"	movlt	r7, r9\n"
+	"	cmp	r3, r7\n"
+	"	it	lt\n"
+	"	movlt	r3, r7\n"
+	"	cmp	r2, r3\n"
+	"	it	lt\n"
+	"	movlt	r2, r3\n"
+	"	b	.Lsm_next\n"
+	".size mcubert_softmax_max8, . - mcubert_softmax_max8\n"
+	".popsection\n"
+
+	".pushsection .text.mcubert_softmax_exp4,\"ax\",%progbits\n"
+	".p2align 2\n"
+	".global mcubert_softmax_exp4\n"
+	".type mcubert_softmax_exp4, %function\n"
+	".thumb_func\n"
+	"mcubert_softmax_exp4:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+	"	ldm	r2, {r2, r3, r4, r5, r6}\n"
+	"	movs	r7, #0\n"
+	"	mov	lr, #1\n"
+	".Lsm_exp:\n"
+	"	ldm	r0, {r8, r9, r10, r11}\n"
+	SOFTMAX_EXP1("r8") SOFTMAX_EXP1("r9") SOFTMAX_EXP1("r10") SOFTMAX_EXP1("r11")
+	"	stm	r0!, {r8, r9, r10, r11}\n"
+	"	umaal	r7, r8, r9, lr\n"
+	"	umaal	r7, r10, r11, lr\n"
+	"	cmp	r0, r1\n"
+	"	bne	.Lsm_exp\n"
+	"	mov	r0, r7\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+	".size mcubert_softmax_exp4, . - mcubert_softmax_exp4\n"
+	".popsection\n"
+
+	".pushsection .text.mcubert_softmax_prob4,\"ax\",%progbits\n"
+	".p2align 2\n"
+	".global mcubert_softmax_prob4\n"
+	".type mcubert_softmax_prob4, %function\n"
+	".thumb_func\n"
+	"mcubert_softmax_prob4:\n"
+	"	push	{r4, r5, r6, r7, r8, r9, r10, lr}\n"
+	"	ldm	r3, {r3, r4, r5}\n"
+	"	cbz	r5, .Lsm_prob0\n"
+	".Lsm_prob:\n"
+	"	ldm	r0!, {r6, r7, r8, r9}\n"
+	"	umull	r10, r6, r6, r3\n"
+	"	umull	r10, r7, r7, r3\n"
+	"	umull	r10, r8, r8, r3\n"
+	"	umull	r10, r9, r9, r3\n"
+	"	add	r6, r6, r4\n"
+	"	add	r7, r7, r4\n"
+	"	add	r8, r8, r4\n"
+	"	add	r9, r9, r4\n"
+	"	lsr	r6, r6, r5\n"
+	"	lsr	r7, r7, r5\n"
+	"	lsr	r8, r8, r5\n"
+	"	lsr	r9, r9, r5\n"
+	"	pkhbt	r6, r6, r7, lsl #16\n"
+	"	pkhbt	r8, r8, r9, lsl #16\n"
+	"	strd	r6, r8, [r2], #8\n"
+	"	cmp	r0, r1\n"
+	"	bne	.Lsm_prob\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, pc}\n"
+	".Lsm_prob0:\n"
+	"	ldm	r0!, {r6, r7, r8, r9}\n"
+	SOFTMAX_PROB1("r6") SOFTMAX_PROB1("r7") SOFTMAX_PROB1("r8") SOFTMAX_PROB1("r9")
+	"	pkhbt	r6, r6, r7, lsl #16\n"
+	"	pkhbt	r8, r8, r9, lsl #16\n"
+	"	strd	r6, r8, [r2], #8\n"
+	"	cmp	r0, r1\n"
+	"	bne	.Lsm_prob0\n"
+	"	pop	{r4, r5, r6, r7, r8, r9, r10, pc}\n"
+	".size mcubert_softmax_prob4, . - mcubert_softmax_prob4\n"
+	".popsection\n");
+/* clang-format on */
+#undef SOFTMAX_EXP1
+#undef SOFTMAX_PROB1
 
 /*
- * e of the score @p x: t = Y >> k from Y = h + floor(-z * m / 2^32) (SMMLS, @p tie_free) or
- * Y = c - floor(z * m / 2^32), then EXP2_LUT[t & 255] >> min(t >> 8, 31) (0 once t >> 8 >= 16).
+ * e of the score @p x (the tails and the rows with ties): t = Y >> k from Y = h + floor(-z * m /
+ * 2^32) (SMMLS, @p tie_free) or Y = c - floor(z * m / 2^32), then EXP2_LUT[t & 255] >>
+ * min(t >> 8, 31) (0 once t >> 8 >= 16).
  */
 static MCUBERT_ALWAYS_INLINE uint32_t exp_dsp(int32_t x, int32_t mx, int32_t m, int32_t a,
 					      int32_t k, int tie_free)
@@ -116,79 +234,36 @@ static MCUBERT_ALWAYS_INLINE uint32_t exp_dsp(int32_t x, int32_t mx, int32_t m, 
 	return (uint32_t)mcubert_exp2_lut[t & 255] >> shift_of(t);
 }
 
-/* e in place of the scores, 4 per iteration; returns sum(e) */
-static MCUBERT_ALWAYS_INLINE uint32_t softmax_exp_dsp(int32_t *s, uint16_t len, int32_t mx,
-						      int32_t m, int32_t a, int32_t k, int tie_free)
+/* p of e (see softmax_dsp()) */
+static uint32_t prob_dsp(uint32_t e, const struct softmax_prob_args *a)
 {
-	int32_t *const end4 = s + (len & ~3U);
-	uint32_t sum = 0;
-	int32_t *sp;
+	const uint64_t x = (uint64_t)e * a->mr;
 
-	for (sp = s; sp != end4; sp += 4) {
-		const uint32_t e0 = exp_dsp(sp[0], mx, m, a, k, tie_free);
-		const uint32_t e1 = exp_dsp(sp[1], mx, m, a, k, tie_free);
-		const uint32_t e2 = exp_dsp(sp[2], mx, m, a, k, tie_free);
-		const uint32_t e3 = exp_dsp(sp[3], mx, m, a, k, tie_free);
-
-		sp[0] = (int32_t)e0;
-		sp[1] = (int32_t)e1;
-		sp[2] = (int32_t)e2;
-		sp[3] = (int32_t)e3;
-		sum += e0 + e1 + e2 + e3;
-	}
-	for (; sp != s + len; sp++) {
-		*sp = (int32_t)exp_dsp(*sp, mx, m, a, k, tie_free);
-		sum += (uint32_t)*sp;
-	}
-	return sum;
-}
-
-/*
- * p = (e * 65534 + sum) / (2 sum) = floor(e * 32767 / sum + 1/2) by the reciprocal
- * M = ceil(32767 * 2^(32+r) / sum), r = floor(log2(sum)) - 15 (sum in [2^15, 2^31): M in
- * (2^31, 2^32)): p = floor((e * M + 2^(31+r)) / 2^(32+r)), exact: e * M / 2^(32+r) exceeds
- * e * 32767 / sum by e (M - 32767 * 2^(32+r) / sum) / 2^(32+r) < 2^15 / 2^(32+r) <= 1 / (2 sum)
- * (sum < 2^(16+r)), below the distance 1 / (2 sum) from the exact value up to the next integer.
- * That is (hi(e * M) + 2^(r-1)) >> r for r >= 1 and hi(e * M) + (lo(e * M) >> 31) for r == 0.
- */
-static MCUBERT_ALWAYS_INLINE uint32_t prob_dsp(uint32_t e, uint32_t mr, uint32_t half, int r)
-{
-	const uint64_t x = (uint64_t)e * mr;
-
-	if (r == 0) {
+	if (a->r == 0) {
 		return (uint32_t)(x >> 32) + ((uint32_t)x >> 31);
 	}
-	return ((uint32_t)(x >> 32) + half) >> r;
+	return ((uint32_t)(x >> 32) + a->half) >> a->r;
 }
 
-/* the probabilities, 4 per iteration (two PKHBT, one STRD) */
-static MCUBERT_ALWAYS_INLINE void softmax_probs_dsp(const uint32_t *e, uint16_t len, uint32_t mr,
-						    int r, int16_t *p)
+static int32_t softmax_max_dsp(const int32_t *s, uint16_t len)
 {
-	const uint32_t *const end4 = e + (len & ~3U);
-	const uint32_t half = r ? (uint32_t)1 << (r - 1) : 0;
-	uint32_t *pw = (uint32_t *)(void *)p;
+	const uint16_t n8 = len & ~7U;
+	int32_t mx = s[0];
 
-	for (; e != end4; e += 4, pw += 2) {
-		const uint32_t p0 = prob_dsp(e[0], mr, half, r), p1 = prob_dsp(e[1], mr, half, r);
-		const uint32_t p2 = prob_dsp(e[2], mr, half, r), p3 = prob_dsp(e[3], mr, half, r);
-		const uint32_t w0 = mcubert_pkhbt16(p0, p1), w1 = mcubert_pkhbt16(p2, p3);
-
-		memcpy(pw, &w0, sizeof(w0));
-		memcpy(pw + 1, &w1, sizeof(w1));
+	if (n8) {
+		mx = mcubert_softmax_max8(s, s + n8, mx);
 	}
-	for (int16_t *pp = (int16_t *)(void *)pw; len & 3; len--, e++, pp++) {
-		*pp = (int16_t)prob_dsp(*e, mr, half, r);
+	for (uint16_t j = n8; j < len; j++) {
+		mx = s[j] > mx ? s[j] : mx;
 	}
+	return mx;
 }
 
-/* The DSP path (score_shift >= 33, len >= 1). */
-static void softmax_dsp(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
+/* e in place of the scores; returns sum(e) */
+static uint32_t softmax_exp_dsp(int32_t *s, uint16_t len, int32_t mx, int32_t m, int32_t k)
 {
-	const int32_t m = lp->score_mult;
-	const int32_t k = lp->score_shift - 32;
-	const int32_t mx = softmax_max_dsp(s, len);
-	uint32_t sum;
+	uint32_t sum = 0;
+	uint16_t j = 0;
 
 	/*
 	 * t = -requant(z) = Y >> k. The SMMLS form is requant(-z) (z = s - max <= 0, -z <= 2^31),
@@ -196,20 +271,65 @@ static void softmax_dsp(int32_t *s, uint16_t len, const struct mcub_layer_params
 	 * when m has fewer than k trailing zero bits (2^(31+k-ctz m) > 2^31 would divide -z), the
 	 * usual case; otherwise the exact negation c - floor(z * m / 2^32), c = 2^(k-1) - 1.
 	 */
-	if (m == 0 || __builtin_ctz((uint32_t)m) < k) {
-		sum = softmax_exp_dsp(s, len, mx, m, (int32_t)(1UL << (k - 1)), k, 1);
-	} else {
-		sum = softmax_exp_dsp(s, len, mx, m, (int32_t)((1UL << (k - 1)) - 1), k, 0);
+	if (m != 0 && __builtin_ctz((uint32_t)m) >= k) {
+		const int32_t c = (int32_t)((1UL << (k - 1)) - 1);
+
+		for (; j < len; j++) {
+			s[j] = (int32_t)exp_dsp(s[j], mx, m, c, k, 0);
+			sum += (uint32_t)s[j];
+		}
+		return sum;
 	}
+	const struct softmax_exp_args a = {mx, m, (int32_t)(1UL << (k - 1)), k, mcubert_exp2_lut};
+
+	j = len & ~3U;
+	if (j) {
+		sum = mcubert_softmax_exp4(s, s + j, &a);
+	}
+	for (; j < len; j++) {
+		s[j] = (int32_t)exp_dsp(s[j], mx, m, a.h, k, 1);
+		sum += (uint32_t)s[j];
+	}
+	return sum;
+}
+
+/*
+ * The DSP path (score_shift >= 33, len >= 1): the max, e and its sum, then
+ * p = (e * 65534 + sum) / (2 sum) = floor(e * 32767 / sum + 1/2) by the reciprocal
+ * M = ceil(32767 * 2^(32+r) / sum), r = floor(log2(sum)) - 15 (sum in [2^15, 2^31): M in
+ * (2^31, 2^32)): p = floor((e * M + 2^(31+r)) / 2^(32+r)), exact: e * M / 2^(32+r) exceeds
+ * e * 32767 / sum by e (M - 32767 * 2^(32+r) / sum) / 2^(32+r) < 2^15 / 2^(32+r) <= 1 / (2 sum)
+ * (sum < 2^(16+r)), not beyond the next multiple of 1 / (2 sum), where the exact value's next
+ * integer lies at the nearest. That is (hi(e * M) + 2^(r-1)) >> r for r >= 1 and
+ * hi(e * M) + (lo(e * M) >> 31) for r == 0.
+ */
+static void softmax_dsp(int32_t *s, uint16_t len, const struct mcub_layer_params *lp, int16_t *p)
+{
+	const int32_t mx = softmax_max_dsp(s, len);
+	const uint32_t sum = softmax_exp_dsp(s, len, mx, lp->score_mult, lp->score_shift - 32);
 	/* sum >= EXP2_LUT[0] = 2^15 (the max's e), < len * 2^15 + 1 <= 2^31 */
 	const int lz = __builtin_clz(sum);
-	const int r = 16 - lz;
-	const uint32_t mr = mcubert_divlu((MCUBERT_PROB_MAX << 16) - 1, 0xffffffffU, sum << lz) + 1;
+	const uint32_t r = (uint32_t)(16 - lz);
+	const struct softmax_prob_args a = {
+		.mr = mcubert_divlu((MCUBERT_PROB_MAX << 16) - 1, 0xffffffffU, sum << lz) + 1,
+		.half = r ? (uint32_t)1 << (r - 1) : 0,
+		.r = r,
+	};
+	const uint32_t *e = (const uint32_t *)s;
+	uint16_t j = 0;
 
-	if (r == 0) {
-		softmax_probs_dsp((const uint32_t *)s, len, mr, 0, p);
-	} else {
-		softmax_probs_dsp((const uint32_t *)s, len, mr, r, p);
+	if (((uintptr_t)p & 2) != 0) { /* one first, for a word-aligned p (STRD) */
+		p[j] = (int16_t)prob_dsp(e[j], &a);
+		j++;
+	}
+	const uint16_t n4 = (uint16_t)((len - j) & ~3U);
+
+	if (n4) {
+		mcubert_softmax_prob4(e + j, e + j + n4, p + j, &a);
+		j += n4;
+	}
+	for (; j < len; j++) {
+		p[j] = (int16_t)prob_dsp(e[j], &a);
 	}
 }
 #endif
