@@ -266,12 +266,15 @@ static uint32_t softmax_exp_dsp(int32_t *s, uint16_t len, int32_t mx, int32_t m,
 	uint16_t j = 0;
 
 	/*
-	 * t = -requant(z) = Y >> k. The SMMLS form is requant(-z) (z = s - max <= 0, -z <= 2^31),
-	 * which differs from -requant(z) only at a tie, -z * m = 2^(31+k) mod 2^(32+k): impossible
-	 * when m has fewer than k trailing zero bits (2^(31+k-ctz m) > 2^31 would divide -z), the
-	 * usual case; otherwise the exact negation c - floor(z * m / 2^32), c = 2^(k-1) - 1.
+	 * t = -requant(z) = Y >> k. The SMMLS form is requant(-z) (z = s - max <= 0, w = -z <= 2^31),
+	 * which is -requant(z) + 1 at a tie, w m = 2^(31+k) mod 2^(32+k), and equal elsewhere. With
+	 * m = m_o 2^a (m_o odd), a tie needs w = u 2^(31+k-a) (u odd): none when a < k (w <= 2^31);
+	 * otherwise -requant(z) = (u m_o + 1) / 2 - 1 >= (m_o - 1) / 2 there, so both forms give e = 0
+	 * (t >= 4096) when m_o > 8192: every multiplier but the "round" ones (a >= 17 when normalised).
+	 * Those take the exact negation c - floor(z m / 2^32), c = 2^(k-1) - 1.
 	 */
-	if (m != 0 && __builtin_ctz((uint32_t)m) >= k) {
+	if (m != 0 && __builtin_ctz((uint32_t)m) >= k &&
+	    ((uint32_t)m >> __builtin_ctz((uint32_t)m)) <= (2U << (MCUBERT_SCORE_FRAC + 4))) {
 		const int32_t c = (int32_t)((1UL << (k - 1)) - 1);
 
 		for (; j < len; j++) {
