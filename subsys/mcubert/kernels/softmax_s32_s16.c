@@ -14,14 +14,16 @@
  *   p_j = (e_j * 65534 + sum(e)) / (2 * sum(e))         (uint32 arithmetic, rounded)
  *
  * Ranges: |s| <= 2^30 (scores of int8 q, k: |s| <= head_dim * 2^14); len <= 65535 keeps
- * e_j * 65534 + sum(e) < 2^32. @p s is overwritten with e. One udiv per element (no 64-bit
- * division anywhere).
+ * e_j * 65534 + sum(e) < 2^32. @p s is overwritten with e. The portable path: one udiv per
+ * element (no 64-bit division anywhere).
  *
- * DSP path (score_shift >= 33, the usual case): t_j = (2^k - 1 - a - floor(z_j * m / 2^32)) >> k
- * with a = 2^(shift-33), k = shift-32 (the exact negation of the SMMLA form of requant()), then
- * USAT to 13 bits so that the shift t >> 8 stays below 32 while every t >= 4096 still gives 0.
- * Other shifts take the portable int64 expression. MVE path (mcubert_mve.h): the DSP path's formulas
- * 4 lanes at a time, the division by an exact reciprocal (see softmax_mve()).
+ * DSP path (score_shift >= 33, the usual case; others take the portable int64 expression): three
+ * loops in assembly, the row max by chained conditional compares, e by SMMLS (the requant of
+ * -z, equal to -requant(z) for every multiplier whose ties give e = 0 either way; the "round"
+ * ones take the exact negation) and USAT (every t >= 4096 gives 0 without a branch), and the
+ * probabilities by an exact reciprocal per row instead of a UDIV per score (softmax_dsp(),
+ * docs/kernels.md). MVE path (mcubert_mve.h): the old DSP formulas 4 lanes at a time, the
+ * division by an exact reciprocal (see softmax_mve()).
  */
 
 #include "mcubert_dsp.h"
@@ -426,7 +428,7 @@ void mcubert_softmax_s32_s16(int32_t *s, uint16_t len, const struct mcub_layer_p
 	}
 #endif
 #if MCUBERT_DSP
-	if (lp->score_shift >= 33) {
+	if (lp->score_shift >= 33 && len >= 1) {
 		softmax_dsp(s, len, lp, p);
 		return;
 	}
