@@ -137,6 +137,38 @@ static MCUBERT_ALWAYS_INLINE uint32_t mcubert_pkhtb16(uint32_t a, uint32_t b)
 }
 
 /**
+ * floor((u1 * 2^32 + u0) / v) for v >= 2^31 and u1 < v (the quotient fits 32 bits), by two
+ * 32-bit UDIVs: Hacker's Delight's divlu (Knuth's algorithm D with 16-bit digits); each estimated
+ * digit is corrected (at most twice) to the exact one.
+ */
+static inline uint32_t mcubert_divlu(uint32_t u1, uint32_t u0, uint32_t v)
+{
+	const uint32_t vn1 = v >> 16, vn0 = v & 0xffffU;
+	const uint32_t un1 = u0 >> 16, un0 = u0 & 0xffffU;
+	uint32_t q1 = u1 / vn1, rhat = u1 - q1 * vn1;
+
+	while (q1 >= 0x10000U || q1 * vn0 > ((rhat << 16) | un1)) {
+		q1--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	const uint32_t un21 = ((u1 << 16) | un1) - q1 * v;
+	uint32_t q0 = un21 / vn1;
+
+	rhat = un21 - q0 * vn1;
+	while (q0 >= 0x10000U || q0 * vn0 > ((rhat << 16) | un0)) {
+		q0--;
+		rhat += vn1;
+		if (rhat >= 0x10000U) {
+			break;
+		}
+	}
+	return (q1 << 16) + q0;
+}
+
+/**
  * @brief A requantisation (m, s) prepared for the 32-bit forms above.
  *
  * kind 0: s >= 33, y = (a + floor(x*m/2^32)) >> k with a = 2^(s-33), k = s-32;

@@ -102,6 +102,19 @@ def attention_cases(rng):
         z = s.astype(np.int64) - s.max()
         exp = arith.softmax_probs(arith.softmax_exp(z, mult, shift))
         out.append((Case("softmax_s32_s16", [s, length, mult, shift, np.zeros(length, np.int16)], out=4), exp))
+    # ties of the DSP path's SMMLS form, (max - s) * mult = 2^(shift-1) mod 2^shift, at scores max - u * step:
+    # "round" multipliers (the exact negation instead) and multipliers with as many trailing zero bits as
+    # shift - 32 whose ties lie beyond e = 0; scores at the contract's bounds (+-2^30); a lone max (sum 2^15)
+    for mult, shift in ((1023 << 20, 36), (3 << 29, 40), (8191 << 17, 49), (8193 << 17, 49), (8195 << 3, 35),
+                        (1518500249, 62), (1717341947, 33)):
+        a = (mult & -mult).bit_length() - 1
+        step = 1 << max(31 + shift - 32 - a, 0)
+        ties = [(1 << 30) - u * step for u in range(1, 64)]
+        s = np.array([1 << 30, -(1 << 30)] + [t for t in ties if t >= -(1 << 30)], dtype=np.int64)
+        s = np.concatenate([s, rng.integers(-(1 << 30), (1 << 30) + 1, size=37)]).astype(np.int32)
+        z = s.astype(np.int64) - s.max()
+        exp = arith.softmax_probs(arith.softmax_exp(z, mult, shift))
+        out.append((Case("softmax_s32_s16", [s, len(s), mult, shift, np.zeros(len(s), np.int16)], out=4), exp))
     # P.V: lengths with tails, beyond one column chunk (128); dh beyond one output chunk (64)
     for rows, length, dh, mult, shift in ((4, 64, 64, 1 << 30, 38), (3, 3, 16, 1 << 30, 33),
                                           (5, 129, 70, 1 << 30, 32), (4, 300, 64, 1200000000, 40),

@@ -22,6 +22,26 @@
 #include <arm_mve.h>
 #endif
 
+#if MCUBERT_DSP
+/*
+ * Two elements in one word (one load and one store of the pair): the weight pairs (256 - f, f) of
+ * both from f = (f0, f1) (one AND) and (256 - f0, 256 - f1) (one RSB) by PKHBT and PKHTB.
+ */
+static MCUBERT_ALWAYS_INLINE void act_pair(int16_t *x, const int16_t *mid)
+{
+	const uint32_t xx = mcubert_rd32(x);
+	const uint32_t f = xx & 0x00ff00ffU, g = 0x01000100U - f;
+	const uint32_t ab0 = mcubert_rd32(mid + ((int32_t)(xx << 16) >> 24));
+	const uint32_t ab1 = mcubert_rd32(mid + ((int32_t)xx >> 24));
+	const int32_t y0 = __smlad((int32_t)ab0, (int32_t)mcubert_pkhbt16(g, f), 128) >> 8;
+	const int32_t y1 = __smlad((int32_t)ab1, (int32_t)mcubert_pkhtb16(g, f), 128);
+	uint32_t yy; /* (y0, y1 >> 8): the low halfwords of both results */
+
+	__asm__("pkhbt %0, %1, %2, lsl #8" : "=r"(yy) : "r"(y0), "r"(y1));
+	memcpy(x, &yy, sizeof(yy));
+}
+#endif
+
 void mcubert_act_interp_s16(int16_t *x, uint16_t n, const int16_t *lut)
 {
 #if MCUBERT_MVE
@@ -45,20 +65,15 @@ void mcubert_act_interp_s16(int16_t *x, uint16_t n, const int16_t *lut)
 #endif
 #if MCUBERT_DSP
 	const int16_t *mid = lut + 128; /* i = (x >> 8) + 128 */
-	int16_t *const end2 = x + (n & ~1U);
+	int16_t *const end4 = x + (n & ~3U);
 
-	/* two elements per word: 9 instructions each (one load and one store of the pair) */
-	for (; x != end2; x += 2) {
-		const uint32_t xx = mcubert_rd32(x);
-		const int32_t f0 = (int32_t)(xx & 255), f1 = (int32_t)((xx >> 16) & 255);
-		const uint32_t ab0 = mcubert_rd32(mid + ((int32_t)(xx << 16) >> 24));
-		const uint32_t ab1 = mcubert_rd32(mid + ((int32_t)xx >> 24));
-		const int32_t y0 = __smlad((int32_t)ab0, f0 * 65535 + 256, 128) >> 8;
-		const int32_t y1 = __smlad((int32_t)ab1, f1 * 65535 + 256, 128);
-		uint32_t yy; /* (y0, y1 >> 8): the low halfwords of both results */
-
-		__asm__("pkhbt %0, %1, %2, lsl #8" : "=r"(yy) : "r"(y0), "r"(y1));
-		memcpy(x, &yy, sizeof(yy));
+	for (; x != end4; x += 4) {
+		act_pair(x, mid);
+		act_pair(x + 2, mid);
+	}
+	if (n & 2) {
+		act_pair(x, mid);
+		x += 2;
 	}
 	if (n & 1) {
 		int32_t v = x[0];

@@ -95,38 +95,13 @@ static MCUBERT_ALWAYS_INLINE uint64_t div64_small(uint64_t v, uint32_t d)
 	return ((uint64_t)q2 << 32) | (q1 << 16 | n0 / d);
 }
 
-/*
- * floor(2^46 / v) for 2^15 < v < 2^32 (quotient < 2^31), by two 32-bit UDIVs: Hacker's Delight's
- * divlu (Knuth's algorithm D with 16-bit digits) on the normalised divisor; each estimated digit
- * is corrected (at most twice) to the exact one.
- */
+/* floor(2^46 / v) for 2^15 < v < 2^32 (quotient < 2^31): divlu on the normalised divisor */
 static uint32_t div_2p46(uint32_t v)
 {
 	const int s = __builtin_clz(v); /* <= 16 */
-	const uint32_t vn = v << s, vn1 = vn >> 16, vn0 = vn & 0xffffU;
-	const uint32_t un32 = (uint32_t)1
-			      << (MCUBERT_LN_INV_BITS - 32 + s); /* 2^46 << s, high word */
-	uint32_t q1 = un32 / vn1, rhat = un32 - q1 * vn1;
 
-	while (q1 >= 0x10000U || q1 * vn0 > (rhat << 16)) {
-		q1--;
-		rhat += vn1;
-		if (rhat >= 0x10000U) {
-			break;
-		}
-	}
-	const uint32_t un21 = (un32 << 16) - q1 * vn; /* the low word of 2^46 << s is 0 */
-	uint32_t q0 = un21 / vn1;
-
-	rhat = un21 - q0 * vn1;
-	while (q0 >= 0x10000U || q0 * vn0 > (rhat << 16)) {
-		q0--;
-		rhat += vn1;
-		if (rhat >= 0x10000U) {
-			break;
-		}
-	}
-	return (q1 << 16) + q0;
+	/* 2^46 << s = 2^(14+s) * 2^32 */
+	return mcubert_divlu((uint32_t)1 << (MCUBERT_LN_INV_BITS - 32 + s), 0, v << s);
 }
 
 /* (hi:lo) += a * b, signed 32 x 32 -> 64 */

@@ -16,6 +16,12 @@
 
 #if MCUBERT_DSP
 
+/* o[0] = a, o[1] = b in one STRD (@p o 8-byte aligned) */
+static MCUBERT_ALWAYS_INLINE void strd(int32_t *o, int32_t a, int32_t b)
+{
+	__asm__("strd %1, %2, [%0]" : : "r"(o), "r"(a), "r"(b) : "memory");
+}
+
 void mcubert_pack4(const void *x, int x16, uint16_t nr, uint32_t stride, uint16_t n, int32_t *xp)
 {
 	const uint16_t nq = n / 4;
@@ -59,10 +65,8 @@ void mcubert_pack4(const void *x, int x16, uint16_t nr, uint32_t stride, uint16_
 			for (; xt + 8 <= xe; xt += 8, o += 16) {
 				const uint32_t w = mcubert_rd32(xt), v = mcubert_rd32(xt + 4);
 
-				o[0] = __sxtb16(w);
-				o[1] = mcubert_sxtb16_ror8(w);
-				o[8] = __sxtb16(v);
-				o[9] = mcubert_sxtb16_ror8(v);
+				strd(o, __sxtb16(w), mcubert_sxtb16_ror8(w));
+				strd(o + 8, __sxtb16(v), mcubert_sxtb16_ror8(v));
 			}
 			if (xt != xe) {
 				const uint32_t w = mcubert_rd32(xt);
