@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,27 @@ def test_snips_gold_slots_round_trip(ctok: CTokenizer, data_dir: Path) -> None:
         total += 1
     assert same > 0.99 * total
     print(f"SNIPS: gold slots of {same} of {total} utterances decoded back exactly")
+
+
+def test_io_scheme_decodes_to_the_same_slots() -> None:
+    """--slot-scheme io: every word of a slot tagged I-x; the decoder joins them into the same slots as BIO
+    (slots of one name with a word between them stay apart); a BIO teacher's B-x mass moves to I-x."""
+    import torch
+
+    from mcubert.training.readers import Slot
+    from mcubert.training.slots import decode_slots as decode_words
+    from mcubert.training.slots import io_index, merge_begin_into_inside, word_tags
+
+    text = "play the oyster bar then oyster bar now"
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    gold = [Slot("place", 9, 19), Slot("place", 25, 35)]
+    bio, io = word_tags(spans, gold), word_tags(spans, gold, "io")
+    assert bio == ["O", "O", "B-place", "I-place", "O", "B-place", "I-place", "O"]
+    assert io == ["O", "O", "I-place", "I-place", "O", "I-place", "I-place", "O"]
+    assert decode_words(io, spans) == decode_words(bio, spans) == gold
+
+    tags = ["O", "B-a", "I-a", "B-b", "I-b"]
+    assert io_index(tags) == [0, 2, 2, 4, 4]
+    logits = torch.tensor([[0.0, 1.0, 2.0, 0.5, -1.0]])
+    p, merged = torch.softmax(logits, -1)[0], merge_begin_into_inside(logits, io_index(tags)).exp()[0]
+    assert torch.allclose(merged, torch.stack([p[0], 0 * p[1], p[1] + p[2], 0 * p[3], p[3] + p[4]]))

@@ -95,6 +95,12 @@ def test_intent_slots_writes_the_contract_format(source: Path, tmp_path: Path,
     assert cli.main(_intent_slots(source, tmp_path / "bad", "--teacher", str(tag))) == 1
     assert "the teacher's task is tag" in capsys.readouterr().err
 
+    # IO slot targets, distilled from the BIO model: the scheme is recorded for compress, the tag set is BIO
+    io = tmp_path / "io"
+    assert cli.main(_intent_slots(source, io, "--slot-scheme", "io", "--teacher", str(out), "--max-steps", "2")) == 0
+    assert _config(io)["mcubert_slot_scheme"] == "io" and _config(out)["mcubert_slot_scheme"] == "bio"
+    assert _config(io)["slot_labels"] == cfg["slot_labels"]
+
 
 def test_intent_slots_resume_matches_uninterrupted_run(source: Path, tmp_path: Path) -> None:
     full, part = tmp_path / "full", tmp_path / "part"

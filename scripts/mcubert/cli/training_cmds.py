@@ -64,6 +64,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "training set is written to OUT/train_augmented.jsonl")
     p.add_argument("--slot-weight", type=float, default=1.0,
                    help="intent-slots: weight of the slot loss (default: %(default)s)")
+    p.add_argument("--slot-scheme", choices=("bio", "io"), default="bio",
+                   help="intent-slots: tag a slot's words B-x, I-x (bio) or all I-x (io: the model only decides each "
+                        "word's slot, not where slots start; the same tag set, blob and decoder; a BIO teacher's "
+                        "B-x probability counts as I-x) (default: %(default)s)")
     p.add_argument("--vocab", type=Path, **path_arg("vocab/bert-base-uncased-vocab.txt"),
                    help="WordPiece vocabulary (default: $MCUBERT_DATA/vocab/bert-base-uncased-vocab.txt)")
     p.add_argument("--init-from", type=Path, default=root / "weights/all-MiniLM-L6-v2" if root else None,
@@ -165,6 +169,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     train, dev = _data_paths(args)
     return TrainConfig(
         out=args.out, train=train, dev=dev, vocab=args.vocab, task=args.task, slot_weight=args.slot_weight,
+        slot_scheme=args.slot_scheme,
         holdout=args.holdout, holdout_seed=args.holdout_seed, augment_slots=args.augment_slots,
         init_from=None if args.random_init else args.init_from, layers=layers, hidden=hidden, heads=heads, ffn=ffn,
         max_pos=args.max_pos,

@@ -77,7 +77,7 @@ class _Data:
 def _load_data(cfg: TrainConfig, tok: Any) -> _Data:
     """The task's training and dev data (the dev set: cfg.dev, or `holdout` examples per class of the training
     data, written to OUT/heldout.<ext> so that `mcubert eval` can report on them)."""
-    t = task(cfg.task, cfg.slot_weight)
+    t = task(cfg.task, cfg.slot_weight, cfg.slot_scheme)
     items = t.read(cfg.train, cfg.limit_train)
     heldout = None
     if cfg.dev is not None:

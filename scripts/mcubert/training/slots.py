@@ -6,6 +6,12 @@ CoNLL file. Training labels: a word inside a slot is tagged `B-x` (the slot's fi
 words `O`; a word's first word piece carries its tag, its other pieces and [CLS]/[SEP]/padding are IGNORE
 (-100, left out of the loss, as Hugging Face does).
 
+With the "io" scheme (`mcubert train --slot-scheme io`) every word of a slot is tagged `I-x`: the model only
+decides each word's slot, not where a slot starts, and the decoder below (which starts a slot at an `I-x` after
+another slot or `O`) joins consecutive words of the same slot; two slots of one name with no word between them
+would merge (3 of the 35,748 slots of SNIPS's training data). The tag set stays BIO: blobs, labels and the
+runtime's decoder are the same for both schemes.
+
 Decoding (conlleval style): a word's tag is its first piece's; `B-x` starts slot x; `I-x` continues x when
 the previous word's tag was `B-x`/`I-x`, otherwise starts a new slot x; `O` ends the current slot. A slot
 runs from the start of its first word to the end of its last word. `decode_slots` here takes word tags by
@@ -15,7 +21,7 @@ of subsys/mcubert/slots.c), which it calls.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from mcubert import slots as core
 from mcubert.training.readers import Slot
@@ -24,7 +30,10 @@ IGNORE = -100  # the label of pieces left out of the loss
 
 Span = tuple[int, int]
 
-__all__ = ["IGNORE", "bio_labels", "decode_slots", "first_pieces", "piece_labels", "word_spans", "word_tags"]
+SCHEMES = ("bio", "io")
+
+__all__ = ["IGNORE", "SCHEMES", "bio_labels", "decode_slots", "first_pieces", "io_index", "merge_begin_into_inside",
+           "piece_labels", "word_spans", "word_tags"]
 
 
 def bio_labels(slot_names: Sequence[str]) -> list[str]:
@@ -55,14 +64,31 @@ def word_spans(word_ids: Sequence[int | None], offsets: Sequence[Span]) -> list[
     return [spans[w] for w in sorted(spans)]
 
 
-def word_tags(spans: Sequence[Span], slots: Sequence[Slot]) -> list[str]:
-    """BIO tag of each word (span) from character slots: B-x on a slot's first overlapping word, I-x after."""
+def word_tags(spans: Sequence[Span], slots: Sequence[Slot], scheme: str = "bio") -> list[str]:
+    """Tag of each word (span) from character slots: B-x on a slot's first overlapping word and I-x after
+    ("bio"), or I-x on all of them ("io")."""
     tags = ["O"] * len(spans)
     for s in slots:
         inside = [i for i, (a, b) in enumerate(spans) if a < s.end and s.start < b]
         for k, i in enumerate(inside):
-            tags[i] = ("B-" if k == 0 else "I-") + s.name
+            tags[i] = ("B-" if k == 0 and scheme == "bio" else "I-") + s.name
     return tags
+
+
+def io_index(tags: Sequence[str]) -> list[int]:
+    """For each tag, the index of the tag that holds its probability under the "io" scheme (B-x -> I-x)."""
+    index = {t: i for i, t in enumerate(tags)}
+    return [index.get("I-" + t[2:], i) if t.startswith("B-") else i for i, t in enumerate(tags)]
+
+
+def merge_begin_into_inside(logits: Any, target: Sequence[int]) -> Any:
+    """A BIO teacher's tag logits (..., tags) as an "io" distribution: each B-x's probability added to I-x's
+    (`target` = io_index(tags)), B-x left with none (a log-probability of -1e4)."""
+    import torch
+
+    p = torch.softmax(logits.float(), -1)
+    merged = torch.zeros_like(p).index_add_(-1, torch.tensor(target, device=logits.device), p)
+    return torch.where(merged > 0, merged.clamp_min(1e-30).log(), torch.full_like(merged, -1e4))
 
 
 def piece_labels(word_ids: Sequence[int | None], tags: Sequence[int]) -> list[int]:

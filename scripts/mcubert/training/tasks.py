@@ -29,7 +29,18 @@ from mcubert.training.data import LABELS
 from mcubert.training.errors import DataError
 from mcubert.training.heads import head_config
 from mcubert.training.loop import classification_loss, collate, pad
-from mcubert.training.slots import IGNORE, bio_labels, decode_slots, first_pieces, piece_labels, word_spans, word_tags
+from mcubert.training.slots import (
+    IGNORE,
+    SCHEMES,
+    bio_labels,
+    decode_slots,
+    first_pieces,
+    io_index,
+    merge_begin_into_inside,
+    piece_labels,
+    word_spans,
+    word_tags,
+)
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +286,8 @@ class TagTask(Task):
 
 class IntentSlotsTask(Task):
     score = "intent_slot_mean"
+    slot_scheme = "bio"  # or "io" (training/slots.py): how training targets tag the words of a slot
+    _io_target: list[int] | None = None  # io: where each tag's probability goes (set by encode)
 
     def read(self, path: Path, limit: int | None = None) -> list[Any]:
         return readers.read_utterances(path, limit)
@@ -290,12 +303,14 @@ class IntentSlotsTask(Task):
                       bio_labels([s.name for u in train for s in u.slots]))
 
     def encode(self, tok: Any, items: Sequence[Any], labels: Labels, max_len: int) -> list[Encoded]:
+        if self.slot_scheme == "io":
+            self._io_target = io_index(labels.tags)
         out = []
         for u in items:
             ids, word_ids, offsets = tok.encode_words(u.text, max_len)
             spans = word_spans(word_ids, offsets)
             intent = labels.classes.index(u.intent) if u.intent in labels.classes else -1
-            tags = piece_labels(word_ids, _tag_ids(word_tags(spans, u.slots), labels))
+            tags = piece_labels(word_ids, _tag_ids(word_tags(spans, u.slots, self.slot_scheme), labels))
             out.append(Encoded(ids, [0] * len(ids), float(intent), tags, first_pieces(word_ids), spans))
         return out
 
@@ -309,8 +324,14 @@ class IntentSlotsTask(Task):
     def loss(self, out: tuple[torch.Tensor, ...], y: Any, t_out: tuple[torch.Tensor, ...] | None,
              alpha: float, temperature: float) -> torch.Tensor:
         intent = classification_loss(out[0], y[0], None if t_out is None else t_out[0], alpha, temperature)
-        slots = _token_loss(out[1], y[1], None if t_out is None else t_out[1], alpha, temperature)
+        t_slots = None if t_out is None else t_out[1]
+        if t_slots is not None and self._io_target is not None:
+            t_slots = merge_begin_into_inside(t_slots / temperature, self._io_target) * temperature
+        slots = _token_loss(out[1], y[1], t_slots, alpha, temperature)
         return intent + self.slot_weight * slots
+
+    def head(self, labels: Labels) -> dict[str, Any]:
+        return {**super().head(labels), "mcubert_slot_scheme": self.slot_scheme}
 
     def decode(self, items: Sequence[Encoded], out: tuple[torch.Tensor, ...]) -> list[Any]:
         return [(int(i), _word_tag_ids(row, e)) for e, i, row in zip(items, out[0].argmax(-1), out[1])]
@@ -327,9 +348,13 @@ class IntentSlotsTask(Task):
         return m
 
 
-def task(name: str, slot_weight: float = 1.0) -> Task:
-    """The Task of a `--task` name."""
+def task(name: str, slot_weight: float = 1.0, slot_scheme: str = "bio") -> Task:
+    """The Task of a `--task` name; intent-slots: the slot loss weight and tagging scheme (bio, io)."""
     head_config(name)  # checks the name
+    if slot_scheme not in SCHEMES:
+        raise DataError(f"unknown slot scheme {slot_scheme!r} (one of {', '.join(SCHEMES)})")
     t: Task = {"regress": RegressTask, "tag": TagTask, "intent-slots": IntentSlotsTask}.get(name, Task)(name)
     t.slot_weight = slot_weight  # type: ignore[attr-defined]
+    if isinstance(t, IntentSlotsTask):
+        t.slot_scheme = slot_scheme
     return t
