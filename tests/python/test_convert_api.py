@@ -127,3 +127,29 @@ def test_no_vocab_converts_silently(bare_pt, hf_dir, tmp_path, capsys, caplog):
     assert _vocab_records(caplog) == []
     for name in ("a.mcub", "b.mcub"):
         assert int(blob.Sec.VOCAB) not in blob.unpack((tmp_path / name).read_bytes()).sections
+
+
+def test_weights_layout_option(hf_dir, tmp_path, capsys):
+    """--weights int16 widens the encoder's weights (same outputs, tests in test_wide_weights.py); auto only when
+    the blob fits --flash and the target runs the DSP kernels; the Helium targets and a missing budget refused."""
+    import mcubert
+    from mcubert.formats import wide_weights
+
+    kw = dict(calib=str(CALIB), max_seq_len=32)
+    narrow = mcubert.convert(str(hf_dir), **kw)
+    wide = mcubert.convert(str(hf_dir), weights="int16", **kw)
+    assert wide.data == wide_weights.widen(narrow.data) and wide.summary()["weights"] == "int16"
+    assert narrow.summary()["weights"] == "int8"
+    assert mcubert.convert(str(hf_dir), weights="auto", flash=len(wide.data), **kw).data == wide.data
+    assert mcubert.convert(str(hf_dir), weights="auto", flash=len(wide.data) - 1, **kw).data == narrow.data
+    assert mcubert.convert(str(hf_dir), weights="auto", flash=1 << 30, target="m55", **kw).data == narrow.data
+    with pytest.raises(ConvertError, match="the m55 kernels read int8 weights"):
+        mcubert.convert(str(hf_dir), weights="int16", target="m55", **kw)
+    out = tmp_path / "w.mcub"
+    assert main(["convert", str(hf_dir), "-o", str(out), "--calib", str(CALIB), "--max-seq-len", "32",
+                 "--weights", "auto"]) == 1
+    assert "needs a flash budget (--flash BYTES)" in capsys.readouterr().err
+    assert main(["convert", str(hf_dir), "-o", str(out), "--calib", str(CALIB), "--max-seq-len", "32",
+                 "--weights", "int16"]) == 0
+    assert blob.unpack(out.read_bytes()).cfg.flags & blob.FLAG_WEIGHTS_S16
+    assert "int16 encoder weights" in capsys.readouterr().out
