@@ -446,11 +446,12 @@ def _twister(zbase: Path, env: dict[str, str], out: Path, roots: list[str], plat
         cmd += ["-x", f"ZEPHYR_EXTRA_MODULES={ROOT}"]
     log = out.parent / (out.name + ".log")
     out.parent.mkdir(parents=True, exist_ok=True)
+    report = out / "twister.json"
+    report.unlink(missing_ok=True)  # a Twister that fails to start must not leave the last run's report
     with open(log, "w") as f:
         f.write("$ " + " ".join(cmd) + "\n")
         f.flush()
         rc = subprocess.call(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
-    report = out / "twister.json"
     return rc, (json.loads(report.read_text()) if report.is_file() else {})
 
 
