@@ -261,12 +261,12 @@ static void embed(const struct mcubert *mb, const int32_t *ids, const uint8_t *t
  */
 static void residual_add(int32_t *row, const int8_t *h, const int32_t *res_mult, uint16_t d)
 {
-	uint16_t k = 0;
-
 #if MCUBERT_MVE
 	mcubert_residual_mve(row, h, res_mult, d);
-	return;
-#elif MCUBERT_DSP
+#else
+	uint16_t k = 0;
+
+#if MCUBERT_DSP
 	if (d >= 4) {
 		uint32_t n = d / 4, hw, t, m0, m1, r0, r1;
 		int32_t *rp = row;
@@ -304,6 +304,7 @@ static void residual_add(int32_t *row, const int8_t *h, const int32_t *res_mult,
 	for (; k < d; k++) {
 		row[k] = (int32_t)((uint32_t)row[k] + (uint32_t)(h[k] * res_mult[k]));
 	}
+#endif
 }
 
 /* rows of (residual sums + h_in * res_mult), LayerNorm'd into h_out (which may be h_in) */

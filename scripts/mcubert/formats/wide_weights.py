@@ -37,10 +37,9 @@ def from_pairs(w16: np.ndarray) -> np.ndarray:
 
 
 def _weight_sections(cfg: fmt.Config):
-    dims = {fmt.Dim.HIDDEN: cfg.hidden, fmt.Dim.FFN: cfg.ffn}
     for i in range(cfg.n_layers):
         for sec, d_out, d_in in fmt.WIDE_WEIGHT_SECS:
-            yield fmt.layer_sec(i, sec), dims[d_out], dims[d_in]
+            yield fmt.layer_sec(i, sec), fmt._dim(cfg, d_out), fmt._dim(cfg, d_in)
 
 
 def check_values(b: fmt.Blob) -> None:

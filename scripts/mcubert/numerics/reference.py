@@ -18,19 +18,15 @@ from mcubert.formats.blob import (
     FLAG_EMB_CLUSTERED,
     FLAG_POOLER,
     FLAG_TOKEN_CLASSIFIER,
-    FLAG_WEIGHTS_S16,
     LAYER_PARAMS_DTYPE,
     MODEL_PARAMS_DTYPE,
     REQUANT_DTYPE,
-    WIDE_WEIGHT_SECS,
     Blob,
     LayerSec,
     Sec,
     layer_sec,
 )
 from mcubert.numerics import arith, bounds
-
-WIDE_LAYER_SECS = {int(sec) for sec, _, _ in WIDE_WEIGHT_SECS}
 
 
 @dataclasses.dataclass
@@ -94,7 +90,7 @@ class Reference:
         return out
 
     def _lin(self, sid_w: int, sid_rq: int, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.cfg.flags & FLAG_WEIGHTS_S16 and (sid_w & 0xFF) in WIDE_LAYER_SECS:
+        if len(self.blob.sections[sid_w]) == 2 * n_out * n_in:  # FLAG_WEIGHTS_S16 (unpack checked the size)
             w = wide_weights.from_pairs(self.blob.array(sid_w, "<i2", (n_out, n_in)))
         else:
             w = self.blob.array(sid_w, np.int8, (n_out, n_in))
