@@ -272,6 +272,7 @@ WEIGHT_LAYOUTS = ("int8", "int16", "auto")
 def _weights_layout(data: bytes, weights: str, target: str, flash: int | None) -> bytes:
     """The blob with the weight layout asked for (see `convert`)."""
     from mcubert.formats import blob, wide_weights
+    from mcubert.planning import cost
 
     if weights not in WEIGHT_LAYOUTS:
         raise ConvertError(f"unknown weight layout {weights!r} (one of {', '.join(WEIGHT_LAYOUTS)})")
@@ -279,7 +280,7 @@ def _weights_layout(data: bytes, weights: str, target: str, flash: int | None) -
         return data
     if weights == "auto" and flash is None:
         raise ConvertError("--weights auto needs a flash budget (--flash BYTES)")
-    if target.startswith("m55"):
+    if cost.kernel_path(target) == "mve":  # the runtime refuses them there (-ENOTSUP); m55d runs the DSP kernels
         raise ConvertError(f"int16 weights are for the DSP kernels (targets {', '.join(DSP_TARGETS)}); "
                            f"the {target} kernels read int8 weights")
     try:
