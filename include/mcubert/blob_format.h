@@ -31,7 +31,8 @@
 #define MCUB_FLAG_EMB_CLUSTERED 0x0004
 #define MCUB_FLAG_TOKEN_CLASSIFIER 0x0008
 #define MCUB_FLAG_WEIGHTS_S16 0x0010 /* encoder weights int16, DSP pair order */
-#define MCUB_FLAGS_KNOWN 0x001f
+#define MCUB_FLAG_CASE_TYPES 0x0020 /* token types: the case of each word */
+#define MCUB_FLAGS_KNOWN 0x003f
 #define MCUB_LAYER_BASE 0x1000
 #define MCUB_LAYER_STRIDE 0x0100
 

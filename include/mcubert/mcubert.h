@@ -308,6 +308,17 @@ int mcubert_label(const struct mcubert *mb);
 int mcubert_head_kind(const struct mcubert *mb);
 
 /**
+ * @brief Whether the model reads case types (MCUB_FLAG_CASE_TYPES).
+ *
+ * Such a model was trained with each token's type set to the case of its
+ * word: give mcubert_infer() the types of mcubert_tok_case_types(), not
+ * those of mcubert_tok_encode() (mcubert_nlu_run() does this itself).
+ *
+ * @return 1 or 0, or -EFAULT for a NULL or uninitialised handle.
+ */
+int mcubert_case_types(const struct mcubert *mb);
+
+/**
  * @brief Real value of one unit of the sequence logits (a regression's score is logit * scale).
  *
  * Outside the integer hot path: for reporting a score only.

@@ -220,6 +220,28 @@ int mcubert_tok_encode_spans(const struct mcubert_tok *t, const char *text, size
 			     struct mcubert_tok_span *spans, uint16_t max_len);
 
 /**
+ * @brief Case types: each token's type is 1 when its word begins with a
+ * capital, else 0.
+ *
+ * For models converted with MCUB_FLAG_CASE_TYPES (mcubert_case_types()):
+ * the uncased vocabulary drops the case of the text, these types give it
+ * back. A capital is A-Z, or a Latin-1 capital U+00C0-U+00DE other than
+ * U+00D7, read at the first byte of the word's first piece; the other
+ * pieces of the word take its value; tokens without a word ([CLS], [SEP])
+ * are 0. Overwrites @p type_ids; one text only.
+ *
+ * @param text The text given to mcubert_tok_encode_spans().
+ * @param spans Its spans; @p n of them.
+ * @param type_ids Output: @p n type ids.
+ *
+ * @retval 0 Success.
+ * @retval -EFAULT A NULL pointer where @p n or @p text_len is not 0.
+ * @retval -EINVAL A span of the second text, or a span outside @p text.
+ */
+int mcubert_tok_case_types(const char *text, size_t text_len, const struct mcubert_tok_span *spans,
+			   uint16_t n, uint8_t *type_ids);
+
+/**
  * @brief Word pieces of one text, without special tokens or truncation.
  *
  * Like snprintf: stores the first @p cap ids and returns how many there

@@ -18,6 +18,10 @@ the two on the same inputs.
   start of its first word to the end of its last word.
 * `hf_spans`: the spans of a Hugging Face `tokenizers` encoding (character
   offsets) in bytes.
+* `case_types`: the token types of a model trained with case types
+  (`MCUB_FLAG_CASE_TYPES`, `mcubert_tok_case_types`): 1 for every piece of a
+  word that begins with a capital (`is_capital`), else 0. The uncased
+  vocabulary loses the case the text had; this gives it back to the model.
 """
 
 from __future__ import annotations
@@ -170,6 +174,37 @@ def _utf8_step(raw: bytes, i: int) -> int:
         need -= 1
         lo, hi = 0x80, 0xBF
     return k
+
+
+def is_capital(ch: str) -> bool:
+    """The case rule of case types: A-Z, or a Latin-1 capital U+00C0-U+00DE other than U+00D7 (x)."""
+    return "A" <= ch <= "Z" or ("\u00c0" <= ch <= "\u00de" and ch != "\u00d7")
+
+
+def capital_at(raw: bytes, i: int) -> bool:
+    """is_capital() of the character at byte i of UTF-8 `raw` (as the C rule reads it: a byte or two)."""
+    if i >= len(raw):
+        return False
+    b0 = raw[i]
+    if b0 < 0x80:
+        return 0x41 <= b0 <= 0x5A
+    return b0 == 0xC3 and i + 1 < len(raw) and 0x80 <= raw[i + 1] <= 0x9E and raw[i + 1] != 0x97
+
+
+def case_types(raw: bytes, spans: Sequence[Span]) -> list[int]:
+    """Per token: 1 when its word begins with a capital, else 0 (tokens without a word: 0); one text only."""
+    if any(sp.text != 0 for sp in spans):
+        raise SlotError("case types apply to one text, not to a pair")
+    out: list[int] = []
+    cur = 0
+    for sp in spans:
+        if sp.word is None:
+            out.append(0)
+            continue
+        if sp.word_start:
+            cur = int(capital_at(raw[sp.start:sp.end], 0))
+        out.append(cur)
+    return out
 
 
 def hf_spans(offsets: Sequence[tuple[int, int]], word_ids: Sequence[int | None],

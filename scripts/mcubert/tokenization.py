@@ -25,7 +25,7 @@ import logging
 from pathlib import Path
 from typing import Protocol, Sequence, Union
 
-from mcubert.slots import Span, hf_spans
+from mcubert.slots import Span, case_types, hf_spans
 from mcubert.targets.ctokenizer import to_bytes, to_str
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,13 @@ class HFTokenizer:
         # transformers 5 takes the vocabulary as `vocab`, 4.x as `vocab_file`
         key = "vocab" if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters else "vocab_file"
         BertTokenizerFast(**{key: str(self.vocab_path)}, do_lower_case=self.lowercase).save_pretrained(str(out))
+
+
+def encode_cased(tok: Tokenizer, text: Text, max_len: int = 512) -> Encoded:
+    """encode() of one text with its case types (mcubert.slots.case_types) as the type ids: the input of a
+    model trained with `--case-types` (MCUB_FLAG_CASE_TYPES)."""
+    ids, _, spans = tok.encode_with_spans(text, None, max_len=max_len)
+    return ids, case_types(to_bytes(text), spans)
 
 
 def _hf_input(item: Item) -> str | tuple[str, str]:

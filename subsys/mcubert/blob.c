@@ -75,6 +75,9 @@ static int check_head(const struct mcubert_config *c)
 	    (c->head == MCUB_HEAD_REGRESS && c->n_labels != 1)) {
 		return -EINVAL;
 	}
+	if ((c->flags & MCUB_FLAG_CASE_TYPES) && (c->type_vocab < 2 || c->head == MCUB_HEAD_PAIR)) {
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -114,6 +114,14 @@ int mcubert_head_kind(const struct mcubert *mb)
 	return mb->cfg.head;
 }
 
+int mcubert_case_types(const struct mcubert *mb)
+{
+	if (mb == NULL || mb->blob == NULL) {
+		return -EFAULT;
+	}
+	return (mb->cfg.flags & MCUB_FLAG_CASE_TYPES) != 0U ? 1 : 0;
+}
+
 float mcubert_logit_scale(const struct mcubert *mb)
 {
 	return mb != NULL ? mb->weights.logit_scale : 0.0f;

@@ -70,6 +70,12 @@ int mcubert_nlu_run(struct mcubert_nlu *n, const char *text, size_t len,
 	if (n_tok < 0) {
 		return n_tok;
 	}
+	if (mcubert_case_types(n->mb) == 1) {
+		rc = mcubert_tok_case_types(text, len, st->spans, (uint16_t)n_tok, st->types);
+		if (rc != 0) {
+			return rc;
+		}
+	}
 	rc = mcubert_infer(n->mb, st->ids, st->types, (uint16_t)n_tok);
 	if (rc != 0) {
 		return rc;

@@ -988,6 +988,44 @@ int mcubert_tok_encode_spans(const struct mcubert_tok *t, const char *text, size
 	return encode(t, text, text_len, text_b, text_b_len, ids, type_ids, &sp, max_len);
 }
 
+/* A-Z, or U+00C0-U+00DE other than U+00D7 (UTF-8 C3 80..9E, not C3 97) at p[0..avail) */
+static uint8_t capital_at(const uint8_t *p, size_t avail)
+{
+	if (p[0] < 0x80U) {
+		return (uint8_t)(p[0] >= (uint8_t)'A' && p[0] <= (uint8_t)'Z');
+	}
+	return (uint8_t)(p[0] == 0xC3U && avail > 1U && p[1] >= 0x80U && p[1] <= 0x9EU &&
+			 p[1] != 0x97U);
+}
+
+int mcubert_tok_case_types(const char *text, size_t text_len, const struct mcubert_tok_span *spans,
+			   uint16_t n, uint8_t *type_ids)
+{
+	const uint8_t *s = (const uint8_t *)text;
+	uint8_t cur = 0U;
+
+	if ((n != 0U && (spans == NULL || type_ids == NULL)) || (text == NULL && text_len != 0U)) {
+		return -EFAULT;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		const struct mcubert_tok_span *sp = &spans[i];
+
+		if (sp->word == MCUBERT_TOK_NO_WORD) {
+			type_ids[i] = 0U;
+			continue;
+		}
+		if (sp->text != 0U || sp->start > sp->end || sp->end > text_len) {
+			return -EINVAL;
+		}
+		if ((sp->flags & MCUBERT_TOK_WORD_START) != 0U) {
+			cur = sp->start < sp->end ? capital_at(&s[sp->start], sp->end - sp->start)
+						  : 0U;
+		}
+		type_ids[i] = cur;
+	}
+	return 0;
+}
+
 long mcubert_tok_words(const char *text, size_t text_len, char *out, size_t cap)
 {
 	struct tok_run r;

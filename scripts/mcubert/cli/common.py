@@ -72,6 +72,7 @@ class Engine:
             self.labels = ckpt.labels
             self.tags = ckpt.tags
             self.head = int(ckpt.head)
+            self.case_types = ckpt.case_types
             self.max_seq_len = ckpt.shape.max_pos
             self.meta: dict[str, Any] = {}
             return
@@ -82,6 +83,7 @@ class Engine:
         self.labels = seq_names or self.meta.get("labels") or [f"LABEL_{i}" for i in range(self.blob.cfg.n_labels)]
         self.tags = tag_names or self.meta.get("tags") or [f"TAG_{i}" for i in range(self.blob.cfg.n_tags)]
         self.head = int(self.blob.cfg.head)
+        self.case_types = bool(self.blob.cfg.flags & blobmod.FLAG_CASE_TYPES)  # types: each word's case
         self.max_seq_len = self.blob.cfg.max_seq_len
         raw_vocab = self.blob.sections.get(int(blobmod.Sec.VOCAB))
         self.vocab_section = None if raw_vocab is None else bytes(raw_vocab)

@@ -10,6 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from mcubert.cli.common import CliError, Engine, emit, is_blob, parse_ids, read_blob, tokenizer
+from mcubert.slots import case_types
+from mcubert.targets.ctokenizer import to_bytes
 from mcubert.units import format_bytes
 
 TARGETS = ("host", "m7", "m3", "m33", "m55")
@@ -80,6 +82,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError("give TEXT (and optionally TEXT_B) or --ids")
         tok = tokenizer(args.tokenizer, args.vocab, eng.meta, eng.vocab_section)
         ids, types, spans = tok.encode_with_spans(args.text, args.text_b, max_len=eng.max_seq_len)
+        if eng.case_types:
+            if args.text_b is not None:
+                raise CliError(f"{args.blob} reads case types, which are for one text: give no TEXT_B")
+            types = case_types(to_bytes(args.text), spans)
     if args.target == "host":
         res = eng.run(ids, types)
         where = f"engine {args.engine}"

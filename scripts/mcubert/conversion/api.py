@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 import numpy as np
 
 from mcubert.conversion.checkpoint import Checkpoint, load
-from mcubert.tokenization import make_tokenizer
+from mcubert.tokenization import encode_cased, make_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def find_vocab(model: str | Path, config: Mapping[str, Any], vocab_size: int) ->
 # ---------------------------------------------------------------- calibration
 
 def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | None, vocab_size: int,
-                 max_seq_len: int, count: int, seed: int) -> tuple[list[TokenSeq], str]:
+                 max_seq_len: int, count: int, seed: int, case_types: bool = False) -> tuple[list[TokenSeq], str]:
     from mcubert.training import data
 
     rng = np.random.default_rng(seed)
@@ -190,7 +190,13 @@ def _calibration(calib: str | Path | Sequence[TokenSeq] | None, vocab: Path | No
         pick = rng.choice(len(examples), size=count, replace=False)
         examples = [examples[i] for i in sorted(pick)]
     tok = make_tokenizer(vocab, "hf")
-    seqs = list(tok.encode_batch([e.pair for e in examples], max_len=max_seq_len))
+    if case_types:
+        if any(e.text_b is not None for e in examples):
+            raise ConvertError(f"{calib}: the model reads case types, which are for one text; the calibration "
+                               "text has pairs")
+        seqs = [encode_cased(tok, e.text, max_seq_len) for e in examples]
+    else:
+        seqs = list(tok.encode_batch([e.pair for e in examples], max_len=max_seq_len))
     return seqs, f"{len(seqs)} sequences from {calib}"
 
 
@@ -325,7 +331,7 @@ def convert(model: str | Path | Checkpoint, *, config: str | Path | None = None,
 
     ckpt, L = _prepare(model, config, max_seq_len, extend_positions, trim_positions, trust_pickle)
     voc = _vocabulary(model, ckpt, vocab, embed_vocab)
-    seqs, calib_desc = _calibration(calib, voc, ckpt.shape.vocab_size, L, calib_count, seed)
+    seqs, calib_desc = _calibration(calib, voc, ckpt.shape.vocab_size, L, calib_count, seed, ckpt.case_types)
     absmax = quantize.calibrate(ckpt, seqs, progress=progress)
     meta = {"source": str(ckpt.source), "vocab": str(voc.resolve()) if voc else None,
             "lowercase": True, "calibration": calib_desc, "mcubert_version": __version__}

@@ -100,6 +100,11 @@ class Checkpoint:
         return "pooler.dense.weight" in self.weights
 
     @property
+    def case_types(self) -> bool:
+        """Whether the model was trained with case types (`mcubert train --case-types`)."""
+        return bool(self.config.get("mcubert_case_types"))
+
+    @property
     def head(self) -> Head:
         """What the model outputs (the blob's head kind)."""
         s, c = self.shape, self.config

@@ -42,7 +42,11 @@ FLAG_TOKEN_CLASSIFIER = 0x0008  # a classifier on every token's final hidden sta
 # The encoder's weight matrices (WIDE_WEIGHT_SECS) hold int8 values as int16 in the DSP path's pair order
 # (formats/wide_weights.py): twice the flash, no sign extension in the Cortex-M4/M7/M33 matrix kernel.
 FLAG_WEIGHTS_S16 = 0x0010
-FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED | FLAG_TOKEN_CLASSIFIER | FLAG_WEIGHTS_S16
+# The model was trained with case types (mcubert.slots.case_types, mcubert_tok_case_types): type 1 for each
+# piece of a word that begins with a capital. One text only (no pairs); needs type_vocab >= 2.
+FLAG_CASE_TYPES = 0x0020
+FLAGS_KNOWN = FLAG_POOLER | FLAG_CLASSIFIER | FLAG_EMB_CLUSTERED | FLAG_TOKEN_CLASSIFIER | FLAG_WEIGHTS_S16 | \
+    FLAG_CASE_TYPES
 
 # (name, struct code, C type, comment)
 HEADER_FIELDS: list[tuple[str, str, str, str]] = [
@@ -277,6 +281,8 @@ class Config:
             raise BlobError("int16 weights need hidden and ffn sizes that are multiples of 4")
         if bool(self.flags & FLAG_TOKEN_CLASSIFIER) != (self.n_tags > 0):
             raise BlobError("n_tags must be > 0 exactly when the token-classifier flag is set")
+        if self.flags & FLAG_CASE_TYPES and (self.type_vocab < 2 or self.head == heads.Head.PAIR):
+            raise BlobError("case types need a single-text head and type_vocab >= 2")
         problem = heads.head_problem(self.head, self.n_labels, self.n_tags)
         if problem:
             raise BlobError(problem)

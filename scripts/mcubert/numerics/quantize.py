@@ -225,7 +225,7 @@ def quantize(ckpt: Checkpoint, absmax: dict[str, np.ndarray], max_seq_len: int, 
     s = ckpt.shape
     w = ckpt.weights
     flags = (blob.FLAG_POOLER if ckpt.has_pooler else 0) | (blob.FLAG_CLASSIFIER if s.n_labels else 0) | \
-        (blob.FLAG_TOKEN_CLASSIFIER if s.n_tags else 0)
+        (blob.FLAG_TOKEN_CLASSIFIER if s.n_tags else 0) | (blob.FLAG_CASE_TYPES if ckpt.case_types else 0)
     cfg = blob.Config(vocab_size=s.vocab_size, n_layers=s.n_layers, hidden=s.hidden, n_heads=s.n_heads,
                       ffn=s.ffn, max_pos=s.max_pos, type_vocab=s.type_vocab, n_labels=s.n_labels,
                       max_seq_len=max_seq_len, flags=flags, n_tags=s.n_tags, head=int(ckpt.head))

@@ -61,6 +61,8 @@ def _lib() -> ctypes.CDLL:
         lib.mcubert_tok_encode_spans.restype = ctypes.c_int
         lib.mcubert_tok_encode_spans.argtypes = [vp, ctypes.c_char_p, sz, ctypes.c_char_p, sz, vp, vp, vp,
                                                  ctypes.c_uint16]
+        lib.mcubert_tok_case_types.restype = ctypes.c_int
+        lib.mcubert_tok_case_types.argtypes = [ctypes.c_char_p, sz, vp, ctypes.c_uint16, vp]
         lib.mcubert_slot_tags_init.restype = ctypes.c_int
         lib.mcubert_slot_tags_init.argtypes = [vp, vp, ctypes.c_uint16, vp]
         lib.mcubert_slot_name.restype = ctypes.c_char_p
@@ -180,6 +182,17 @@ def spans_to_c(spans: list[Span]) -> np.ndarray:
         rec[i] = (sp.start, sp.end, NO_WORD if sp.word is None else sp.word, sp.text,
                   WORD_START if sp.word_start else 0)
     return rec
+
+
+def case_types(text: Text, spans: list[Span]) -> list[int]:
+    """The case types of `spans` in `text` as C computes them (mcubert_tok_case_types)."""
+    raw = to_bytes(text)
+    rec = spans_to_c(spans)
+    out = np.zeros(max(1, len(spans)), dtype=np.uint8)
+    rc = _lib().mcubert_tok_case_types(raw, len(raw), rec.ctypes.data, len(spans), out.ctypes.data)
+    if rc != 0:
+        raise native.RuntimeErrno("mcubert_tok_case_types", rc)
+    return out[:len(spans)].tolist()
 
 
 class CSlotTags:

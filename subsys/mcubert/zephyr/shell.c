@@ -178,6 +178,8 @@ static int cmd_info(const struct shell *sh, size_t argc, char **argv)
 
 #if defined(CONFIG_MCUBERT_TOKENIZER)
 static struct mcubert_tok tok;
+/* where each token came from: the case types of a model that reads them (mcubert_case_types()) */
+static struct mcubert_tok_span spans[MAX_TOKENS];
 
 /* The words may come quoted as one argument or unquoted as several. */
 static int join_args(const struct shell *sh, size_t argc, char **argv, size_t *len)
@@ -225,8 +227,12 @@ static int encode(const struct shell *sh, size_t argc, char **argv, struct mcube
 		shell_error(sh, "vocabulary: %d %s", err, mcubert_strerror(err));
 		return err;
 	}
-	n = mcubert_tok_encode(&tok, text, len, NULL, 0, ids, types,
-			       MIN(MAX_TOKENS, (*mb)->cfg.max_seq_len));
+	n = mcubert_tok_encode_spans(&tok, text, len, NULL, 0, ids, types, spans,
+				     MIN(MAX_TOKENS, (*mb)->cfg.max_seq_len));
+	if (n >= 0 && mcubert_case_types(*mb) == 1) {
+		err = mcubert_tok_case_types(text, len, spans, (uint16_t)n, types);
+		n = err != 0 ? err : n;
+	}
 	if (n < 0) {
 		shell_error(sh, "tokenize: %d %s", n, mcubert_strerror(n));
 	}
