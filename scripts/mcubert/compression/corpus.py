@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from mcubert.compression.errors import CompressError
-from mcubert.training import TrainError, encode, make_tokenizer, read_tsv, task
+from mcubert.training import TrainError, encode, make_tokenizer, read_tsv, task_of_model
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _task_data(kind: str, config: dict[str, Any], tok: Any, train: Path, dev: Pa
 
     from mcubert.training.evaluate import labels_of_config
 
-    t = task(kind, slot_scheme=config.get("mcubert_slot_scheme", "bio"))
+    t = task_of_model(kind, config)
     labels = labels_of_config(kind, BertConfig(**{k: v for k, v in config.items() if not k.startswith("mcubert_")}))
     tr_items, dv_items = t.read(Path(train), limit), t.read(Path(dev))
     tr, dv = t.encode(tok, tr_items, labels, max_len), t.encode(tok, dv_items, labels, max_len)

@@ -37,7 +37,8 @@ _PUBLIC = {
     "evaluate": "loop", "batched_logits": "loop", "classification_loss": "loop", "warmup_schedule": "loop",
     "make_optimizer": "loop",
     "train": "recipe", "resume_config": "recipe",
-    "Task": "tasks", "task": "tasks", "split_holdout": "tasks", "McubertForIntentSlots": "heads",
+    "Task": "tasks", "task": "tasks", "task_of_model": "tasks", "split_holdout": "tasks",
+    "McubertForIntentSlots": "heads",
     "load_task_model": "heads", "head_config": "heads",
 }
 

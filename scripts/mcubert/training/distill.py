@@ -212,9 +212,10 @@ def _task_step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator)
         batch = acc.to(batch)
         y = tuple(v.to(acc.device) for v in y) if isinstance(y, tuple) else y.to(acc.device)
         with torch.no_grad():
-            t_out = teacher(**batch, output_hidden_states=need_hidden) if need_hidden or logit_teacher is None \
-                else None
-            heads = t.task.heads_of(logit_teacher(**batch) if logit_teacher is not None else t_out)
+            t_out = teacher(**t.task.teacher_batch(batch, teacher), output_hidden_states=need_hidden) \
+                if need_hidden or logit_teacher is None else None
+            heads = t.task.heads_of(logit_teacher(**t.task.teacher_batch(batch, logit_teacher))
+                                    if logit_teacher is not None else t_out)
         out = run.model(**batch, output_hidden_states=need_hidden)
         loss = t.task.loss(t.task.heads_of(out), y, tuple(h.float() for h in heads), cfg.kd_alpha,
                            cfg.kd_temperature)

@@ -15,7 +15,7 @@ from typing import Any
 from mcubert.training.data import make_tokenizer
 from mcubert.training.errors import TrainError
 from mcubert.training.heads import load_task_model
-from mcubert.training.tasks import Labels, task
+from mcubert.training.tasks import Labels, task_of_model
 
 __all__ = ["evaluate_task_model", "labels_of_config"]
 
@@ -40,7 +40,7 @@ def evaluate_task_model(model: str | Path, data: str | Path, vocab: str | Path |
     if not vocab.is_file():
         raise TrainError(f"{model}: no vocab.txt beside the model: pass --vocab VOCAB.txt")
     kind, m = loaded or load_task_model(model)
-    t = task(kind)
+    t = task_of_model(kind, m.config)
     labels = labels_of_config(kind, m.config)
     items = t.read(Path(data), limit)
     t0 = time.monotonic()

@@ -42,7 +42,7 @@ from mcubert.training.errors import TrainError
 from mcubert.training.heads import load_task_model, model_class
 from mcubert.training.loop import StepLoop, make_optimizer, warmup_schedule
 from mcubert.training.models import build_model, save_model
-from mcubert.training.tasks import Encoded, Labels, Task, split_holdout, task
+from mcubert.training.tasks import Encoded, Labels, Task, reads_case_types, split_holdout, task
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class _Data:
 def _load_data(cfg: TrainConfig, tok: Any) -> _Data:
     """The task's training and dev data (the dev set: cfg.dev, or `holdout` examples per class of the training
     data, written to OUT/heldout.<ext> so that `mcubert eval` can report on them)."""
-    t = task(cfg.task, cfg.slot_weight, cfg.slot_scheme)
+    t = task(cfg.task, cfg.slot_weight, cfg.slot_scheme, cfg.case_types)
     items = t.read(cfg.train, cfg.limit_train)
     heldout = None
     if cfg.dev is not None:
@@ -112,10 +112,12 @@ def _teacher(cfg: TrainConfig, t: Task,
     teacher.to(device)
     if kind != t.name and {kind, t.name} != {"classify", "pair"}:
         raise TrainError(f"{cfg.teacher}: the teacher's task is {kind}, not {t.name}")
+    if reads_case_types(teacher.config) and not t.case_types:
+        raise TrainError(f"{cfg.teacher}: the teacher reads case types; train the student with --case-types")
 
     @torch.no_grad()
     def outputs(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        return tuple(x.float() for x in t.outputs(teacher, batch))
+        return tuple(x.float() for x in t.outputs(teacher, t.teacher_batch(batch, teacher)))
 
     return outputs
 

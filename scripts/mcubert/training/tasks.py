@@ -10,8 +10,10 @@
                                                                     slot F1)
 
 `task(name)` gives the Task; a recipe calls read -> labels_of -> encode, then batch/loss per step and
-evaluate on the dev set. With a teacher (same task), each loss is mixed with the teacher's: KL divergence
-of the class/tag distributions (regress: MSE to the teacher's score).
+evaluate on the dev set. With `case_types` (tag, intent-slots) each token's type is the case of its word
+(mcubert.slots.is_capital of its first character: what MCUB_FLAG_CASE_TYPES blobs read on the device); a
+teacher trained without them sees type 0 (`teacher_batch`). With a teacher (same task), each loss is mixed
+with the teacher's: KL divergence of the class/tag distributions (regress: MSE to the teacher's score).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from mcubert.slots import is_capital
 from mcubert.training import metrics, readers
 from mcubert.training.data import LABELS
 from mcubert.training.errors import DataError
@@ -44,7 +47,7 @@ from mcubert.training.slots import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Encoded", "Labels", "Task", "split_holdout", "task"]
+__all__ = ["Encoded", "Labels", "Task", "reads_case_types", "split_holdout", "task", "task_of_model"]
 
 
 @dataclasses.dataclass
@@ -107,6 +110,8 @@ class Task:
     name = "classify"
     score = "accuracy"  # the dev metric that selects the saved model
 
+    case_types = False  # token types carry each word's case (tag, intent-slots; config mcubert_case_types)
+
     def __init__(self, name: str) -> None:
         self.name = name
 
@@ -137,6 +142,12 @@ class Task:
         enc = tok.encode_batch(pairs, max_len=max_len)
         return [Encoded(ids, types, self.target(e, labels)) for e, (ids, types) in zip(items, enc)]
 
+    def _types(self, word_ids: Sequence[int | None], first_chars: Sequence[str]) -> list[int]:
+        """Token types of one text: zeros, or with case_types each word's case (first_chars: per word)."""
+        if not self.case_types:
+            return [0] * len(word_ids)
+        return [0 if w is None else int(is_capital(first_chars[w])) for w in word_ids]
+
     def target(self, e: Any, labels: Labels) -> float:
         names = [c.lower() for c in labels.classes]
         lab = e.label
@@ -145,7 +156,14 @@ class Task:
         return float(names.index(lab.lower())) if lab.lower() in names else -1.0
 
     def head(self, labels: Labels) -> dict[str, Any]:
-        return head_config(self.name, labels.classes, labels.tags)
+        head = head_config(self.name, labels.classes, labels.tags)
+        return {**head, "mcubert_case_types": True} if self.case_types else head
+
+    def teacher_batch(self, batch: dict[str, torch.Tensor], teacher: Any) -> dict[str, torch.Tensor]:
+        """`batch` as `teacher` reads it: type 0 everywhere for a teacher trained without case types."""
+        if not self.case_types or reads_case_types(teacher.config):
+            return batch
+        return {**batch, "token_type_ids": torch.zeros_like(batch["token_type_ids"])}
 
     # training
     def batch(self, items: Sequence[Encoded], pad_to: int = 0) -> tuple[dict[str, torch.Tensor], Any]:
@@ -262,12 +280,14 @@ class TagTask(Task):
         out = []
         for s in items:
             ids, word_ids, _ = tok.encode_words(list(s.words), max_len)
-            out.append(Encoded(ids, [0] * len(ids), 0.0, piece_labels(word_ids, _tag_ids(s.tags, labels)),
+            out.append(Encoded(ids, self._types(word_ids, [w[:1] for w in s.words]), 0.0,
+                               piece_labels(word_ids, _tag_ids(s.tags, labels)),
                                first_pieces(word_ids), [(i, i + 1) for i in range(len(s.words))]))
         return out
 
     def batch(self, items: Sequence[Encoded], pad_to: int = 0) -> tuple[dict[str, torch.Tensor], Any]:
-        return collate([e.ids for e in items], pad_to=pad_to), pad([e.tags or [] for e in items], IGNORE, pad_to)
+        b = collate([e.ids for e in items], types=[e.types for e in items], pad_to=pad_to)
+        return b, pad([e.tags or [] for e in items], IGNORE, pad_to)
 
     def loss(self, out: tuple[torch.Tensor, ...], y: Any, t_out: tuple[torch.Tensor, ...] | None,
              alpha: float, temperature: float) -> torch.Tensor:
@@ -311,11 +331,12 @@ class IntentSlotsTask(Task):
             spans = word_spans(word_ids, offsets)
             intent = labels.classes.index(u.intent) if u.intent in labels.classes else -1
             tags = piece_labels(word_ids, _tag_ids(word_tags(spans, u.slots, self.slot_scheme), labels))
-            out.append(Encoded(ids, [0] * len(ids), float(intent), tags, first_pieces(word_ids), spans))
+            firsts = [u.text[a:a + 1] for a, _ in spans]
+            out.append(Encoded(ids, self._types(word_ids, firsts), float(intent), tags, first_pieces(word_ids), spans))
         return out
 
     def batch(self, items: Sequence[Encoded], pad_to: int = 0) -> tuple[dict[str, torch.Tensor], Any]:
-        b = collate([e.ids for e in items], pad_to=pad_to)
+        b = collate([e.ids for e in items], types=[e.types for e in items], pad_to=pad_to)
         return b, (torch.tensor([int(e.label) for e in items]), pad([e.tags or [] for e in items], IGNORE, pad_to))
 
     def heads_of(self, out: Any) -> tuple[torch.Tensor, ...]:
@@ -348,13 +369,34 @@ class IntentSlotsTask(Task):
         return m
 
 
-def task(name: str, slot_weight: float = 1.0, slot_scheme: str = "bio") -> Task:
-    """The Task of a `--task` name; intent-slots: the slot loss weight and tagging scheme (bio, io)."""
+CASE_TYPE_TASKS = ("tag", "intent-slots")
+
+
+def reads_case_types(config: Any) -> bool:
+    """Whether a model config (a dict or a transformers config) says the model reads case types."""
+    got = config.get("mcubert_case_types") if isinstance(config, dict) else getattr(config, "mcubert_case_types",
+                                                                                   None)
+    return bool(got)
+
+
+def task_of_model(kind: str, config: Any) -> Task:
+    """The Task a trained model of task `kind` reads its inputs with (slot scheme, case types from its config)."""
+    scheme = config.get("mcubert_slot_scheme") if isinstance(config, dict) else \
+        getattr(config, "mcubert_slot_scheme", None)
+    return task(kind, slot_scheme=scheme or "bio", case_types=reads_case_types(config))
+
+
+def task(name: str, slot_weight: float = 1.0, slot_scheme: str = "bio", case_types: bool = False) -> Task:
+    """The Task of a `--task` name; intent-slots: the slot loss weight and tagging scheme (bio, io); tag and
+    intent-slots: whether token types carry each word's case."""
     head_config(name)  # checks the name
     if slot_scheme not in SCHEMES:
         raise DataError(f"unknown slot scheme {slot_scheme!r} (one of {', '.join(SCHEMES)})")
+    if case_types and name not in CASE_TYPE_TASKS:
+        raise DataError(f"case types are for --task {' and '.join(CASE_TYPE_TASKS)}, not {name}")
     t: Task = {"regress": RegressTask, "tag": TagTask, "intent-slots": IntentSlotsTask}.get(name, Task)(name)
     t.slot_weight = slot_weight  # type: ignore[attr-defined]
+    t.case_types = case_types
     if isinstance(t, IntentSlotsTask):
         t.slot_scheme = slot_scheme
     return t
