@@ -87,14 +87,13 @@ static void cycles_start(void)
 
 size_t sample_stack_used(void)
 {
+#if defined(CONFIG_THREAD_STACK_INFO)
 	size_t unused = 0;
 
-#if defined(CONFIG_THREAD_STACK_INFO)
 	if (k_thread_stack_space_get(k_current_get(), &unused) == 0) {
 		return k_current_get()->stack_info.size - unused;
 	}
 #endif
-	ARG_UNUSED(unused);
 	return 0;
 }
 

@@ -186,7 +186,7 @@ COEFFICIENTS: dict[str, dict[str, float]] = {
     "portable": {"mm4": 5.2784, "mm1": 5.2784, "mm2": 5.2784, "mm3": 5.2784, "kv_lean": 5.3679, "outputs": 0.0769,
             "softmax": 58.1562, "layernorm": 69.8998, "act": 14.0078, "token": 0.0031, "w16": 0.0},
 }
-TARGET_PATH = {"m7": "dsp", "m7p": "dsp", "m33dsp": "dsp", "m3": "portable", "m33": "portable", "m55": "mve",
+TARGET_PATH = {"m7": "dsp", "m7p": "portable", "m33dsp": "dsp", "m3": "portable", "m33": "portable", "m55": "mve",
                "m55d": "dsp"}
 
 
