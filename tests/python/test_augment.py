@@ -12,7 +12,7 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-from mcubert.training.augment import slot_values, substitute_slots  # noqa: E402
+from mcubert.training.augment import lowercase_copies, slot_values, substitute_slots  # noqa: E402
 from mcubert.training.readers import Slot, Utterance  # noqa: E402
 
 
@@ -43,6 +43,17 @@ def test_substituted_copies_keep_context_and_exact_offsets() -> None:
     assert substitute_slots(data, 3, seed=1) == copies  # deterministic
 
 
+def test_lowercase_copies_keep_slots_and_offsets() -> None:
+    data = [_utt("Play ABBA in the Bedroom", "PlayMusic", ("artist", "ABBA"), ("room", "Bedroom")),
+            _utt("dim the lights", "SetLevel"),
+            _utt("Book İstanbul Grill", "BookRestaurant", ("restaurant_name", "İstanbul Grill"))]
+    low = lowercase_copies(data)
+    assert [u.text for u in low] == ["play abba in the bedroom", "book İstanbul grill"]  # İ lowers to 2 chars
+    assert [u.slot_texts() for u in low] == [[("artist", "abba"), ("room", "bedroom")],
+                                             [("restaurant_name", "İstanbul grill")]]
+    assert [u.intent for u in low] == ["PlayMusic", "BookRestaurant"]
+
+
 def test_train_augments_the_training_split_only(tmp_path: Path) -> None:
     import pytest
 
@@ -65,6 +76,9 @@ def test_train_augments_the_training_split_only(tmp_path: Path) -> None:
     assert [key(u) for u in read_jsonl(out / "heldout.jsonl")] == [key(u) for u in held]
     used = [key(u) for u in read_jsonl(out / "train_augmented.jsonl")]
     assert used == [key(u) for u in rest + substitute_slots(rest, 2, seed=0)]  # copies of the training split only
+    assert cli.main(argv + ["--augment-slots", "1", "--augment-lowercase", "--out", str(tmp_path / "lc")]) == 0
+    used = [key(u) for u in read_jsonl(tmp_path / "lc" / "train_augmented.jsonl")]
+    assert used == [key(u) for u in rest + substitute_slots(rest, 1, seed=0) + lowercase_copies(rest)]
     assert cli.main(["train", "--task", "tag", "--train", str(fixtures / "tags-mini.conll"), "--dev",
                      str(fixtures / "tags-mini.conll"), "--out", str(tmp_path / "t"), "--vocab",
                      str(fixtures / "vocab-nlu.txt"), "--random-init", "--augment-slots", "1"]) == 1

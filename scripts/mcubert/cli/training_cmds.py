@@ -68,6 +68,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="intent-slots: tag a slot's words B-x, I-x (bio) or all I-x (io: the model only decides each "
                         "word's slot, not where slots start; the same tag set, blob and decoder; a BIO teacher's "
                         "B-x probability counts as I-x) (default: %(default)s)")
+    p.add_argument("--augment-lowercase", action="store_true",
+                   help="intent-slots: add a lower-case copy of every training utterance that has a capital (with "
+                        "--case-types the model then also tags text without capitals, as speech recognisers give "
+                        "it); written with the --augment-slots copies to OUT/train_augmented.jsonl")
     p.add_argument("--case-types", action="store_true",
                    help="tag, intent-slots: give each token the case of its word as its token type (1: the word "
                         "begins with a capital A-Z or À-Þ), which the uncased vocabulary drops; names in commands "
@@ -174,7 +178,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
     train, dev = _data_paths(args)
     return TrainConfig(
         out=args.out, train=train, dev=dev, vocab=args.vocab, task=args.task, slot_weight=args.slot_weight,
-        slot_scheme=args.slot_scheme, case_types=args.case_types,
+        slot_scheme=args.slot_scheme, case_types=args.case_types, augment_lowercase=args.augment_lowercase,
         holdout=args.holdout, holdout_seed=args.holdout_seed, augment_slots=args.augment_slots,
         init_from=None if args.random_init else args.init_from, layers=layers, hidden=hidden, heads=heads, ffn=ffn,
         max_pos=args.max_pos,

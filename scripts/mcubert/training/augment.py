@@ -5,6 +5,10 @@ Each copy of an utterance keeps its words outside the slots and its intent, and 
 by the text of a slot of the same name drawn (uniformly over occurrences) from the same training utterances.
 A model then sees each context with many values, and each value in many contexts: it learns slot
 boundaries from the context instead of memorising the values it saw. Never give it held-out utterances.
+
+Lower-case copies: each utterance again with its text in lower case, the same slots. A model trained with
+case types (`--case-types`) learns from them to tag text that has lost its capitals (a speech recogniser's
+output) as well as text that has them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from mcubert.training.readers import Slot, Utterance
 
-__all__ = ["slot_values", "substitute_slots"]
+__all__ = ["lowercase_copies", "slot_values", "substitute_slots"]
 
 
 def slot_values(utterances: Sequence[Utterance]) -> dict[str, list[str]]:
@@ -46,3 +50,15 @@ def substitute_slots(utterances: Sequence[Utterance], copies: int, seed: int = 0
     values = slot_values(utterances)
     rng = np.random.default_rng(seed)
     return [_substituted(u, values, rng, n) for n in range(1, copies + 1) for u in utterances if u.slots]
+
+
+def _lower(text: str) -> str:
+    """`text` in lower case, character by character; a character whose lower case is longer ("İ") is kept, so
+    slot offsets stay valid."""
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
+def lowercase_copies(utterances: Sequence[Utterance]) -> list[Utterance]:
+    """A lower-case copy of every utterance that has a capital (the same intent and slots)."""
+    return [Utterance(_lower(u.text), u.intent, u.slots, f"{u.where} (lower case)") for u in utterances
+            if _lower(u.text) != u.text]

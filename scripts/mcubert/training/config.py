@@ -38,6 +38,7 @@ class TrainConfig:
     init_from: Path | None  # pretrained BertModel dir (config.json + model.safetensors); None: random init
     task: str = "classify"  # classify, pair, regress, tag, intent-slots (training/tasks.py)
     slot_weight: float = 1.0  # intent-slots: loss = intent CE + slot_weight * slot CE
+    augment_lowercase: bool = False  # intent-slots: add a lower-case copy of each utterance (training/augment.py)
     case_types: bool = False  # tag, intent-slots: token types carry each word's case (training/tasks.py)
     slot_scheme: str = "bio"  # intent-slots: training targets B-x, I-x ("bio") or I-x only ("io"; training/slots.py)
     holdout: int = 0  # without `dev`: hold out this many training examples per class (intent) as dev

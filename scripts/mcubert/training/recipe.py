@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from mcubert.training.augment import substitute_slots
+from mcubert.training.augment import lowercase_copies, substitute_slots
 from mcubert.training.config import META_FILE, RESUME_OVERRIDES, STATE_FILE, TrainConfig
 from mcubert.training.data import make_tokenizer
 from mcubert.training.distributed import DataParallelStep, describe, setup
@@ -88,10 +88,14 @@ def _load_data(cfg: TrainConfig, tok: Any) -> _Data:
         heldout = t.write(dev_items, cfg.out / "heldout")
     else:
         raise TrainError("no dev set: give --dev FILE or --holdout N (examples per class kept from the training data)")
-    if cfg.augment_slots > 0:
+    if cfg.augment_slots > 0 or cfg.augment_lowercase:
         if cfg.task != "intent-slots":
-            raise TrainError(f"--augment-slots substitutes slot values: --task intent-slots, not {cfg.task}")
-        items = list(items) + substitute_slots(items, cfg.augment_slots, cfg.seed)
+            raise TrainError(f"--augment-slots and --augment-lowercase add utterances: --task intent-slots, "
+                             f"not {cfg.task}")
+        originals = list(items)
+        items = originals + substitute_slots(originals, cfg.augment_slots, cfg.seed)
+        if cfg.augment_lowercase:
+            items += lowercase_copies(originals)
         cfg.out.mkdir(parents=True, exist_ok=True)
         t.write(items, cfg.out / "train_augmented")
     labels = t.labels_of(items)
