@@ -224,3 +224,22 @@ def test_compress_keeps_case_types(tmp_path: Path) -> None:
     calib.write_text("Play some ABBA\nset the Kitchen lights to ten\n")
     assert cli.main(["convert", str(out / "model"), "-o", str(path), "--calib", str(calib), "--max-seq-len", "16"]) == 0
     assert blobmod.unpack(path.read_bytes()).cfg.flags & blobmod.FLAG_CASE_TYPES
+
+
+SHIPPED = ROOT / "samples" / "nlu" / "model.mcub"
+SHIPPED_TEXTS = ["Will the weather in Falcon Heights call for rain", "will the weather in falcon heights call for rain",
+                 "Rate The Keys to the White House a zero", "add this song to my Road Trip playlist"]
+
+
+def test_shipped_model_reads_case_types_on_host_and_m7():
+    """samples/nlu/model.mcub reads case types: the host's mcubert_nlu_run equals the pieces with the Python
+    types, and the emulated Cortex-M7 gives the host's frames."""
+    data = SHIPPED.read_bytes()
+    assert blobmod.unpack(data).cfg.flags & blobmod.FLAG_CASE_TYPES
+    host = nlu.frames(data, SHIPPED_TEXTS)
+    assert host == [_frame_with_case_types(data, t) for t in SHIPPED_TEXTS]
+    assert ("city", "Falcon Heights") in [(s["slot"], s["text"]) for s in host[0]["slots"]]
+    if qemu.missing_prerequisites():
+        pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))
+    m7 = nlu.frames(data, SHIPPED_TEXTS, target="m7")
+    assert [{k: f[k] for k in host[0]} for f in m7] == host
