@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from test_cli import run_cli
 from test_errors import header_field_offset, recrc
+from test_nlu import _pieces
 from test_train_tasks import _intent_slots, source  # noqa: F401 - source: the fixture
 
 from conftest import ROOT
@@ -127,26 +128,9 @@ def test_run_gives_case_types_and_engines_agree(cased, capsys):
     assert rc == 1 and "case types" in err and len(err.strip().splitlines()) == 1
 
 
-def _frame_with_case_types(data: bytes, text: str | bytes) -> dict:
-    """The frame of one text from the pieces mcubert_nlu_run calls, with the Python case types."""
-    from mcubert.slots import slot_records
-
-    b = blobmod.unpack(data)
-    meta = b.meta()
-    tok = CTokenizer(packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
-    ids, _, spans = tok.encode_with_spans(text, None, max_len=b.cfg.max_seq_len)
-    raw = text if isinstance(text, bytes) else text.encode("utf-8")
-    rt = Runtime(data)
-    rt.infer(ids, case_types(raw, spans))
-    label = int(rt.logits(b.cfg.n_labels).argmax())
-    tags = [rt.token_label(t) for t in range(len(ids))]
-    return {"intent": meta["labels"][label], "intent_id": label, "n_tokens": len(ids),
-            "slots": slot_records(meta["tags"], tags, spans, [text])}
-
-
 def test_native_nlu_reads_case_types(cased):
     _, data = cased
-    assert nlu.frames(data, TEXTS) == [_frame_with_case_types(data, t) for t in TEXTS]
+    assert nlu.frames(data, TEXTS) == [_pieces(data, t) for t in TEXTS]
 
 
 @pytest.mark.qemu
@@ -237,7 +221,7 @@ def test_shipped_model_reads_case_types_on_host_and_m7():
     data = SHIPPED.read_bytes()
     assert blobmod.unpack(data).cfg.flags & blobmod.FLAG_CASE_TYPES
     host = nlu.frames(data, SHIPPED_TEXTS)
-    assert host == [_frame_with_case_types(data, t) for t in SHIPPED_TEXTS]
+    assert host == [_pieces(data, t) for t in SHIPPED_TEXTS]
     assert ("city", "Falcon Heights") in [(s["slot"], s["text"]) for s in host[0]["slots"]]
     if qemu.missing_prerequisites():
         pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))

@@ -15,7 +15,7 @@ from test_cli import run_cli
 
 from conftest import FIXTURES, ROOT
 from mcubert.formats import blob as blobmod
-from mcubert.slots import slot_records
+from mcubert.slots import case_types, slot_records
 from mcubert.targets import nlu, qemu
 from mcubert.targets.ctokenizer import CTokenizer
 from mcubert.targets.native import Runtime, RuntimeErrno
@@ -29,11 +29,13 @@ TEXTS = [*(ROOT / "samples" / "nlu" / "commands.txt").read_text(encoding="utf-8"
 
 
 def _pieces(data: bytes, text: str | bytes) -> dict:
-    """The frame of one text from the pieces mcubert_nlu_run calls, one at a time."""
+    """The frame of one text from the pieces mcubert_nlu_run calls, one at a time (case types included)."""
     b = blobmod.unpack(data)
     meta = b.meta()
     tok = CTokenizer(packed=bytes(b.sections[int(blobmod.Sec.VOCAB)]))
     ids, types, spans = tok.encode_with_spans(text, None, max_len=b.cfg.max_seq_len)
+    if b.cfg.flags & blobmod.FLAG_CASE_TYPES:  # the model reads each word's case as its type
+        types = case_types(text if isinstance(text, bytes) else text.encode("utf-8"), spans)
     rt = Runtime(data)
     rt.infer(ids, types)
     label = int(rt.logits(b.cfg.n_labels).argmax())
