@@ -227,3 +227,20 @@ def test_shipped_model_reads_case_types_on_host_and_m7():
         pytest.skip("QEMU/Arm toolchain missing: " + ", ".join(qemu.missing_prerequisites()))
     m7 = nlu.frames(data, SHIPPED_TEXTS, target="m7")
     assert [{k: f[k] for k in host[0]} for f in m7] == host
+
+
+def test_tag_training_types_are_the_device_types():
+    """A CoNLL word list gets the types the device computes on the words joined by spaces ("U.S." is four
+    BertPreTokenizer words there)."""
+    from mcubert.tokenization import make_tokenizer
+    from mcubert.training.readers import TaggedWords
+    from mcubert.training.tasks import Labels, task
+
+    words = ("Play", "ABBA", "in", "the", "U.S.", "Bedroom", "café", "Émile")
+    enc = task("tag", case_types=True).encode(make_tokenizer(VOCAB), [TaggedWords(words, ("O",) * len(words))],
+                                              Labels([], ["O"]), 64)[0]
+    text = " ".join(words)
+    ids, _, spans = CTokenizer(VOCAB).encode_with_spans(text, None, max_len=64)
+    assert enc.ids == ids and enc.types == ctokenizer.case_types(text.encode(), spans)
+    assert task("tag").encode(make_tokenizer(VOCAB), [TaggedWords(words, ("O",) * len(words))], Labels([], ["O"]),
+                              64)[0].types == [0] * len(ids)

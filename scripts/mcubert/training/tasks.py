@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from mcubert.slots import case_types as device_case_types
 from mcubert.slots import is_capital
 from mcubert.training import metrics, readers
 from mcubert.training.data import LABELS
@@ -147,6 +148,18 @@ class Task:
         if not self.case_types:
             return [0] * len(word_ids)
         return [0 if w is None else int(is_capital(first_chars[w])) for w in word_ids]
+
+    def _word_list_types(self, tok: Any, ids: list[int], word_ids: Sequence[int | None], words: Sequence[str],
+                         max_len: int) -> list[int]:
+        """The token types of a word list (tag): with case_types, those the device computes on the words joined
+        by spaces (its words are BertPreTokenizer's: "U.S." is four), else zeros."""
+        if not self.case_types:
+            return [0] * len(ids)
+        text = " ".join(words)
+        same_ids, _, spans = tok.encode_with_spans(text, None, max_len=max_len)
+        if same_ids != ids:  # not one text the device would see the same way: each given word's first character
+            return self._types(word_ids, [w[:1] for w in words])
+        return device_case_types(text.encode("utf-8"), spans)
 
     def target(self, e: Any, labels: Labels) -> float:
         names = [c.lower() for c in labels.classes]
@@ -280,7 +293,7 @@ class TagTask(Task):
         out = []
         for s in items:
             ids, word_ids, _ = tok.encode_words(list(s.words), max_len)
-            out.append(Encoded(ids, self._types(word_ids, [w[:1] for w in s.words]), 0.0,
+            out.append(Encoded(ids, self._word_list_types(tok, ids, word_ids, s.words, max_len), 0.0,
                                piece_labels(word_ids, _tag_ids(s.tags, labels)),
                                first_pieces(word_ids), [(i, i + 1) for i in range(len(s.words))]))
         return out
