@@ -60,5 +60,5 @@ def _lower(text: str) -> str:
 
 def lowercase_copies(utterances: Sequence[Utterance]) -> list[Utterance]:
     """A lower-case copy of every utterance that has a capital (the same intent and slots)."""
-    return [Utterance(_lower(u.text), u.intent, u.slots, f"{u.where} (lower case)") for u in utterances
-            if _lower(u.text) != u.text]
+    return [Utterance(low, u.intent, u.slots, f"{u.where} (lower case)") for u in utterances
+            if (low := _lower(u.text)) != u.text]

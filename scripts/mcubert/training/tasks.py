@@ -385,17 +385,19 @@ class IntentSlotsTask(Task):
 CASE_TYPE_TASKS = ("tag", "intent-slots")
 
 
+def _config_value(config: Any, key: str) -> Any:
+    """`key` of a model config: a dict (config.json) or a transformers config; None when absent."""
+    return config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+
+
 def reads_case_types(config: Any) -> bool:
     """Whether a model config (a dict or a transformers config) says the model reads case types."""
-    got = config.get("mcubert_case_types") if isinstance(config, dict) else getattr(config, "mcubert_case_types",
-                                                                                   None)
-    return bool(got)
+    return bool(_config_value(config, "mcubert_case_types"))
 
 
 def task_of_model(kind: str, config: Any) -> Task:
     """The Task a trained model of task `kind` reads its inputs with (slot scheme, case types from its config)."""
-    scheme = config.get("mcubert_slot_scheme") if isinstance(config, dict) else \
-        getattr(config, "mcubert_slot_scheme", None)
+    scheme = _config_value(config, "mcubert_slot_scheme")
     return task(kind, slot_scheme=scheme or "bio", case_types=reads_case_types(config))
 
 
