@@ -244,3 +244,29 @@ def test_tag_training_types_are_the_device_types():
     assert enc.ids == ids and enc.types == ctokenizer.case_types(text.encode(), spans)
     assert task("tag").encode(make_tokenizer(VOCAB), [TaggedWords(words, ("O",) * len(words))], Labels([], ["O"]),
                               64)[0].types == [0] * len(ids)
+
+
+def test_a_cased_teacher_needs_a_cased_student(tmp_path: Path, capsys) -> None:
+    """train --teacher and compress --logit-teacher refuse a teacher with case types for a student without them
+    (it would read type 0 everywhere): one line, exit 1."""
+    from test_compress_tasks import _teacher
+
+    from mcubert.compression.budget import nonword_params
+
+    train, dev = FIXTURES / "snips-mini", FIXTURES / "nlu-mini.jsonl"
+    common = ["--vocab", str(VOCAB), "--train", str(train), "--dev", str(dev), "--no-progress"]
+    cased = tmp_path / "cased"
+    shape = ["--layers", "2", "--hidden", "32", "--heads", "2", "--ffn", "64", "--max-pos", "64", "--batch-size", "8",
+             "--max-steps", "2", "--seed", "7"]
+    assert run_cli(["train", "--task", "intent-slots", "--case-types", "--out", str(cased), *shape, *common],
+                   capsys)[0] == 0
+    rc, _, err = run_cli(["train", "--task", "intent-slots", "--out", str(tmp_path / "s"), "--teacher", str(cased),
+                          *shape, *common], capsys)
+    assert rc == 1 and "the teacher reads case types" in err and len(err.strip().splitlines()) == 1
+    plain = _teacher(tmp_path, "intent-slots", train, dev)
+    budget = nonword_params(json.loads((plain / "config.json").read_text()), 32) + 700
+    rc, _, err = run_cli(["compress", "--out", str(tmp_path / "run"), "--teacher", str(plain), "--logit-teacher",
+                          str(cased), "--param-budget", str(budget), "--clusters", "2", "--bands", "8,20",
+                          "--max-pos", "32", "--iters", "2", "--max-steps", "2", "--batch-size", "4", *common],
+                         capsys)
+    assert rc == 1 and "the teacher reads case types" in err and len(err.strip().splitlines()) == 1

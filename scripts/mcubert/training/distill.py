@@ -206,6 +206,7 @@ def _task_step_fn(run: _Run, teacher: nn.Module, ranks: Ranks, acc: Accelerator)
     if cfg.logit_teacher is not None:
         _, logit_teacher = load_any(cfg.logit_teacher)
         logit_teacher.to(acc.device).eval()
+        t.task.check_teacher(cfg.logit_teacher, logit_teacher)
 
     def loss_of(part: list[int], pad_to: int) -> torch.Tensor:
         batch, y = t.task.batch([t.train[i] for i in part], pad_to)

@@ -42,7 +42,7 @@ from mcubert.training.errors import TrainError
 from mcubert.training.heads import load_task_model, model_class
 from mcubert.training.loop import StepLoop, make_optimizer, warmup_schedule
 from mcubert.training.models import build_model, save_model
-from mcubert.training.tasks import Encoded, Labels, Task, reads_case_types, split_holdout, task
+from mcubert.training.tasks import Encoded, Labels, Task, split_holdout, task
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ def _teacher(cfg: TrainConfig, t: Task,
     teacher.to(device)
     if kind != t.name and {kind, t.name} != {"classify", "pair"}:
         raise TrainError(f"{cfg.teacher}: the teacher's task is {kind}, not {t.name}")
-    if reads_case_types(teacher.config) and not t.case_types:
-        raise TrainError(f"{cfg.teacher}: the teacher reads case types; train the student with --case-types")
+    t.check_teacher(cfg.teacher, teacher)
 
     @torch.no_grad()
     def outputs(batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:

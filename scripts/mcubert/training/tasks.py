@@ -172,6 +172,11 @@ class Task:
         head = head_config(self.name, labels.classes, labels.tags)
         return {**head, "mcubert_case_types": True} if self.case_types else head
 
+    def check_teacher(self, where: Any, teacher: Any) -> None:
+        """A teacher trained with case types needs a student that reads them: it would get type 0 (DataError)."""
+        if reads_case_types(teacher.config) and not self.case_types:
+            raise DataError(f"{where}: the teacher reads case types; train the student with --case-types")
+
     def teacher_batch(self, batch: dict[str, torch.Tensor], teacher: Any) -> dict[str, torch.Tensor]:
         """`batch` as `teacher` reads it: type 0 everywhere for a teacher trained without case types."""
         if not self.case_types or reads_case_types(teacher.config):
